@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Compares the usertcp echo example with the same Netty echo handler on Netty's NIO transport (the kernel's
+# TCP), using tcpbench as the client in both cases:
+#   (a) usertcp: `echo-server` on a TAP device moved into namespace A; tcpbench runs in A (kernel TCP <-> TAP
+#       <-> usertcp).
+#   (b) nio: `nio-echo-server` in namespace B; tcpbench in namespace C, B and C joined by a veth pair.
+# Measures rr (1-byte round trips on one connection), bulk (MiB streamed through the echo, every byte checked)
+# and crr (connect, 1-byte echo, close), then prints a table with the ratios usertcp/nio.
+# Needs root. Addresses come from 198.18.0.0/15 only. Everything it creates is removed on exit.
+#
+# Environment: TCPBENCH_SRC (default: ../shared/bench/tcpbench.c beside the repository), BENCH_SECONDS (rr and
+# crr duration, default 5), BENCH_MIB (bulk size, default 64), JAVA (default java), JAVA_OPTS (for both
+# servers), BENCH_WARMUP (0 to skip the warm-up runs).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TCPBENCH_SRC=${TCPBENCH_SRC:-$(dirname "$repo")/shared/bench/tcpbench.c}
+SECS=${BENCH_SECONDS:-5}
+MIB=${BENCH_MIB:-64}
+JAVA=${JAVA:-java}
+read -r -a JOPTS <<<"${JAVA_OPTS:-}"
+JAR=$repo/examples/target/usertcp-examples.jar
+PORT=7
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (TAP device, network namespaces): sudo bash bench/run.sh"
+[ -f "$TCPBENCH_SRC" ] || die "tcpbench source not found at $TCPBENCH_SRC (set TCPBENCH_SRC)"
+[ -c /dev/net/tun ] || die "/dev/net/tun is missing"
+
+id=$(printf '%04x' $((RANDOM % 65536)))
+NS_A=utb-a-$id NS_B=utb-b-$id NS_C=utb-c-$id
+TAP=utbt$id VETH_B=utbb$id VETH_C=utbc$id
+USERTCP_KERNEL=198.18.10.1/24 USERTCP_ADDR=198.18.10.2
+NIO_SERVER=198.18.20.1 NIO_CLIENT=198.18.20.2
+work=$(mktemp -d /tmp/usertcp-bench.XXXXXX)
+pids=()
+
+stop() { # SIGTERM (the servers' shutdown hooks close their event loops), SIGKILL after 10 s
+    local pid=$1 i
+    kill "$pid" 2>/dev/null || return 0
+    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do stop "$pid"; done
+    for ns in "$NS_A" "$NS_B" "$NS_C"; do
+        if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
+            ip netns pids "$ns" | xargs -r kill -9 2>/dev/null
+            ip netns del "$ns"
+        fi
+    done
+    ip link del "$TAP" 2>/dev/null      # only if the server died before moving it
+    ip link del "$VETH_B" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: building tcpbench from $TCPBENCH_SRC"
+gcc -O2 -pthread -o "$work/tcpbench" "$TCPBENCH_SRC"
+if [ ! -f "$JAR" ]; then
+    echo "bench: building $JAR"
+    (cd "$repo" && mvn -q -B -DskipTests package)
+fi
+
+for ns in "$NS_A" "$NS_B" "$NS_C"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+done
+# Same client-side settings in both client namespaces: crr makes many short connections.
+for ns in "$NS_A" "$NS_C"; do
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+done
+ip link add "$VETH_B" type veth peer name "$VETH_C"
+ip link set "$VETH_B" netns "$NS_B"
+ip link set "$VETH_C" netns "$NS_C"
+ip -n "$NS_B" addr add "$NIO_SERVER/24" dev "$VETH_B"
+ip -n "$NS_C" addr add "$NIO_CLIENT/24" dev "$VETH_C"
+ip -n "$NS_B" link set "$VETH_B" up
+ip -n "$NS_C" link set "$VETH_C" up
+
+await_ready() { # pid log
+    local i
+    for i in $(seq 300); do
+        grep -q "listening on" "$2" && return 0
+        kill -0 "$1" 2>/dev/null || { cat "$2" >&2; die "server exited before it was ready"; }
+        sleep 0.1
+    done
+    cat "$2" >&2
+    die "server not ready after 30 s"
+}
+
+USERTCP_NETNS=$NS_A "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$USERTCP_KERNEL" "$USERTCP_ADDR" "$PORT" \
+    >"$work/usertcp.log" 2>&1 &
+pids+=($!)
+await_ready "$!" "$work/usertcp.log"
+head -n 1 "$work/usertcp.log"
+ip netns exec "$NS_B" "$JAVA" "${JOPTS[@]}" -jar "$JAR" nio-echo-server "$NIO_SERVER" "$PORT" \
+    >"$work/nio.log" 2>&1 &
+pids+=($!)
+await_ready "$!" "$work/nio.log"
+head -n 1 "$work/nio.log"
+
+declare -A R
+failed=0
+# measure NAME NS HOST MODE ARGS...: stores the RESULT line's figures as R[NAME.MODE] (and R[NAME.p50])
+measure() {
+    local name=$1 ns=$2 host=$3 mode=$4 out
+    shift 4
+    if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$PORT" "$@" 2>&1); then
+        local line
+        line=$(grep '^RESULT' <<<"$out" | tail -n 1)
+        R[$name.$mode]=$(awk '{print $3}' <<<"$line")
+        [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $5}' <<<"$line")
+        printf '  %-8s %-5s %s\n' "$name" "$mode" "${line#RESULT }"
+    else
+        R[$name.$mode]=FAIL
+        [ "$mode" = rr ] && R[$name.p50]=FAIL
+        failed=1
+        printf '  %-8s %-5s FAILED: %s\n' "$name" "$mode" "$(tr '\n' ' ' <<<"$out")"
+    fi
+}
+
+if [ "${BENCH_WARMUP:-1}" != 0 ]; then
+    echo "bench: warming up both servers (JIT)"
+    for t in "usertcp $NS_A $USERTCP_ADDR" "nio $NS_C $NIO_SERVER"; do
+        read -r name ns host <<<"$t"
+        ip netns exec "$ns" "$work/tcpbench" rr "$host" "$PORT" 1 2 >/dev/null 2>&1 || true
+        ip netns exec "$ns" "$work/tcpbench" bulk "$host" "$PORT" 16 >/dev/null 2>&1 || true
+        ip netns exec "$ns" "$work/tcpbench" crr "$host" "$PORT" 1 >/dev/null 2>&1 || true
+    done
+fi
+
+echo "bench: rr ${SECS}s, bulk ${MIB} MiB, crr ${SECS}s on $(nproc) cores, $(uname -r)"
+measure usertcp "$NS_A" "$USERTCP_ADDR" rr 1 "$SECS"
+measure nio "$NS_C" "$NIO_SERVER" rr 1 "$SECS"
+measure usertcp "$NS_A" "$USERTCP_ADDR" bulk "$MIB"
+measure nio "$NS_C" "$NIO_SERVER" bulk "$MIB"
+measure usertcp "$NS_A" "$USERTCP_ADDR" crr "$SECS"
+measure nio "$NS_C" "$NIO_SERVER" crr "$SECS"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
+row() { printf '%-28s %12s %12s %12s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+echo
+printf '%-28s %12s %12s %12s\n' "" usertcp nio usertcp/nio
+row "rr 1 B (round trips/s)" "${R[usertcp.rr]}" "${R[nio.rr]}"
+row "rr p50 latency (us)" "${R[usertcp.p50]}" "${R[nio.p50]}"
+row "bulk (MiB/s each way)" "${R[usertcp.bulk]}" "${R[nio.bulk]}"
+row "crr (connections/s)" "${R[usertcp.crr]}" "${R[nio.crr]}"
+exit "$failed"

@@ -1,0 +1,171 @@
+package io.usertcp.examples;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.usertcp.channel.UserTcpIoHandler;
+import io.usertcp.channel.UserTcpServerChannel;
+import io.usertcp.link.TapConfig;
+import io.usertcp.stack.StackConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A TCP echo server on the usertcp stack over a Linux TAP device: the Java counterpart of the seed program
+ * (a Go echo server over a TAP), with the same four arguments
+ * {@code <tap-device> <kernel-address/prefix> <stack-address> <port>}.
+ *
+ * <p>Run as root, it creates the TAP device and configures the kernel's side of it (link up, the kernel
+ * address and with it the route to the stack). Run as any other user, it attaches to a TAP device that
+ * already exists (for example one made with {@code ip tuntap add ... user $USER}) and configures nothing.
+ *
+ * <p>The system property {@code usertcp.netns} (or the environment variable {@code USERTCP_NETNS}) names a
+ * network namespace to move the TAP device into; the kernel's side is then configured there.
+ */
+public final class EchoServer {
+
+    static final String DEFAULT_TAP = "tap0";
+    static final String DEFAULT_KERNEL_ADDRESS = "198.18.0.1/24";
+    static final String DEFAULT_STACK_ADDRESS = "198.18.0.2";
+    static final int DEFAULT_PORT = 7;
+
+    private EchoServer() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the server until the process is stopped; returns the exit status when it cannot start. */
+    static int run(String[] args) {
+        if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
+            System.err.println(Main.USAGE);
+            return args.length > 4 ? 2 : 0;
+        }
+        String tap = arg(args, 0, DEFAULT_TAP);
+        String kernelAddress = arg(args, 1, DEFAULT_KERNEL_ADDRESS);
+        String stackAddress = arg(args, 2, DEFAULT_STACK_ADDRESS);
+        int port;
+        try {
+            port = Integer.parseInt(arg(args, 3, String.valueOf(DEFAULT_PORT)));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535) {
+            System.err.println("bad port '" + args[3] + "': use 1..65535");
+            return 2;
+        }
+        int slash = kernelAddress.indexOf('/');
+        if (slash < 0) {
+            System.err.println("the kernel address needs a prefix length, e.g. " + DEFAULT_KERNEL_ADDRESS
+                    + ": '" + kernelAddress + "'");
+            return 2;
+        }
+        // The stack sits on the kernel's subnet: it gets the kernel address's prefix length.
+        String stackCidr = stackAddress.contains("/") ? stackAddress
+                : stackAddress + kernelAddress.substring(slash);
+        String netns = netns();
+        boolean root = isRoot();
+
+        StackConfig config;
+        try {
+            TapConfig.Builder link = TapConfig.builder(tap).namespace(netns);
+            if (root) {
+                link.kernelAddress(kernelAddress);
+            }
+            config = StackConfig.builder().link(link.build()).address(stackCidr).build();
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+
+        EventLoopGroup group;
+        try {
+            // Opens the TAP device (and, as root, configures the kernel's side).
+            group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
+        } catch (RuntimeException e) {
+            System.err.println("usertcp: cannot " + (root ? "create" : "attach to") + " TAP device " + tap
+                    + ": " + describe(e));
+            if (!root) {
+                System.err.println("Run as root, or create the device once for your user:");
+                System.err.println("  sudo ip tuntap add dev " + tap + " mode tap user $USER");
+                System.err.println("  sudo ip addr add " + kernelAddress + " dev " + tap);
+                System.err.println("  sudo ip link set " + tap + " up");
+            }
+            return 1;
+        }
+
+        ChannelFuture bind = new ServerBootstrap()
+                .group(group)
+                .channel(UserTcpServerChannel.class)
+                .childHandler(new EchoServerHandler())
+                .bind(port)
+                .awaitUninterruptibly();
+        if (!bind.isSuccess()) {
+            System.err.println("usertcp: cannot listen on port " + port + ": " + describe(bind.cause()));
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            return 1;
+        }
+        Channel server = bind.channel();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }, "usertcp-echo-shutdown"));
+
+        String where = tap + (netns != null ? " in netns " + netns : "")
+                + (root ? ", kernel side " + kernelAddress : ", attached; kernel side not configured");
+        System.out.println("usertcp echo server listening on " + stackCidr.substring(0, stackCidr.indexOf('/'))
+                + ":" + port + " (" + where + ")");
+        System.out.flush();
+
+        server.closeFuture().awaitUninterruptibly();
+        return 0;
+    }
+
+    private static String arg(String[] args, int i, String def) {
+        return args.length > i ? args[i] : def;
+    }
+
+    private static String netns() {
+        String ns = System.getProperty("usertcp.netns");
+        if (ns == null || ns.isBlank()) {
+            ns = System.getenv("USERTCP_NETNS");
+        }
+        return ns == null || ns.isBlank() ? null : ns.trim();
+    }
+
+    /** Whether the effective user is root, from {@code /proc/self/status} ("Uid: real effective saved fs"). */
+    static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    String[] f = line.substring(4).trim().split("\\s+");
+                    return f.length > 1 && f[1].equals("0");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or /proc not mounted: fall through
+        }
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    /** The messages of an exception and its causes, e.g. "cannot open the TAP device: /dev/net/tun: EPERM". */
+    static String describe(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+            if (sb.indexOf(m) < 0) {
+                if (sb.length() > 0) {
+                    sb.append(": ");
+                }
+                sb.append(m);
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,53 @@
+package io.usertcp.examples;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of {@code usertcp-examples.jar}: dispatches to the example named by the first argument.
+ */
+public final class Main {
+
+    static final String USAGE = String.join(System.lineSeparator(),
+            "usage: java -jar usertcp-examples.jar <command> [arguments]",
+            "",
+            "commands:",
+            "  echo-server [tap-device] [kernel-address/prefix] [stack-address] [port]",
+            "      TCP echo server on the usertcp stack over a Linux TAP device.",
+            "      Defaults: " + String.join(" ", EchoServer.DEFAULT_TAP, EchoServer.DEFAULT_KERNEL_ADDRESS,
+                    EchoServer.DEFAULT_STACK_ADDRESS, String.valueOf(EchoServer.DEFAULT_PORT)),
+            "      As root it creates the TAP device and configures the kernel's side (link up, address);",
+            "      otherwise it attaches to an existing TAP device.",
+            "      -Dusertcp.netns=NS (or USERTCP_NETNS=NS) moves the TAP into network namespace NS.",
+            "  nio-echo-server <bind-address> <port>",
+            "      The same echo handler on Netty's NIO transport (kernel TCP), for comparison.",
+            "  help, --help, -h",
+            "      Print this text.");
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println(USAGE);
+            System.exit(2);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "echo-server":
+                System.exit(EchoServer.run(rest));
+                break;
+            case "nio-echo-server":
+                System.exit(NioEchoServer.run(rest));
+                break;
+            case "help":
+            case "--help":
+            case "-h":
+                System.out.println(USAGE);
+                break;
+            default:
+                System.err.println("unknown command '" + args[0] + "'");
+                System.err.println(USAGE);
+                System.exit(2);
+        }
+    }
+}

@@ -1,0 +1,652 @@
+package io.usertcp.channel;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.AbstractChannel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FileRegion;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.Future;
+import io.usertcp.stack.Stack;
+import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpSocket;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ConnectionPendingException;
+import java.nio.channels.WritableByteChannel;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A TCP connection of a usertcp stack as a Netty {@link SocketChannel}: accepted by a
+ * {@link UserTcpServerChannel}, or opened with {@link io.netty.bootstrap.Bootstrap#connect}.
+ *
+ * <p>Writes are copied into the connection's send buffer as far as SO_SNDBUF allows; the rest waits in
+ * Netty's outbound buffer (so writability follows the water marks) until ACKs make room. Reads go through
+ * the channel's {@link RecvByteBufAllocator}; with AUTO_READ off, unread data stays in the stack and its
+ * receive window closes, which stops the sender.
+ */
+public final class UserTcpChannel extends AbstractChannel implements SocketChannel {
+    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
+
+    private final UserTcpChannelConfig config;
+    private IoRegistration registration;
+    private UserTcpIoHandler ioHandler;
+    private volatile TcpConnection connection;
+    private volatile boolean open = true;
+    private volatile boolean active;
+    private volatile boolean inputShutdown;
+    private volatile boolean outputShutdown;
+    private volatile InetSocketAddress localAddress;
+    private volatile InetSocketAddress remoteAddress;
+    private InetSocketAddress requestedLocal;
+    private boolean readPending;
+    private boolean readScheduled;
+    private boolean inputClosedSeenErrorOnRead;
+    private ChannelPromise connectPromise;
+    private Future<?> connectTimeoutFuture;
+    private final Runnable readTask = this::runScheduledRead;
+
+    /** A new, unconnected channel (for {@link io.netty.bootstrap.Bootstrap}). */
+    public UserTcpChannel() {
+        super(null);
+        this.config = new UserTcpChannelConfig(this, 0, 0);
+    }
+
+    /** An accepted connection. */
+    UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection) {
+        super(parent);
+        this.config = new UserTcpChannelConfig(this, connection.receiveBufferSize(), connection.sendBufferSize());
+        this.connection = connection;
+        this.active = true;
+        this.localAddress = connection.localAddress();
+        this.remoteAddress = connection.remoteAddress();
+        connection.handler(this::onTcpEvents);
+    }
+
+    @Override
+    public UserTcpServerChannel parent() {
+        return (UserTcpServerChannel) super.parent();
+    }
+
+    @Override
+    public UserTcpChannelConfig config() {
+        return config;
+    }
+
+    @Override
+    public ChannelMetadata metadata() {
+        return METADATA;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public boolean isActive() {
+        return open && active;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) super.localAddress();
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) super.remoteAddress();
+    }
+
+    @Override
+    protected SocketAddress localAddress0() {
+        return localAddress;
+    }
+
+    @Override
+    protected SocketAddress remoteAddress0() {
+        return remoteAddress;
+    }
+
+    /** The stack's connection, or null before connect. */
+    public TcpConnection connection() {
+        return connection;
+    }
+
+    @Override
+    protected boolean isCompatible(EventLoop loop) {
+        return loop instanceof IoEventLoop && ((IoEventLoop) loop).isCompatible(SocketUnsafe.class);
+    }
+
+    @Override
+    protected AbstractUnsafe newUnsafe() {
+        return new SocketUnsafe();
+    }
+
+    @Override
+    protected void doRegister(ChannelPromise promise) {
+        ((IoEventLoop) eventLoop()).register((SocketUnsafe) unsafe()).addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.setFailure(f.cause());
+                return;
+            }
+            IoRegistration r = (IoRegistration) f.getNow();
+            UserTcpIoHandler h = r.attachment();
+            TcpConnection c = connection;
+            if (c != null && c.layer() != h.stack().tcp()) {
+                r.cancel();
+                promise.setFailure(new IllegalStateException("this connection belongs to the usertcp stack of "
+                        + "another event loop: a usertcp channel can only be served by the loop that owns its "
+                        + "stack. Give ServerBootstrap the same single-thread usertcp group for parent and "
+                        + "children: group(group) rather than group(bossGroup, otherGroup)"));
+                return;
+            }
+            registration = r;
+            ioHandler = h;
+            promise.setSuccess();
+        });
+    }
+
+    @Override
+    protected void doDeregister() {
+        IoRegistration r = registration;
+        if (r != null) {
+            registration = null;
+            r.cancel();
+        }
+    }
+
+    // ------------------------------------------------------------------ config hooks
+
+    void configChanged() {
+        TcpConnection c = connection;
+        if (c != null) {
+            if (eventLoop().inEventLoop()) {
+                config.applyTo(c);
+            } else {
+                eventLoop().execute(() -> config.applyTo(c));
+            }
+        }
+    }
+
+    void clearReadPending() {
+        if (isRegistered() && !eventLoop().inEventLoop()) {
+            eventLoop().execute(() -> readPending = false);
+        } else {
+            readPending = false;
+        }
+    }
+
+    // ------------------------------------------------------------------ bind / connect
+
+    static InetSocketAddress checkAddress(SocketAddress a) {
+        if (!(a instanceof InetSocketAddress)) {
+            throw new IllegalArgumentException("usertcp takes InetSocketAddress, not "
+                    + (a == null ? "null" : a.getClass().getName()));
+        }
+        InetSocketAddress i = (InetSocketAddress) a;
+        if (i.isUnresolved()) {
+            throw new IllegalArgumentException("unresolved address " + i
+                    + ": usertcp does no name lookups; resolve it first or use an IP literal");
+        }
+        if (!(i.getAddress() instanceof Inet4Address) && !i.getAddress().isAnyLocalAddress()) {
+            throw new IllegalArgumentException("IPv6 is not supported by usertcp yet: " + i);
+        }
+        return i;
+    }
+
+    @Override
+    protected void doBind(SocketAddress local) {
+        requestedLocal = checkAddress(local);
+        localAddress = requestedLocal;
+    }
+
+    private boolean doConnect(SocketAddress remote, SocketAddress local) throws IOException {
+        InetSocketAddress r = checkAddress(remote);
+        InetSocketAddress l = local != null ? checkAddress(local) : requestedLocal;
+        int lip = l == null || l.getAddress().isAnyLocalAddress() ? 0 : Stack.toInt(l.getAddress());
+        int lport = l == null ? 0 : l.getPort();
+        Stack stack = ioHandler.stack();
+        TcpConnection c = stack.tcp().connect(lip, lport, Stack.toInt(r.getAddress()), r.getPort(),
+                config.getReceiveBufferSize(), config.getSendBufferSize());
+        c.handler(this::onTcpEvents);
+        connection = c;
+        remoteAddress = r;
+        localAddress = c.localAddress();
+        return false;
+    }
+
+    private void finishConnect() {
+        ChannelPromise p = connectPromise;
+        if (p == null) {
+            return;
+        }
+        connectPromise = null;
+        if (connectTimeoutFuture != null) {
+            connectTimeoutFuture.cancel(false);
+            connectTimeoutFuture = null;
+        }
+        TcpConnection c = connection;
+        if (c != null && c.isEstablished()) {
+            active = true;
+            boolean set = p.trySuccess();
+            pipeline().fireChannelActive();
+            if (!set) {
+                unsafe().close(unsafe().voidPromise());
+            }
+        } else {
+            Throwable cause = c != null && c.error() != null ? c.error()
+                    : new ConnectException("Connection refused: " + remoteAddress);
+            p.tryFailure(cause);
+            unsafe().close(unsafe().voidPromise());
+        }
+    }
+
+    // ------------------------------------------------------------------ events from the stack
+
+    private void onTcpEvents(int events) {
+        if (!isRegistered()) {
+            return; // picked up by doBeginRead once registered
+        }
+        if ((events & TcpSocket.EV_CONNECTED) != 0) {
+            finishConnect();
+        }
+        if ((events & TcpSocket.EV_WRITABLE) != 0 && isActive()) {
+            ((SocketUnsafe) unsafe()).writable();
+        }
+        if ((events & (TcpSocket.EV_READABLE | TcpSocket.EV_INPUT_CLOSED | TcpSocket.EV_CLOSED)) != 0) {
+            readReady();
+        }
+    }
+
+    private void scheduleRead() {
+        if (!readScheduled) {
+            readScheduled = true;
+            eventLoop().execute(readTask);
+        }
+    }
+
+    private void runScheduledRead() {
+        readScheduled = false;
+        readReady();
+    }
+
+    private boolean shouldBreakReadReady() {
+        return inputShutdown && (inputClosedSeenErrorOnRead || !config.isAllowHalfClosure());
+    }
+
+    private void readReady() {
+        TcpConnection c = connection;
+        if (c == null || !isOpen()) {
+            return;
+        }
+        ChannelPipeline p = pipeline();
+        if (c.isClosed() && c.error() != null && c.readableBytes() == 0) {
+            // Reset or timed out: as epoll reports ECONNRESET on read, then closes.
+            p.fireExceptionCaught(c.error());
+            unsafe().close(unsafe().voidPromise());
+            return;
+        }
+        if (shouldBreakReadReady()) {
+            readPending = false;
+            return;
+        }
+        if (!readPending && !config.isAutoRead()) {
+            return; // AUTO_READ off and nobody asked: the data waits and the window closes
+        }
+        RecvByteBufAllocator.Handle h = unsafe().recvBufAllocHandle();
+        h.reset(config);
+        ByteBufAllocator alloc = config.getAllocator();
+        boolean readAny = false;
+        if (c.readableBytes() > 0) {
+            do {
+                ByteBuf b = h.allocate(alloc);
+                h.attemptedBytesRead(b.writableBytes());
+                int n = c.read(b);
+                h.lastBytesRead(n);
+                if (n <= 0) {
+                    b.release();
+                    break;
+                }
+                h.incMessagesRead(1);
+                readPending = false;
+                readAny = true;
+                p.fireChannelRead(b);
+            } while (c.readableBytes() > 0 && h.continueReading() && isOpen());
+            h.readComplete();
+            p.fireChannelReadComplete();
+        }
+        if (!isOpen()) {
+            return;
+        }
+        if (c.isInputEnded()) {
+            if (!readAny || c.readableBytes() == 0) {
+                readPending = false;
+                closeOnRead(p);
+            }
+        } else if (c.readableBytes() > 0 && (readPending || config.isAutoRead())) {
+            scheduleRead(); // more than one read's worth: continue after other work
+        }
+    }
+
+    private void closeOnRead(ChannelPipeline p) {
+        if (!inputShutdown) {
+            if (config.isAllowHalfClosure()) {
+                inputShutdown = true;
+                p.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+                // As NIO and epoll do on the next read attempt: exactly one ShutdownReadComplete follows.
+                if (isOpen()) {
+                    scheduleRead();
+                }
+            } else {
+                unsafe().close(unsafe().voidPromise());
+            }
+        } else if (!inputClosedSeenErrorOnRead) {
+            inputClosedSeenErrorOnRead = true;
+            p.fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
+        }
+    }
+
+    @Override
+    protected void doBeginRead() {
+        readPending = true;
+        TcpConnection c = connection;
+        if (c != null && (c.readableBytes() > 0 || c.isInputEnded() || c.isClosed())) {
+            scheduleRead();
+        }
+    }
+
+    // ------------------------------------------------------------------ write
+
+    @Override
+    protected Object filterOutboundMessage(Object msg) {
+        if (msg instanceof ByteBuf || msg instanceof FileRegion) {
+            return msg;
+        }
+        throw new UnsupportedOperationException("unsupported message type: " + msg.getClass().getName()
+                + " (usertcp channels write ByteBuf and FileRegion)");
+    }
+
+    @Override
+    protected void doWrite(ChannelOutboundBuffer in) throws Exception {
+        TcpConnection c = connection;
+        if (c == null) {
+            throw new ClosedChannelException();
+        }
+        boolean wrote = false;
+        try {
+            for (;;) {
+                Object msg = in.current();
+                if (msg == null) {
+                    break;
+                }
+                if (msg instanceof ByteBuf) {
+                    ByteBuf buf = (ByteBuf) msg;
+                    if (!buf.isReadable()) {
+                        in.remove();
+                        continue;
+                    }
+                    int n = c.write(buf);
+                    if (n > 0) {
+                        wrote = true;
+                        in.progress(n);
+                    }
+                    if (buf.isReadable()) {
+                        break; // send buffer full: EV_WRITABLE resumes the flush
+                    }
+                    in.remove();
+                } else {
+                    FileRegion region = (FileRegion) msg;
+                    if (region.transferred() >= region.count()) {
+                        in.remove();
+                        continue;
+                    }
+                    long n = region.transferTo(new ConnectionByteChannel(c), region.transferred());
+                    if (n > 0) {
+                        wrote = true;
+                        in.progress(n);
+                    }
+                    if (region.transferred() < region.count()) {
+                        if (n <= 0 && c.writableBytes() > 0) {
+                            throw new IOException("FileRegion " + region + " made no progress");
+                        }
+                        break;
+                    }
+                    in.remove();
+                }
+            }
+        } finally {
+            if (wrote) {
+                c.push();
+            }
+        }
+    }
+
+    /** Lets a {@link FileRegion} write into the connection's send buffer. */
+    private static final class ConnectionByteChannel implements WritableByteChannel {
+        private final TcpConnection c;
+
+        ConnectionByteChannel(TcpConnection c) {
+            this.c = c;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            ByteBuf b = Unpooled.wrappedBuffer(src);
+            int n = c.write(b);
+            src.position(src.position() + n);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return !c.isClosed();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    // ------------------------------------------------------------------ shutdown and close
+
+    @Override
+    protected void doShutdownOutput() {
+        outputShutdown = true;
+        TcpConnection c = connection;
+        if (c != null) {
+            c.shutdownOutput();
+        }
+    }
+
+    @Override
+    public boolean isInputShutdown() {
+        return inputShutdown || !isActive();
+    }
+
+    @Override
+    public boolean isOutputShutdown() {
+        return outputShutdown || !isActive();
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return isInputShutdown() && isOutputShutdown();
+    }
+
+    @Override
+    public ChannelFuture shutdownOutput() {
+        return shutdownOutput(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdownOutput(ChannelPromise promise) {
+        EventLoop loop = eventLoop();
+        if (loop.inEventLoop()) {
+            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
+        } else {
+            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
+        }
+        return promise;
+    }
+
+    @Override
+    public ChannelFuture shutdownInput() {
+        return shutdownInput(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdownInput(ChannelPromise promise) {
+        EventLoop loop = eventLoop();
+        if (loop.inEventLoop()) {
+            shutdownInput0(promise);
+        } else {
+            loop.execute(() -> shutdownInput0(promise));
+        }
+        return promise;
+    }
+
+    private void shutdownInput0(ChannelPromise promise) {
+        inputShutdown = true;
+        TcpConnection c = connection;
+        if (c != null) {
+            c.shutdownInput();
+        }
+        promise.setSuccess();
+    }
+
+    @Override
+    public ChannelFuture shutdown() {
+        return shutdown(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdown(ChannelPromise promise) {
+        ChannelFuture out = shutdownOutput();
+        out.addListener((ChannelFutureListener) f -> {
+            ChannelFuture in = shutdownInput();
+            in.addListener((ChannelFutureListener) f2 -> {
+                Throwable a = f.cause();
+                Throwable b = f2.cause();
+                if (a != null) {
+                    if (b != null) {
+                        a.addSuppressed(b);
+                    }
+                    promise.setFailure(a);
+                } else if (b != null) {
+                    promise.setFailure(b);
+                } else {
+                    promise.setSuccess();
+                }
+            });
+        });
+        return promise;
+    }
+
+    @Override
+    protected void doDisconnect() {
+        doClose();
+    }
+
+    @Override
+    protected void doClose() {
+        boolean wasOpen = open;
+        open = false;
+        active = false;
+        ChannelPromise p = connectPromise;
+        if (p != null) {
+            connectPromise = null;
+            p.tryFailure(new ClosedChannelException());
+        }
+        if (connectTimeoutFuture != null) {
+            connectTimeoutFuture.cancel(false);
+            connectTimeoutFuture = null;
+        }
+        TcpConnection c = connection;
+        if (c != null && wasOpen) {
+            if (config.getSoLinger() == 0) {
+                c.abort();
+            } else {
+                c.close();
+            }
+            c.releaseBuffers();
+        }
+    }
+
+    private final class SocketUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle {
+
+        void writable() {
+            super.flush0();
+        }
+
+        @Override
+        public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
+            if (!promise.setUncancellable() || !ensureOpen(promise)) {
+                return;
+            }
+            try {
+                if (connectPromise != null) {
+                    throw new ConnectionPendingException();
+                }
+                if (connection != null) {
+                    throw new java.nio.channels.AlreadyConnectedException();
+                }
+                doConnect(remote, local);
+                connectPromise = promise;
+                int timeoutMillis = config.getConnectTimeoutMillis();
+                if (timeoutMillis > 0) {
+                    connectTimeoutFuture = eventLoop().schedule(() -> {
+                        ChannelPromise cp = connectPromise;
+                        if (cp != null && !cp.isDone() && cp.tryFailure(new ConnectTimeoutException(
+                                "connection timed out after " + timeoutMillis + " ms: " + remote))) {
+                            connectPromise = null;
+                            close(voidPromise());
+                        }
+                    }, timeoutMillis, TimeUnit.MILLISECONDS);
+                }
+                promise.addListener((ChannelFutureListener) f -> {
+                    if (f.isCancelled()) {
+                        if (connectTimeoutFuture != null) {
+                            connectTimeoutFuture.cancel(false);
+                        }
+                        connectPromise = null;
+                        close(voidPromise());
+                    }
+                });
+            } catch (Throwable t) {
+                promise.tryFailure(annotateConnectException(t, remote));
+                closeIfClosed();
+            }
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent ioEvent) {
+            // Readiness arrives through TcpSocket events; nothing is submitted per operation.
+        }
+
+        @Override
+        public void close() {
+            close(voidPromise());
+        }
+    }
+}

@@ -1,0 +1,282 @@
+package io.usertcp.channel;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.MessageSizeEstimator;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannelConfig;
+import io.usertcp.tcp.TcpConnection;
+
+import java.util.Map;
+
+import static io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE;
+import static io.netty.channel.ChannelOption.IP_TOS;
+import static io.netty.channel.ChannelOption.SO_KEEPALIVE;
+import static io.netty.channel.ChannelOption.SO_LINGER;
+import static io.netty.channel.ChannelOption.SO_RCVBUF;
+import static io.netty.channel.ChannelOption.SO_REUSEADDR;
+import static io.netty.channel.ChannelOption.SO_SNDBUF;
+import static io.netty.channel.ChannelOption.TCP_NODELAY;
+
+/**
+ * The {@link SocketChannelConfig} of a {@link UserTcpChannel}. Buffer sizes apply to the stack's
+ * connection (SO_RCVBUF is the largest receive window, SO_SNDBUF the send-buffer cap); they may be set
+ * before the connection exists and are applied when it does.
+ */
+public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
+    private final UserTcpChannel channel;
+    private volatile boolean tcpNoDelay = true;
+    private volatile boolean keepAlive;
+    private volatile boolean reuseAddress;
+    private volatile int soLinger = -1;
+    private volatile int trafficClass;
+    private volatile int receiveBufferSize;
+    private volatile int sendBufferSize;
+    private volatile boolean allowHalfClosure;
+
+    UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
+        super(channel);
+        this.channel = channel;
+        this.receiveBufferSize = defaultReceiveBuffer;
+        this.sendBufferSize = defaultSendBuffer;
+    }
+
+    @Override
+    public Map<ChannelOption<?>, Object> getOptions() {
+        return getOptions(super.getOptions(), SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE, SO_REUSEADDR,
+                SO_LINGER, IP_TOS, ALLOW_HALF_CLOSURE);
+    }
+
+    @SuppressWarnings("unchecked")
+    @Override
+    public <T> T getOption(ChannelOption<T> option) {
+        if (option == SO_RCVBUF) {
+            return (T) Integer.valueOf(getReceiveBufferSize());
+        }
+        if (option == SO_SNDBUF) {
+            return (T) Integer.valueOf(getSendBufferSize());
+        }
+        if (option == TCP_NODELAY) {
+            return (T) Boolean.valueOf(isTcpNoDelay());
+        }
+        if (option == SO_KEEPALIVE) {
+            return (T) Boolean.valueOf(isKeepAlive());
+        }
+        if (option == SO_REUSEADDR) {
+            return (T) Boolean.valueOf(isReuseAddress());
+        }
+        if (option == SO_LINGER) {
+            return (T) Integer.valueOf(getSoLinger());
+        }
+        if (option == IP_TOS) {
+            return (T) Integer.valueOf(getTrafficClass());
+        }
+        if (option == ALLOW_HALF_CLOSURE) {
+            return (T) Boolean.valueOf(isAllowHalfClosure());
+        }
+        return super.getOption(option);
+    }
+
+    @Override
+    public <T> boolean setOption(ChannelOption<T> option, T value) {
+        validate(option, value);
+        if (option == SO_RCVBUF) {
+            setReceiveBufferSize((Integer) value);
+        } else if (option == SO_SNDBUF) {
+            setSendBufferSize((Integer) value);
+        } else if (option == TCP_NODELAY) {
+            setTcpNoDelay((Boolean) value);
+        } else if (option == SO_KEEPALIVE) {
+            setKeepAlive((Boolean) value);
+        } else if (option == SO_REUSEADDR) {
+            setReuseAddress((Boolean) value);
+        } else if (option == SO_LINGER) {
+            setSoLinger((Integer) value);
+        } else if (option == IP_TOS) {
+            setTrafficClass((Integer) value);
+        } else if (option == ALLOW_HALF_CLOSURE) {
+            setAllowHalfClosure((Boolean) value);
+        } else {
+            return super.setOption(option, value);
+        }
+        return true;
+    }
+
+    /** Applies the buffer sizes to the connection (on the event loop). */
+    void applyTo(TcpConnection c) {
+        c.receiveBufferSize(receiveBufferSize);
+        c.sendBufferSize(sendBufferSize);
+    }
+
+    @Override
+    public boolean isTcpNoDelay() {
+        return tcpNoDelay;
+    }
+
+    /**
+     * TCP_NODELAY. The stack always sends as soon as the windows allow (Nagle's algorithm is not
+     * implemented), so {@code false} is recorded but changes nothing yet.
+     */
+    @Override
+    public UserTcpChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
+        this.tcpNoDelay = tcpNoDelay;
+        return this;
+    }
+
+    @Override
+    public int getSoLinger() {
+        return soLinger;
+    }
+
+    /** SO_LINGER: 0 makes close() reset the connection (RST) instead of sending FIN. */
+    @Override
+    public UserTcpChannelConfig setSoLinger(int soLinger) {
+        this.soLinger = soLinger;
+        return this;
+    }
+
+    @Override
+    public int getSendBufferSize() {
+        TcpConnection c = channel.connection();
+        return c != null ? c.sendBufferSize() : sendBufferSize;
+    }
+
+    @Override
+    public UserTcpChannelConfig setSendBufferSize(int sendBufferSize) {
+        if (sendBufferSize <= 0) {
+            throw new IllegalArgumentException("SO_SNDBUF must be positive: " + sendBufferSize);
+        }
+        this.sendBufferSize = sendBufferSize;
+        channel.configChanged();
+        return this;
+    }
+
+    @Override
+    public int getReceiveBufferSize() {
+        TcpConnection c = channel.connection();
+        return c != null ? c.receiveBufferSize() : receiveBufferSize;
+    }
+
+    @Override
+    public UserTcpChannelConfig setReceiveBufferSize(int receiveBufferSize) {
+        if (receiveBufferSize <= 0) {
+            throw new IllegalArgumentException("SO_RCVBUF must be positive: " + receiveBufferSize);
+        }
+        this.receiveBufferSize = receiveBufferSize;
+        channel.configChanged();
+        return this;
+    }
+
+    @Override
+    public boolean isKeepAlive() {
+        return keepAlive;
+    }
+
+    /** SO_KEEPALIVE (recorded; keepalive probes are not implemented yet). */
+    @Override
+    public UserTcpChannelConfig setKeepAlive(boolean keepAlive) {
+        this.keepAlive = keepAlive;
+        return this;
+    }
+
+    @Override
+    public int getTrafficClass() {
+        return trafficClass;
+    }
+
+    /** IP_TOS (recorded; outgoing packets use TOS 0). */
+    @Override
+    public UserTcpChannelConfig setTrafficClass(int trafficClass) {
+        this.trafficClass = trafficClass;
+        return this;
+    }
+
+    @Override
+    public boolean isReuseAddress() {
+        return reuseAddress;
+    }
+
+    @Override
+    public UserTcpChannelConfig setReuseAddress(boolean reuseAddress) {
+        this.reuseAddress = reuseAddress;
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setPerformancePreferences(int connectionTime, int latency, int bandwidth) {
+        return this;
+    }
+
+    @Override
+    public boolean isAllowHalfClosure() {
+        return allowHalfClosure;
+    }
+
+    @Override
+    public UserTcpChannelConfig setAllowHalfClosure(boolean allowHalfClosure) {
+        this.allowHalfClosure = allowHalfClosure;
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setConnectTimeoutMillis(int connectTimeoutMillis) {
+        super.setConnectTimeoutMillis(connectTimeoutMillis);
+        return this;
+    }
+
+    @Override
+    @Deprecated
+    public UserTcpChannelConfig setMaxMessagesPerRead(int maxMessagesPerRead) {
+        super.setMaxMessagesPerRead(maxMessagesPerRead);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setWriteSpinCount(int writeSpinCount) {
+        super.setWriteSpinCount(writeSpinCount);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setAllocator(ByteBufAllocator allocator) {
+        super.setAllocator(allocator);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
+        super.setRecvByteBufAllocator(allocator);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setAutoRead(boolean autoRead) {
+        super.setAutoRead(autoRead);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setAutoClose(boolean autoClose) {
+        super.setAutoClose(autoClose);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setMessageSizeEstimator(MessageSizeEstimator estimator) {
+        super.setMessageSizeEstimator(estimator);
+        return this;
+    }
+
+    @Override
+    public UserTcpChannelConfig setWriteBufferWaterMark(WriteBufferWaterMark writeBufferWaterMark) {
+        super.setWriteBufferWaterMark(writeBufferWaterMark);
+        return this;
+    }
+
+    @Override
+    protected void autoReadCleared() {
+        channel.clearReadPending();
+    }
+}

@@ -1,0 +1,222 @@
+package io.usertcp.channel;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.IoHandle;
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerContext;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.IoOps;
+import io.netty.channel.IoRegistration;
+import io.netty.util.concurrent.ThreadAwareExecutor;
+import io.netty.util.internal.logging.InternalLogger;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.usertcp.link.EventFd;
+import io.usertcp.link.Link;
+import io.usertcp.link.Poller;
+import io.usertcp.stack.Clock;
+import io.usertcp.stack.Stack;
+import io.usertcp.stack.StackConfig;
+import io.usertcp.stack.TimerQueue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The Netty {@link IoHandler} that owns one user-space stack and its link. Each event loop made with
+ * {@link #newFactory(StackConfig)} has its own stack; the loop's thread is the only one that touches it.
+ *
+ * <p>One turn of {@link #run(IoHandlerContext)}: wait in {@code ppoll(2)} on the link's descriptor and an
+ * eventfd (written by {@link #wakeup()} when another thread submits a task) for at most the sooner of
+ * Netty's next scheduled task and the stack's next timer; read a batch of frames; fire due timers;
+ * deliver socket events to channels; send the ACKs the batch owes.
+ *
+ * <pre>{@code
+ * EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
+ * }</pre>
+ */
+public final class UserTcpIoHandler implements IoHandler {
+    private static final InternalLogger logger = InternalLoggerFactory.getInstance(UserTcpIoHandler.class);
+    /** Frames read per turn before timers, events and other tasks get their turn. */
+    private static final int READ_BUDGET = 256;
+
+    private final ThreadAwareExecutor executor;
+    private final Stack stack;
+    private final EventFd wakeFd;
+    private final Poller poller;
+    private final AtomicBoolean blocking = new AtomicBoolean();
+    private final Set<Registration> registrations = new HashSet<>();
+
+    private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor) {
+        this.executor = Objects.requireNonNull(executor, "executor");
+        Link link = null;
+        EventFd wake = null;
+        try {
+            if (config.link() != null) {
+                link = config.link().open();
+            }
+            wake = new EventFd();
+            this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
+            this.poller = link != null && link.fd() >= 0 ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
+            this.wakeFd = wake;
+        } catch (IOException e) {
+            if (link != null) {
+                link.close();
+            }
+            if (wake != null) {
+                wake.close();
+            }
+            throw new UncheckedIOException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (link != null) {
+                link.close();
+            }
+            if (wake != null) {
+                wake.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A factory of handlers, one per event loop, each opening its own stack on {@code config}'s link.
+     * A link that only one process may hold (a TAP device without multi-queue) allows one loop: build the
+     * group with one thread.
+     */
+    public static IoHandlerFactory newFactory(StackConfig config) {
+        Objects.requireNonNull(config, "config");
+        return executor -> new UserTcpIoHandler(config, executor);
+    }
+
+    /** The stack this handler drives. Touch it only from the event loop's thread. */
+    public Stack stack() {
+        return stack;
+    }
+
+    @Override
+    public int run(IoHandlerContext context) {
+        int work = 0;
+        try {
+            if (context.canBlock() && !stack.hasPendingInput()) {
+                blocking.set(true);
+                try {
+                    if (context.canBlock()) {
+                        long now = System.nanoTime();
+                        long timeout = context.delayNanos(now);
+                        long deadline = stack.nextDeadline();
+                        if (deadline != TimerQueue.NONE) {
+                            timeout = Math.min(timeout, Math.max(0, deadline - stack.clock().nanoTime()));
+                        }
+                        poller.poll(timeout);
+                    }
+                } finally {
+                    blocking.set(false);
+                }
+                if (poller.readable(poller.size() - 1)) {
+                    wakeFd.drain();
+                }
+            }
+            work += stack.pollLink(READ_BUDGET);
+            work += stack.runTimers();
+            work += stack.dispatchEvents();
+            stack.flush();
+        } catch (IOException e) {
+            logger.warn("usertcp I/O error on {}", stack.link(), e);
+        }
+        return work;
+    }
+
+    @Override
+    public void wakeup() {
+        if (!executor.isExecutorThread(Thread.currentThread()) && blocking.compareAndSet(true, false)) {
+            wakeFd.signal();
+        }
+    }
+
+    @Override
+    public void prepareToDestroy() {
+        for (Registration r : registrations.toArray(new Registration[0])) {
+            try {
+                r.handle.close();
+            } catch (Exception e) {
+                logger.debug("closing {} failed", r.handle, e);
+            }
+        }
+    }
+
+    @Override
+    public void destroy() {
+        stack.close();
+        wakeFd.close();
+    }
+
+    @Override
+    public IoRegistration register(IoHandle handle) {
+        if (!(handle instanceof UserTcpIoHandle)) {
+            throw new IllegalArgumentException("IoHandle of type " + handle.getClass().getName()
+                    + " is not a usertcp channel; register usertcp channels only with a usertcp event loop");
+        }
+        Registration r = new Registration((UserTcpIoHandle) handle);
+        registrations.add(r);
+        handle.registered();
+        return r;
+    }
+
+    @Override
+    public boolean isCompatible(Class<? extends IoHandle> handleType) {
+        return UserTcpIoHandle.class.isAssignableFrom(handleType);
+    }
+
+    /** The handle a usertcp channel registers; internal to the transport. */
+    interface UserTcpIoHandle extends IoHandle {
+    }
+
+    private final class Registration implements IoRegistration {
+        final UserTcpIoHandle handle;
+        private volatile boolean valid = true;
+
+        Registration(UserTcpIoHandle handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T attachment() {
+            return (T) UserTcpIoHandler.this;
+        }
+
+        @Override
+        public long submit(IoOps ops) {
+            // Readiness is pushed by the stack (TcpSocket events), not requested per operation.
+            return 0;
+        }
+
+        @Override
+        public boolean isValid() {
+            return valid;
+        }
+
+        @Override
+        public boolean cancel() {
+            if (!valid) {
+                return false;
+            }
+            valid = false;
+            if (executor.isExecutorThread(Thread.currentThread())) {
+                cancel0();
+            } else {
+                executor.execute(this::cancel0);
+            }
+            return true;
+        }
+
+        private void cancel0() {
+            if (registrations.remove(this)) {
+                handle.unregistered();
+            }
+        }
+    }
+}

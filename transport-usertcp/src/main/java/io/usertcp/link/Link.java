@@ -1,0 +1,51 @@
+package io.usertcp.link;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.wire.MacAddress;
+
+import java.io.IOException;
+
+/**
+ * An Ethernet link: the lowest layer of the stack. A link moves whole Ethernet frames (destination MAC,
+ * source MAC, EtherType, payload; no preamble and no FCS) between the stack and something else: a TAP
+ * device, another in-memory stack, a fault injector.
+ *
+ * <p>A link is used by exactly one thread, the one that owns the stack. It never blocks: {@link #receive}
+ * returns {@code null} when no frame is waiting and {@link #transmit} drops the frame when the device
+ * cannot take it (as a NIC would when its queue is full; TCP recovers).
+ */
+public interface Link extends AutoCloseable {
+
+    /** The largest IP packet this link carries, not counting the 14-byte Ethernet header (e.g. 1500). */
+    int mtu();
+
+    /** This end's hardware address: the source address of every frame we send. */
+    MacAddress macAddress();
+
+    /**
+     * A file descriptor that becomes readable (POLLIN) when {@link #receive} may return a frame, or -1 when
+     * the link has no descriptor (an in-memory link is polled by whoever drives it).
+     */
+    int fd();
+
+    /**
+     * Returns the next received frame, or {@code null} when none is waiting. The caller owns the returned
+     * buffer and must release it; its readable bytes are exactly one frame.
+     *
+     * @param alloc the allocator to take the frame's buffer from
+     */
+    ByteBuf receive(ByteBufAllocator alloc) throws IOException;
+
+    /**
+     * Sends one frame: the readable bytes of {@code frame}. The link does not take ownership: the caller
+     * still releases the buffer, and the link copies what it needs to keep.
+     *
+     * @return {@code true} if the frame was handed on, {@code false} if it was dropped
+     */
+    boolean transmit(ByteBuf frame) throws IOException;
+
+    /** Releases the device. Idempotent. */
+    @Override
+    void close();
+}

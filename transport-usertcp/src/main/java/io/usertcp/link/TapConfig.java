@@ -1,0 +1,153 @@
+package io.usertcp.link;
+
+import io.usertcp.wire.MacAddress;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How to open a Linux TAP device: its name, MTU and MAC, and, optionally, how to set up the kernel's side
+ * (as the seed's {@code SetLinkUp} and {@code SetRoute} do): bring the link up and give the kernel an
+ * address and prefix on it, which also gives the kernel its route to the stack.
+ *
+ * <p>A {@code TapConfig} is a {@link LinkFactory}: pass it to
+ * {@link io.usertcp.stack.StackConfig.Builder#link(LinkFactory)}.
+ */
+public final class TapConfig implements LinkFactory {
+    private final String name;
+    private final int mtu;
+    private final MacAddress mac;
+    private final List<String> kernelAddresses;
+    private final boolean configureKernelSide;
+    private final String namespace;
+
+    private TapConfig(Builder b) {
+        this.name = b.name;
+        this.mtu = b.mtu;
+        this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
+        this.kernelAddresses = Collections.unmodifiableList(new ArrayList<>(b.kernelAddresses));
+        this.configureKernelSide = b.configureKernelSide;
+        this.namespace = b.namespace;
+    }
+
+    /** A builder for the device called {@code name} (at most 15 characters, as Linux allows). */
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    /** The interface name, e.g. {@code tap0}. */
+    public String name() {
+        return name;
+    }
+
+    /** The link MTU (IP packet size), 1500 by default. */
+    public int mtu() {
+        return mtu;
+    }
+
+    /** The stack's own MAC address on this link (a random locally administered one by default). */
+    public MacAddress mac() {
+        return mac;
+    }
+
+    /** Addresses with prefix ({@code 198.18.0.1/24}) to give the kernel's side of the device. */
+    public List<String> kernelAddresses() {
+        return kernelAddresses;
+    }
+
+    /** Whether opening the device also brings it up and sets its MTU and kernel addresses. */
+    public boolean configureKernelSide() {
+        return configureKernelSide;
+    }
+
+    /** The network namespace to move the device into before configuring it, or {@code null}. */
+    public String namespace() {
+        return namespace;
+    }
+
+    @Override
+    public Link open() throws IOException {
+        return TapDevice.open(this);
+    }
+
+    @Override
+    public String toString() {
+        return "TapConfig{" + name + ", mtu=" + mtu + ", mac=" + mac + ", kernel=" + kernelAddresses
+                + (namespace != null ? ", netns=" + namespace : "") + '}';
+    }
+
+    /** Builds a {@link TapConfig}. */
+    public static final class Builder {
+        private final String name;
+        private int mtu = 1500;
+        private MacAddress mac;
+        private final List<String> kernelAddresses = new ArrayList<>();
+        private boolean configureKernelSide;
+        private String namespace;
+
+        private Builder(String name) {
+            this.name = validateName(name);
+        }
+
+        /** Link MTU, 576..65535 (default 1500). */
+        public Builder mtu(int mtu) {
+            if (mtu < 576 || mtu > 65535) {
+                throw new IllegalArgumentException("MTU must be between 576 and 65535, got " + mtu);
+            }
+            this.mtu = mtu;
+            return this;
+        }
+
+        /** The stack's MAC address (default: random, locally administered). */
+        public Builder mac(MacAddress mac) {
+            this.mac = Objects.requireNonNull(mac, "mac");
+            return this;
+        }
+
+        /**
+         * Gives the kernel side this address with prefix, e.g. {@code 198.18.0.1/24}, and brings the link up.
+         * Needs CAP_NET_ADMIN. May be called more than once.
+         */
+        public Builder kernelAddress(String cidr) {
+            Objects.requireNonNull(cidr, "cidr");
+            if (!cidr.contains("/")) {
+                throw new IllegalArgumentException("kernel address needs a prefix length, e.g. 198.18.0.1/24: '" + cidr + "'");
+            }
+            kernelAddresses.add(cidr);
+            configureKernelSide = true;
+            return this;
+        }
+
+        /** Brings the link up (and sets its MTU) when opened, even without kernel addresses. */
+        public Builder configureKernelSide(boolean configure) {
+            this.configureKernelSide = configure;
+            return this;
+        }
+
+        /**
+         * Moves the device into the named network namespace (which must exist) after creating it and before
+         * configuring it; the stack keeps its file descriptor and so stays attached.
+         */
+        public Builder namespace(String netns) {
+            this.namespace = netns;
+            return this;
+        }
+
+        /** The config. */
+        public TapConfig build() {
+            return new TapConfig(this);
+        }
+
+        private static String validateName(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isEmpty() || name.length() > 15 || !name.matches("[A-Za-z0-9_.\\-]+")) {
+                throw new IllegalArgumentException("bad TAP device name '" + name
+                        + "': use 1 to 15 characters from letters, digits, '_', '.', '-' (for example tap0)");
+            }
+            return name;
+        }
+    }
+}

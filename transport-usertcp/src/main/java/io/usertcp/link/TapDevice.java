@@ -1,0 +1,446 @@
+package io.usertcp.link;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.internal.logging.InternalLogger;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.usertcp.wire.MacAddress;
+import jnr.constants.platform.Errno;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link Link} on a Linux TAP device: every {@link #receive} is one {@code read(2)} of one Ethernet
+ * frame from {@code /dev/net/tun}, every {@link #transmit} one {@code write(2)}. The descriptor is
+ * non-blocking; wait for it with a {@link Poller}.
+ *
+ * <p>Opened with {@code IFF_TAP | IFF_NO_PI}: frames carry no packet-information header and no
+ * virtio-net header, so the kernel does no offloads and never hands us a frame bigger than its MTU.
+ *
+ * <p>Like every {@link Link}, a {@code TapDevice} is used by one thread.
+ */
+public final class TapDevice implements Link {
+    private static final InternalLogger logger = InternalLoggerFactory.getInstance(TapDevice.class);
+
+    private static final String TUN_PATH = "/dev/net/tun";
+    private static final long TUNSETIFF = 0x400454caL;
+    private static final int IFREQ_SIZE = 40;
+    private static final int IFREQ_FLAGS_OFFSET = 16;
+    private static final int IFNAMSIZ = 16;
+    private static final short IFF_TAP = 0x0002;
+    private static final short IFF_NO_PI = 0x1000;
+    /** Ethernet header (14) plus one 802.1Q tag (4). */
+    private static final int FRAME_OVERHEAD = 18;
+    private static final long IP_TIMEOUT_SECONDS = 30;
+
+    private static final int EAGAIN = Errno.EAGAIN.intValue();
+    private static final int EINTR = Errno.EINTR.intValue();
+    private static final int ENOBUFS = Errno.ENOBUFS.intValue();
+    private static final int EPERM = Errno.EPERM.intValue();
+    private static final int EACCES = Errno.EACCES.intValue();
+    private static final int EBUSY = Errno.EBUSY.intValue();
+    private static final int EINVAL = Errno.EINVAL.intValue();
+    private static final int ENOENT = Errno.ENOENT.intValue();
+    private static final int ENODEV = Errno.ENODEV.intValue();
+    private static final int ENXIO = Errno.ENXIO.intValue();
+    private static final int EBADFD = Errno.EBADFD.intValue();
+    private static final int EIO = Errno.EIO.intValue();
+
+    private final String name;
+    private final int mtu;
+    private final MacAddress mac;
+    private final String namespace;
+    private final int frameCapacity;
+    private int fd;
+
+    /** The next receive buffer, kept across EAGAIN so that polling an idle device allocates nothing. */
+    private ByteBuf spare;
+    /** The allocator {@link #spare} came from. */
+    private ByteBufAllocator spareAllocator;
+    /** The last allocator seen to hand out buffers without a memory address (so we copy instead). */
+    private ByteBufAllocator noAddressAllocator;
+    /** Direct memory for copying frames we cannot hand to the kernel directly. */
+    private ByteBuffer scratch;
+    private long scratchAddress;
+    /** Whether we logged that the link is down since the last successful write. */
+    private boolean downLogged;
+
+    private TapDevice(String name, int fd, TapConfig cfg) {
+        this.name = name;
+        this.fd = fd;
+        this.mtu = cfg.mtu();
+        this.mac = cfg.mac();
+        this.namespace = cfg.namespace();
+        this.frameCapacity = cfg.mtu() + FRAME_OVERHEAD;
+    }
+
+    /**
+     * Attaches to the TAP device {@code cfg.name()}, creating it when it does not exist, then moves it into
+     * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says.
+     *
+     * @throws IOException whose message names the problem and how to fix it (missing {@code /dev/net/tun},
+     *                     no CAP_NET_ADMIN, device busy or of the wrong kind, missing namespace, failed
+     *                     {@code ip} command)
+     */
+    public static TapDevice open(TapConfig cfg) throws IOException {
+        LibC c = LibC.INSTANCE;
+        int fd = c.open(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            throw openError(cfg.name(), LibC.errno());
+        }
+        TapDevice dev = null;
+        try {
+            Pointer ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
+            byte[] nameBytes = cfg.name().getBytes(StandardCharsets.US_ASCII);
+            ifr.put(0, nameBytes, 0, nameBytes.length);
+            ifr.putShort(IFREQ_FLAGS_OFFSET, (short) (IFF_TAP | IFF_NO_PI));
+            if (c.ioctl(fd, TUNSETIFF, ifr.address()) < 0) {
+                throw setIffError(cfg.name(), LibC.errno());
+            }
+            byte[] actual = new byte[IFNAMSIZ];
+            ifr.get(0, actual, 0, IFNAMSIZ);
+            int len = 0;
+            while (len < IFNAMSIZ && actual[len] != 0) {
+                len++;
+            }
+            dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg);
+            dev.configure(cfg);
+            logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{})", dev.name, fd, dev.mtu, dev.mac,
+                    dev.namespace != null ? ", netns " + dev.namespace : "");
+            return dev;
+        } catch (IOException | RuntimeException | Error e) {
+            if (dev != null) {
+                dev.close();
+            } else {
+                c.close(fd);
+            }
+            throw e;
+        }
+    }
+
+    private void configure(TapConfig cfg) throws IOException {
+        if (namespace != null) {
+            try {
+                runIp("ip", "link", "set", "dev", name, "netns", namespace);
+            } catch (IOException e) {
+                String hint = namespaceExists(namespace) ? ""
+                        : " (network namespace '" + namespace + "' does not exist: create it with `ip netns add "
+                        + namespace + "`)";
+                throw new IOException("cannot move TAP device " + name + " into network namespace '" + namespace
+                        + "': " + e.getMessage() + hint, e);
+            }
+        }
+        if (cfg.configureKernelSide()) {
+            ip("link", "set", "dev", name, "mtu", Integer.toString(mtu));
+            for (String cidr : cfg.kernelAddresses()) {
+                ip("addr", "replace", cidr, "dev", name);
+            }
+            ip("link", "set", "dev", name, "up");
+        }
+    }
+
+    private static boolean namespaceExists(String ns) {
+        if (ns.chars().allMatch(Character::isDigit)) {
+            return Files.exists(Paths.get("/proc", ns, "ns", "net")); // ip takes a PID too
+        }
+        Path p1 = Paths.get("/run/netns", ns);
+        Path p2 = Paths.get("/var/run/netns", ns);
+        return Files.exists(p1) || Files.exists(p2);
+    }
+
+    /** Runs {@code ip ARGS}, inside our namespace (with {@code -n}) when there is one. */
+    private void ip(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("ip");
+        if (namespace != null) {
+            cmd.add("-n");
+            cmd.add(namespace);
+        }
+        cmd.addAll(Arrays.asList(args));
+        try {
+            runIp(cmd.toArray(new String[0]));
+        } catch (IOException e) {
+            throw new IOException("cannot configure the kernel side of TAP device " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void runIp(String... cmd) throws IOException {
+        String line = String.join(" ", cmd);
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        } catch (IOException e) {
+            throw new IOException("cannot run `" + line + "`: " + e.getMessage()
+                    + " (install iproute2, which provides the ip command)", e);
+        }
+        p.getOutputStream().close();
+        String out;
+        try (InputStream in = p.getInputStream()) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            in.transferTo(bytes);
+            out = bytes.toString(StandardCharsets.UTF_8).trim();
+        }
+        int rc;
+        try {
+            if (!p.waitFor(IP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("`" + line + "` did not finish within " + IP_TIMEOUT_SECONDS + " s");
+            }
+            rc = p.exitValue();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running `" + line + "`", e);
+        }
+        if (rc != 0) {
+            throw new IOException("`" + line + "` failed (exit " + rc + ")" + (out.isEmpty() ? "" : ": " + out));
+        }
+        logger.debug("ran `{}`", line);
+    }
+
+    private static IOException openError(String dev, int errno) {
+        String err = LibC.errnoMessage(errno);
+        if (errno == ENOENT) {
+            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " does not exist: load the tun"
+                    + " module (modprobe tun) or, in a container, pass --device /dev/net/tun");
+        }
+        if (errno == ENODEV || errno == ENXIO) {
+            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " is there but the tun driver"
+                    + " is not (" + err + "): load the tun module (modprobe tun) or, in a container, pass"
+                    + " --device /dev/net/tun");
+        }
+        if (errno == EPERM || errno == EACCES) {
+            return new IOException("cannot open " + TUN_PATH + " (" + err + "): opening TAP device " + dev
+                    + " needs CAP_NET_ADMIN: run as root, or create it once with `ip tuntap add dev " + dev
+                    + " mode tap user $USER` and run again (in a container also pass --device /dev/net/tun"
+                    + " --cap-add NET_ADMIN)");
+        }
+        return new IOException("cannot open " + TUN_PATH + " for TAP device " + dev + ": " + err);
+    }
+
+    private static IOException setIffError(String dev, int errno) {
+        String err = LibC.errnoMessage(errno);
+        if (errno == EPERM || errno == EACCES) {
+            return new IOException("cannot attach to TAP device " + dev + " (" + err + "): it needs CAP_NET_ADMIN:"
+                    + " run as root, or create it once with `ip tuntap add dev " + dev + " mode tap user $USER`"
+                    + " and run again");
+        }
+        if (errno == EBUSY) {
+            return new IOException("TAP device " + dev + " is busy (" + err + "): another process holds " + dev
+                    + " (IFF_MULTI_QUEUE not requested); stop it or choose another name");
+        }
+        if (errno == EINVAL) {
+            if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))
+                    && Files.exists(Paths.get("/sys/class/net", dev))) {
+                return new IOException(dev + " exists but is not a TAP device without packet info (" + err
+                        + "): it is another kind of interface; choose another name");
+            }
+            return new IOException(dev + " exists but is not a TAP device without packet info (" + err
+                    + "): delete it with `ip link del " + dev + "` or choose another name");
+        }
+        return new IOException("cannot attach to TAP device " + dev + ": TUNSETIFF failed: " + err);
+    }
+
+    /** The interface name the kernel gave the device (the configured one). */
+    public String name() {
+        return name;
+    }
+
+    /** The network namespace the device was moved into, or {@code null}. */
+    public String namespace() {
+        return namespace;
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public MacAddress macAddress() {
+        return mac;
+    }
+
+    /** The non-blocking {@code /dev/net/tun} descriptor, or -1 once closed. */
+    @Override
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * Reads one frame. The returned buffer (direct, from {@code alloc} when it gives buffers with a memory
+     * address) holds exactly the frame; frames shorter than an Ethernet header are returned too.
+     *
+     * @return the frame, or {@code null} when none is waiting
+     * @throws IOException when the device is closed or the read fails (e.g. the device was deleted)
+     */
+    @Override
+    public ByteBuf receive(ByteBufAllocator alloc) throws IOException {
+        ensureOpen();
+        if (alloc != noAddressAllocator) {
+            ByteBuf buf = spare;
+            if (buf != null && spareAllocator != alloc) {
+                buf.release();
+                spare = buf = null;
+            }
+            if (buf == null) {
+                buf = alloc.directBuffer(frameCapacity, frameCapacity);
+                if (!buf.hasMemoryAddress()) {
+                    buf.release();
+                    noAddressAllocator = alloc;
+                    return receiveByCopy(alloc);
+                }
+                spare = buf;
+                spareAllocator = alloc;
+            }
+            buf.clear();
+            int n = readFrame(buf.memoryAddress(), buf.capacity());
+            if (n < 0) {
+                return null;
+            }
+            spare = null;
+            return buf.writerIndex(n);
+        }
+        return receiveByCopy(alloc);
+    }
+
+    private ByteBuf receiveByCopy(ByteBufAllocator alloc) throws IOException {
+        ensureScratch(frameCapacity);
+        int n = readFrame(scratchAddress, frameCapacity);
+        if (n < 0) {
+            return null;
+        }
+        scratch.clear().limit(n);
+        return alloc.buffer(n, n).writeBytes(scratch);
+    }
+
+    /** One read(2): the length, or -1 on EAGAIN. */
+    private int readFrame(long address, int capacity) throws IOException {
+        for (;;) {
+            long n = LibC.INSTANCE.read(fd, address, capacity);
+            if (n >= 0) {
+                return (int) n;
+            }
+            int errno = LibC.errno();
+            if (errno == EAGAIN) {
+                return -1;
+            }
+            if (errno != EINTR) {
+                throw ioError("read from", errno);
+            }
+        }
+    }
+
+    /**
+     * Writes the readable bytes of {@code frame} with one {@code write(2)}; the frame's indexes are not
+     * changed. Frames not in one block of direct memory are copied into a scratch buffer first.
+     *
+     * @return {@code false} if the frame was dropped: the kernel's queue is full (EAGAIN, ENOBUFS), the
+     *         interface is down (EIO), or the frame is empty
+     * @throws IOException when the device is closed or the write fails otherwise
+     */
+    @Override
+    public boolean transmit(ByteBuf frame) throws IOException {
+        ensureOpen();
+        int len = frame.readableBytes();
+        if (len == 0) {
+            return false;
+        }
+        long address;
+        if (frame.hasMemoryAddress()) {
+            address = frame.memoryAddress() + frame.readerIndex();
+        } else {
+            ensureScratch(len);
+            scratch.clear().limit(len);
+            frame.getBytes(frame.readerIndex(), scratch);
+            address = scratchAddress;
+        }
+        for (;;) {
+            long n = LibC.INSTANCE.write(fd, address, len);
+            if (n >= 0) {
+                downLogged = false;
+                return true;
+            }
+            int errno = LibC.errno();
+            if (errno == EAGAIN || errno == ENOBUFS) {
+                return false;
+            }
+            if (errno == EIO) {
+                // The kernel refuses writes while the interface is down, as a NIC without carrier drops.
+                if (!downLogged) {
+                    downLogged = true;
+                    logger.debug("TAP device {} is down: dropping frames until `ip link set dev {} up`", name, name);
+                }
+                return false;
+            }
+            if (errno != EINTR) {
+                throw ioError("write to", errno);
+            }
+        }
+    }
+
+    private IOException ioError(String op, int errno) {
+        String err = LibC.errnoMessage(errno);
+        if (errno == EBADFD) {
+            return new IOException("cannot " + op + " TAP device " + name + ": " + err
+                    + ": the device was deleted (e.g. by `ip link del " + name + "`)");
+        }
+        return new IOException("cannot " + op + " TAP device " + name + ": " + err);
+    }
+
+    private void ensureScratch(int size) {
+        if (scratch == null || scratch.capacity() < size) {
+            scratch = ByteBuffer.allocateDirect(Math.max(size, frameCapacity));
+            scratchAddress = Pointer.wrap(LibC.RUNTIME, scratch).address();
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (fd < 0) {
+            throw new IOException("TAP device " + name + " is closed");
+        }
+    }
+
+    /**
+     * Closes the descriptor (a device this process created disappears with it, a persistent one stays)
+     * and releases the spare receive buffer. Idempotent.
+     */
+    @Override
+    public void close() {
+        int f = fd;
+        if (f < 0) {
+            return;
+        }
+        fd = -1;
+        if (spare != null) {
+            spare.release();
+            spare = null;
+            spareAllocator = null;
+        }
+        if (LibC.INSTANCE.close(f) < 0) {
+            logger.debug("closing TAP device {} (fd {}): {}", name, f, LibC.errnoMessage(LibC.errno()));
+        } else {
+            logger.debug("closed TAP device {}", name);
+        }
+        scratch = null;
+    }
+
+    @Override
+    public String toString() {
+        return "TapDevice{" + name + ", fd=" + fd + ", mtu=" + mtu + ", mac=" + mac
+                + (namespace != null ? ", netns=" + namespace : "") + '}';
+    }
+}

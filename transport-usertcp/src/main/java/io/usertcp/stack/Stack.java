@@ -1,0 +1,512 @@
+package io.usertcp.stack;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.internal.logging.InternalLogger;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.usertcp.link.Link;
+import io.usertcp.net.ArpTable;
+import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpEnv;
+import io.usertcp.tcp.TcpLayer;
+import io.usertcp.tcp.TcpSocket;
+import io.usertcp.wire.Arp;
+import io.usertcp.wire.Checksum;
+import io.usertcp.wire.Ethernet;
+import io.usertcp.wire.Icmpv4;
+import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.MacAddress;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A user-space TCP/IP stack: one link (a NIC), its IPv4 addresses and routes, ARP, ICMP echo, and TCP.
+ *
+ * <p>A stack is owned by one thread. Whoever owns it (the Netty {@code UserTcpIoHandler}, or a test's
+ * simulator) drives it by calling, in a loop: {@link #pollLink(int)} (or {@link #input(ByteBuf)}), then
+ * {@link #runTimers()}, {@link #dispatchEvents()} and {@link #flush()}, and waits at most until
+ * {@link #nextDeadline()}.
+ *
+ * <p>Packets to the stack's own addresses or to 127.0.0.0/8 never reach the link: they are queued and
+ * processed on the next poll, as a loopback interface would.
+ */
+public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
+    private static final InternalLogger logger = InternalLoggerFactory.getInstance(Stack.class);
+    private static final int L3 = Ethernet.HEADER_LENGTH;
+    private static final int L4_V4 = L3 + Ipv4.MIN_HEADER_LENGTH;
+    private static final int LOOPBACK_MTU = 65535 - 40;
+    private static final int DEFAULT_TTL = 64;
+
+    private final Link link;
+    private final long mac;
+    private final int mtu;
+    private final Clock clock;
+    private final ByteBufAllocator alloc;
+    private final StackStats stats = new StackStats();
+    private final TimerQueue timers = new TimerQueue();
+    private final ArpTable arp;
+    private final TcpLayer tcp;
+    private final int[] v4Addresses;
+    private final int[] v4Masks;
+    private final int gateway;
+    private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
+    private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> loopback = new ArrayDeque<>();
+    private int ipId;
+    private boolean closed;
+
+    /**
+     * Creates a stack on {@code link} (may be null: loopback only).
+     *
+     * @param link the link, owned by the stack from now on (closed with it)
+     */
+    public Stack(StackConfig config, Link link, Clock clock, ByteBufAllocator alloc) {
+        this.link = link;
+        this.mac = link != null ? link.macAddress().toLong() : 0;
+        this.mtu = link != null ? link.mtu() : LOOPBACK_MTU;
+        this.clock = clock;
+        this.alloc = alloc;
+        List<Integer> addrs = new ArrayList<>();
+        List<Integer> masks = new ArrayList<>();
+        for (StackConfig.InterfaceAddress a : config.addresses()) {
+            if (a.address() instanceof Inet4Address) {
+                addrs.add(toInt(a.address()));
+                masks.add(a.prefixLength() == 0 ? 0 : -1 << (32 - a.prefixLength()));
+            } else {
+                throw new IllegalArgumentException("IPv6 address " + a + " is not supported by this stack yet");
+            }
+        }
+        this.v4Addresses = addrs.stream().mapToInt(Integer::intValue).toArray();
+        this.v4Masks = masks.stream().mapToInt(Integer::intValue).toArray();
+        this.gateway = config.gateway() instanceof Inet4Address ? toInt(config.gateway()) : 0;
+        if (gateway != 0 && !onLink(gateway)) {
+            throw new IllegalArgumentException("gateway " + config.gateway().getHostAddress()
+                    + " is not within any of the stack's prefixes " + config.addresses());
+        }
+        this.arp = new ArpTable(timers, this);
+        this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
+                config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen());
+    }
+
+    /** The TCP layer. */
+    public TcpLayer tcp() {
+        return tcp;
+    }
+
+    /** The link, or null. */
+    public Link link() {
+        return link;
+    }
+
+    /** The counters. */
+    @Override
+    public StackStats stats() {
+        return stats;
+    }
+
+    @Override
+    public TimerQueue timers() {
+        return timers;
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    @Override
+    public long now() {
+        return clock.nanoTime();
+    }
+
+    /** The clock. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** The first IPv4 address, or 0. */
+    public int primaryIpv4() {
+        return v4Addresses.length > 0 ? v4Addresses[0] : 0;
+    }
+
+    // ------------------------------------------------------------------ driving
+
+    /**
+     * Reads and processes up to {@code budget} frames from the link and the loopback queue; returns how many.
+     */
+    public int pollLink(int budget) throws IOException {
+        int n = 0;
+        int lo = loopback.size(); // only what was queued before this call: loopback replies wait a turn
+        while (lo-- > 0 && n < budget) {
+            ByteBuf f = loopback.poll();
+            try {
+                input(f);
+            } finally {
+                f.release();
+            }
+            n++;
+        }
+        if (link == null) {
+            return n;
+        }
+        while (n < budget) {
+            ByteBuf f = link.receive(alloc);
+            if (f == null) {
+                break;
+            }
+            try {
+                input(f);
+            } finally {
+                f.release();
+            }
+            n++;
+        }
+        return n;
+    }
+
+    /** True if loopback frames wait to be processed (the owner must not block). */
+    public boolean hasPendingInput() {
+        return !loopback.isEmpty();
+    }
+
+    /** Fires due timers; returns how many fired. */
+    public int runTimers() {
+        return timers.runExpired(clock.nanoTime());
+    }
+
+    /** The next timer deadline in {@link Clock#nanoTime()} terms, or {@link TimerQueue#NONE}. */
+    public long nextDeadline() {
+        return timers.nextDeadline();
+    }
+
+    /** Delivers collected socket events to their handlers; returns how many sockets were told. */
+    public int dispatchEvents() {
+        int n = 0;
+        TcpSocket s;
+        while ((s = ready.poll()) != null) {
+            s.dispatch();
+            n++;
+        }
+        return n;
+    }
+
+    /** Sends the ACKs owed after a batch of input. */
+    public void flush() {
+        TcpConnection c;
+        while ((c = acks.poll()) != null) {
+            c.flushAck();
+        }
+    }
+
+    @Override
+    public void ready(TcpSocket s) {
+        ready.add(s);
+    }
+
+    @Override
+    public void ackLater(TcpConnection c) {
+        acks.add(c);
+    }
+
+    // ------------------------------------------------------------------ input
+
+    /** Processes one Ethernet frame. Never throws for bad input: it is counted and dropped. */
+    public void input(ByteBuf f) {
+        stats.framesIn++;
+        int base = f.readerIndex();
+        int len = f.readableBytes();
+        stats.bytesIn += len;
+        if (len < Ethernet.HEADER_LENGTH) {
+            stats.dropShortFrame++;
+            return;
+        }
+        long dst = Ethernet.dst(f, base);
+        if (dst != mac && dst != MacAddress.BROADCAST.toLong() && (dst & (1L << 40)) == 0) {
+            stats.dropNotForUs++;
+            return;
+        }
+        int type = Ethernet.type(f, base);
+        int l3 = base + Ethernet.HEADER_LENGTH;
+        int l3len = len - Ethernet.HEADER_LENGTH;
+        switch (type) {
+            case Ethernet.TYPE_IPV4:
+                ipv4Input(f, l3, l3len);
+                break;
+            case Ethernet.TYPE_ARP:
+                arpInput(f, l3, l3len);
+                break;
+            default:
+                stats.dropUnknownEtherType++;
+                break;
+        }
+    }
+
+    private void arpInput(ByteBuf f, int o, int len) {
+        if (len < Arp.LENGTH || !Arp.isEthernetIpv4(f, o)) {
+            stats.dropArpMalformed++;
+            return;
+        }
+        int op = Arp.op(f, o);
+        long sha = Arp.sha(f, o);
+        int spa = Arp.spa(f, o);
+        int tpa = Arp.tpa(f, o);
+        if ((sha & (1L << 40)) != 0 || (op != Arp.OP_REQUEST && op != Arp.OP_REPLY)) {
+            stats.dropArpMalformed++;
+            return;
+        }
+        boolean forUs = isLocalAddress(tpa);
+        long now = clock.nanoTime();
+        // RFC 826 packet reception: merge, then (if we are the target) add and reply.
+        if (spa != 0) {
+            arp.learn(spa, sha, forUs, now);
+        }
+        if (forUs && op == Arp.OP_REQUEST) {
+            ByteBuf r = alloc.directBuffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+            r.writerIndex(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+            Ethernet.write(r, 0, sha, mac, Ethernet.TYPE_ARP);
+            Arp.write(r, Ethernet.HEADER_LENGTH, Arp.OP_REPLY, mac, tpa, sha, spa);
+            stats.arpRepliesOut++;
+            transmitFrame(r);
+        }
+    }
+
+    private void ipv4Input(ByteBuf f, int o, int len) {
+        if (len < Ipv4.MIN_HEADER_LENGTH || Ipv4.version(f, o) != 4) {
+            stats.dropIpMalformed++;
+            return;
+        }
+        int hl = Ipv4.headerLength(f, o);
+        int total = Ipv4.totalLength(f, o);
+        if (hl < Ipv4.MIN_HEADER_LENGTH || total < hl || total > len) {
+            stats.dropIpMalformed++;
+            return;
+        }
+        if (Checksum.fold(Checksum.add(f, o, hl, 0)) != 0xffff) {
+            stats.dropIpChecksum++;
+            return;
+        }
+        int dst = Ipv4.dst(f, o);
+        int src = Ipv4.src(f, o);
+        if (!isLocalAddress(dst)) {
+            stats.dropIpNotForUs++;
+            return;
+        }
+        if (isMartian(src)) {
+            stats.dropIpMalformed++;
+            return;
+        }
+        int ff = Ipv4.flagsFragment(f, o);
+        if ((ff & (Ipv4.FLAG_MF | 0x1fff)) != 0) {
+            stats.dropIpFragment++; // reassembly is not implemented yet: fragments are dropped and counted
+            return;
+        }
+        int proto = Ipv4.protocol(f, o);
+        int l4 = o + hl;
+        int l4len = total - hl;
+        switch (proto) {
+            case Ipv4.PROTO_TCP:
+                tcp.input(f, l4, l4len, src, dst);
+                break;
+            case Ipv4.PROTO_ICMP:
+                icmpInput(f, l4, l4len, src, dst);
+                break;
+            default:
+                stats.dropIpUnknownProtocol++;
+                break;
+        }
+    }
+
+    private boolean isMartian(int src) {
+        int top = src >>> 24;
+        // 0/8, multicast and class E, and broadcast are never valid sources (RFC 1122 §3.2.1.3).
+        return top == 0 || top >= 224;
+    }
+
+    private void icmpInput(ByteBuf f, int o, int len, int src, int dst) {
+        if (len < Icmpv4.HEADER_LENGTH || Checksum.fold(Checksum.add(f, o, len, 0)) != 0xffff) {
+            stats.dropIcmpMalformed++;
+            return;
+        }
+        int type = f.getUnsignedByte(o);
+        if (type == Icmpv4.ECHO_REQUEST) {
+            // RFC 1122 §3.2.2.6: reply with the same identifier, sequence and data.
+            ByteBuf r = newIpv4Frame(len);
+            int ro = L4_V4;
+            r.setBytes(ro, f, o, len);
+            r.setByte(ro, Icmpv4.ECHO_REPLY);
+            r.setShort(ro + 2, 0);
+            r.setShort(ro + 2, Checksum.compute(r, ro, len));
+            stats.icmpEchoReplies++;
+            sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len);
+        }
+    }
+
+    // ------------------------------------------------------------------ output
+
+    @Override
+    public int ipv4PayloadOffset() {
+        return L4_V4;
+    }
+
+    @Override
+    public ByteBuf newIpv4Frame(int l4Length) {
+        int total = L4_V4 + l4Length;
+        ByteBuf f = alloc.directBuffer(total, total);
+        f.writerIndex(total);
+        return f;
+    }
+
+    @Override
+    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length) {
+        Ipv4.write(frame, L3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
+                true);
+        if (isLocalAddress(dst) || (dst >>> 24) == 127) {
+            Ethernet.write(frame, 0, mac, mac, Ethernet.TYPE_IPV4);
+            if (loopback.size() >= 4096) {
+                stats.framesOutDropped++;
+                frame.release();
+                return;
+            }
+            loopback.add(frame);
+            return;
+        }
+        if (link == null) {
+            stats.framesOutDropped++;
+            frame.release();
+            return;
+        }
+        int nextHop = gateway != 0 && !onLink(dst) ? gateway : dst;
+        long now = clock.nanoTime();
+        long dmac = arp.lookup(nextHop, now);
+        Ethernet.write(frame, 0, dmac < 0 ? 0 : dmac, mac, Ethernet.TYPE_IPV4);
+        if (dmac < 0) {
+            arp.resolve(nextHop, frame, now);
+            return;
+        }
+        transmitFrame(frame);
+    }
+
+    @Override
+    public int mtuTo(int dst) {
+        return isLocalAddress(dst) || (dst >>> 24) == 127 ? LOOPBACK_MTU : mtu;
+    }
+
+    @Override
+    public int sourceAddressFor(int dst) {
+        if ((dst >>> 24) == 127) {
+            return dst == 0x7f000001 ? dst : 0x7f000001;
+        }
+        for (int i = 0; i < v4Addresses.length; i++) {
+            if ((dst & v4Masks[i]) == (v4Addresses[i] & v4Masks[i])) {
+                return v4Addresses[i];
+            }
+        }
+        return gateway != 0 || v4Addresses.length > 0 ? primaryIpv4() : 0;
+    }
+
+    @Override
+    public boolean isLocalAddress(int ip) {
+        for (int a : v4Addresses) {
+            if (a == ip) {
+                return true;
+            }
+        }
+        return (ip >>> 24) == 127;
+    }
+
+    private boolean onLink(int ip) {
+        for (int i = 0; i < v4Addresses.length; i++) {
+            if ((ip & v4Masks[i]) == (v4Addresses[i] & v4Masks[i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void sendArpRequest(int targetIp, long dstMac) {
+        if (link == null) {
+            return;
+        }
+        int spa = sourceAddressFor(targetIp);
+        ByteBuf r = alloc.directBuffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+        r.writerIndex(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+        Ethernet.write(r, 0, dstMac, mac, Ethernet.TYPE_ARP);
+        Arp.write(r, Ethernet.HEADER_LENGTH, Arp.OP_REQUEST, mac, spa, 0, targetIp);
+        stats.arpRequestsOut++;
+        transmitFrame(r);
+    }
+
+    @Override
+    public void transmitResolved(ByteBuf frame) {
+        transmitFrame(frame);
+    }
+
+    @Override
+    public void dropUnresolved(ByteBuf frame) {
+        stats.dropArpUnresolved++;
+        frame.release();
+    }
+
+    /** Sends a complete frame on the link and releases it. */
+    private void transmitFrame(ByteBuf frame) {
+        try {
+            if (link != null && link.transmit(frame)) {
+                stats.framesOut++;
+                stats.bytesOut += frame.readableBytes();
+            } else {
+                stats.framesOutDropped++;
+            }
+        } catch (IOException e) {
+            stats.framesOutDropped++;
+            logger.warn("link transmit failed", e);
+        } finally {
+            frame.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Resets every connection, frees queued frames and closes the link. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        tcp.closeAll();
+        flush();
+        dispatchEvents();
+        arp.clear();
+        ByteBuf f;
+        while ((f = loopback.poll()) != null) {
+            f.release();
+        }
+        if (link != null) {
+            link.close();
+        }
+    }
+
+    /** True after {@link #close()}. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The IPv4 address as an int. */
+    public static int toInt(InetAddress a) {
+        byte[] b = a.getAddress();
+        if (b.length != 4) {
+            throw new IllegalArgumentException("not an IPv4 address: " + a);
+        }
+        return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+    }
+
+    /** Nanoseconds in a millisecond, for readers of {@link #nextDeadline()}. */
+    static final long MILLIS = TimeUnit.MILLISECONDS.toNanos(1);
+}

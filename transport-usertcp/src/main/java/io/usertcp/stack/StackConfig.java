@@ -1,0 +1,254 @@
+package io.usertcp.stack;
+
+import io.usertcp.link.LinkFactory;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a stack is built from: its link, its addresses and routes, and the defaults of its TCP.
+ * Immutable; build one with {@link #builder()}.
+ */
+public final class StackConfig {
+    private final LinkFactory link;
+    private final List<InterfaceAddress> addresses;
+    private final InetAddress gateway;
+    private final Duration minRto;
+    private final Duration timeWait;
+    private final int defaultReceiveBuffer;
+    private final int defaultSendBuffer;
+    private final int maxHalfOpen;
+
+    private StackConfig(Builder b) {
+        this.link = b.link;
+        this.addresses = Collections.unmodifiableList(new ArrayList<>(b.addresses));
+        this.gateway = b.gateway;
+        this.minRto = b.minRto;
+        this.timeWait = b.timeWait;
+        this.defaultReceiveBuffer = b.defaultReceiveBuffer;
+        this.defaultSendBuffer = b.defaultSendBuffer;
+        this.maxHalfOpen = b.maxHalfOpen;
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The link factory, or {@code null} for a stack without a link (loopback only). */
+    public LinkFactory link() {
+        return link;
+    }
+
+    /** The stack's own addresses with their on-link prefixes. */
+    public List<InterfaceAddress> addresses() {
+        return addresses;
+    }
+
+    /** The next hop for destinations off every prefix, or {@code null} to send everything on-link. */
+    public InetAddress gateway() {
+        return gateway;
+    }
+
+    /** The floor of the retransmission timeout (RFC 6298 (2.4) says 1 s; Linux and we use 200 ms). */
+    public Duration minRto() {
+        return minRto;
+    }
+
+    /** How long a connection stays in TIME-WAIT (2×MSL). */
+    public Duration timeWait() {
+        return timeWait;
+    }
+
+    /** SO_RCVBUF of new connections: the most unread data the stack holds, and so the largest window. */
+    public int defaultReceiveBuffer() {
+        return defaultReceiveBuffer;
+    }
+
+    /** SO_SNDBUF of new connections: the most written but unacknowledged data the stack holds. */
+    public int defaultSendBuffer() {
+        return defaultSendBuffer;
+    }
+
+    /** The most connections in SYN-RECEIVED across all listeners. */
+    public int maxHalfOpen() {
+        return maxHalfOpen;
+    }
+
+    /** An address of the stack with the length of its on-link prefix. */
+    public static final class InterfaceAddress {
+        private final InetAddress address;
+        private final int prefixLength;
+
+        public InterfaceAddress(InetAddress address, int prefixLength) {
+            this.address = Objects.requireNonNull(address, "address");
+            int max = address instanceof Inet4Address ? 32 : 128;
+            if (prefixLength < 0 || prefixLength > max) {
+                throw new IllegalArgumentException("prefix length of " + address.getHostAddress()
+                        + " must be 0.." + max + ", got " + prefixLength);
+            }
+            this.prefixLength = prefixLength;
+        }
+
+        /**
+         * Parses {@code 198.18.0.2/24} or {@code 198.18.0.2} (the prefix then defaults to {@code defaultPrefix}).
+         * Only literal addresses are accepted: no name is looked up.
+         */
+        public static InterfaceAddress parse(String text, int defaultPrefix) {
+            String t = text.trim();
+            int slash = t.indexOf('/');
+            String addr = slash < 0 ? t : t.substring(0, slash);
+            InetAddress a = parseLiteral(addr);
+            int prefix;
+            if (slash < 0) {
+                prefix = a instanceof Inet4Address ? defaultPrefix : Math.max(defaultPrefix, 64);
+            } else {
+                try {
+                    prefix = Integer.parseInt(t.substring(slash + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("bad prefix length in '" + text + "'", e);
+                }
+            }
+            return new InterfaceAddress(a, prefix);
+        }
+
+        /** The address. */
+        public InetAddress address() {
+            return address;
+        }
+
+        /** The on-link prefix length. */
+        public int prefixLength() {
+            return prefixLength;
+        }
+
+        @Override
+        public String toString() {
+            return address.getHostAddress() + "/" + prefixLength;
+        }
+    }
+
+    /** Parses a literal IPv4 or IPv6 address without any name lookup. */
+    public static InetAddress parseLiteral(String text) {
+        String t = text.trim();
+        if (t.startsWith("[") && t.endsWith("]")) {
+            t = t.substring(1, t.length() - 1);
+        }
+        boolean v4 = t.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        boolean v6 = t.contains(":") && t.matches("[0-9A-Fa-f:.%a-zA-Z0-9]+");
+        if (!v4 && !v6) {
+            throw new IllegalArgumentException("not an IP address: '" + text + "' (use a literal such as 198.18.0.2 or fd00::2)");
+        }
+        if (v4) {
+            for (String o : t.split("\\.")) {
+                if (Integer.parseInt(o) > 255) {
+                    throw new IllegalArgumentException("not an IPv4 address: '" + text + "'");
+                }
+            }
+        }
+        try {
+            return InetAddress.getByName(t); // a literal: no lookup happens
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address: '" + text + "'", e);
+        }
+    }
+
+    /** Builds a {@link StackConfig}. */
+    public static final class Builder {
+        private LinkFactory link;
+        private final List<InterfaceAddress> addresses = new ArrayList<>();
+        private InetAddress gateway;
+        private Duration minRto = Duration.ofMillis(200);
+        private Duration timeWait = Duration.ofSeconds(60);
+        private int defaultReceiveBuffer = 1 << 20;
+        private int defaultSendBuffer = 1 << 20;
+        private int maxHalfOpen = 4096;
+
+        private Builder() {
+        }
+
+        /** The link the stack sends and receives frames on, e.g. a {@link io.usertcp.link.TapConfig}. */
+        public Builder link(LinkFactory link) {
+            this.link = link;
+            return this;
+        }
+
+        /** Adds an address, {@code 198.18.0.2/24} (a bare IPv4 address gets /24, IPv6 /64). */
+        public Builder address(String cidr) {
+            addresses.add(InterfaceAddress.parse(cidr, 24));
+            return this;
+        }
+
+        /** Adds an address with its on-link prefix length. */
+        public Builder address(InetAddress address, int prefixLength) {
+            addresses.add(new InterfaceAddress(address, prefixLength));
+            return this;
+        }
+
+        /** The default gateway (must lie within one of the on-link prefixes). */
+        public Builder gateway(String address) {
+            this.gateway = parseLiteral(address);
+            return this;
+        }
+
+        /** The retransmission timeout floor (default 200 ms). */
+        public Builder minRto(Duration d) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("minRto must be positive: " + d);
+            }
+            this.minRto = d;
+            return this;
+        }
+
+        /** TIME-WAIT length (default 60 s, 2×MSL with MSL = 30 s). Zero disables TIME-WAIT. */
+        public Builder timeWait(Duration d) {
+            if (d.isNegative()) {
+                throw new IllegalArgumentException("timeWait must not be negative: " + d);
+            }
+            this.timeWait = d;
+            return this;
+        }
+
+        /** Default SO_RCVBUF of connections (default 1 MiB). */
+        public Builder defaultReceiveBuffer(int bytes) {
+            this.defaultReceiveBuffer = checkBuffer(bytes, "receive");
+            return this;
+        }
+
+        /** Default SO_SNDBUF of connections (default 1 MiB). */
+        public Builder defaultSendBuffer(int bytes) {
+            this.defaultSendBuffer = checkBuffer(bytes, "send");
+            return this;
+        }
+
+        /** The most half-open (SYN-RECEIVED) connections across all listeners (default 4096). */
+        public Builder maxHalfOpen(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxHalfOpen must be at least 1: " + n);
+            }
+            this.maxHalfOpen = n;
+            return this;
+        }
+
+        private static int checkBuffer(int bytes, String what) {
+            if (bytes < 2048 || bytes > (1 << 30)) {
+                throw new IllegalArgumentException(what + " buffer must be 2048 .. 1 GiB bytes, got " + bytes);
+            }
+            return bytes;
+        }
+
+        /** The config. */
+        public StackConfig build() {
+            if (link != null && addresses.isEmpty()) {
+                throw new IllegalArgumentException("a stack with a link needs at least one address: call address(\"198.18.0.2/24\")");
+            }
+            return new StackConfig(this);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.usertcp.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.util.ArrayDeque;
+
+/**
+ * In-order bytes received and not yet read by the application. Large payloads are kept as retained slices
+ * of the frames they arrived in (no copy); small ones are copied into the tail buffer so that a peer
+ * sending many tiny segments cannot pin a whole frame buffer per byte.
+ */
+final class ReceiveQueue {
+    /** Payloads smaller than this are copied rather than sliced. */
+    static final int COPY_BELOW = 512;
+    private static final int COPY_CHUNK = 4096;
+
+    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>();
+    private final ByteBufAllocator alloc;
+    private int size;
+    private ByteBuf copyTail; // our own buffer at the tail of bufs, with room for small payloads
+
+    ReceiveQueue(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    /** Bytes held. */
+    int size() {
+        return size;
+    }
+
+    /** Appends {@code len} bytes of {@code frame} at {@code index}; does not take ownership of {@code frame}. */
+    void append(ByteBuf frame, int index, int len) {
+        if (len <= 0) {
+            return;
+        }
+        if (len < COPY_BELOW) {
+            if (copyTail == null || copyTail.writableBytes() < len || bufs.peekLast() != copyTail) {
+                copyTail = alloc.directBuffer(COPY_CHUNK, COPY_CHUNK);
+                bufs.add(copyTail);
+            }
+            copyTail.writeBytes(frame, index, len);
+        } else {
+            bufs.add(frame.retainedSlice(index, len));
+            copyTail = null;
+        }
+        size += len;
+    }
+
+    /** Moves up to {@code dst.writableBytes()} bytes into {@code dst}; returns how many. */
+    int read(ByteBuf dst) {
+        int done = 0;
+        while (size > 0 && dst.isWritable()) {
+            ByteBuf b = bufs.peek();
+            int n = Math.min(b.readableBytes(), dst.writableBytes());
+            dst.writeBytes(b, n);
+            done += n;
+            size -= n;
+            if (!b.isReadable()) {
+                bufs.poll();
+                if (b == copyTail) {
+                    copyTail = null;
+                }
+                b.release();
+            }
+        }
+        return done;
+    }
+
+    /** Discards everything (input shut down, or the connection closed). */
+    void clear() {
+        ByteBuf b;
+        while ((b = bufs.poll()) != null) {
+            b.release();
+        }
+        copyTail = null;
+        size = 0;
+    }
+}

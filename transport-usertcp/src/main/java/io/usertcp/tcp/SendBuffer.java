@@ -1,0 +1,119 @@
+package io.usertcp.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * The bytes of a connection from SND.UNA on: sent but unacknowledged, then not yet sent. Stored in
+ * fixed-size pooled chunks so that any offset is found in O(1) ({@code (head + offset) / CHUNK}), which
+ * retransmission and segmentation need.
+ *
+ * <p>Data is copied in from the application's buffers: they are released as soon as Netty's outbound
+ * buffer is done with them, and segments are copied out into frames, so the application never shares
+ * memory with a retransmission.
+ */
+final class SendBuffer {
+    static final int CHUNK = 16 * 1024;
+
+    private final ByteBufAllocator alloc;
+    private ByteBuf[] chunks = new ByteBuf[8];
+    private int first;      // index in chunks of the chunk holding byte 0
+    private int count;      // chunks in use
+    private int head;       // offset of byte 0 within chunks[first]
+    private int size;       // bytes held
+
+    SendBuffer(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    /** Bytes held. */
+    int size() {
+        return size;
+    }
+
+    /** Appends up to {@code max} readable bytes of {@code src} (advancing its reader index); returns how many. */
+    int append(ByteBuf src, int max) {
+        int todo = Math.min(src.readableBytes(), max);
+        int done = 0;
+        while (done < todo) {
+            int tailFill = (head + size) - (count - 1) * CHUNK; // bytes used in the last chunk
+            if (count == 0 || tailFill == CHUNK) {
+                addChunk();
+                tailFill = count == 1 ? head : 0;
+            }
+            ByteBuf tail = chunks[(first + count - 1) & (chunks.length - 1)];
+            int n = Math.min(todo - done, CHUNK - tailFill);
+            src.readBytes(tail, tailFill, n);
+            done += n;
+            size += n;
+        }
+        return done;
+    }
+
+    /** Copies {@code len} bytes from {@code offset} (relative to byte 0) into {@code dst} at {@code dstIndex}. */
+    void copy(int offset, ByteBuf dst, int dstIndex, int len) {
+        if (offset < 0 || len < 0 || offset + len > size) {
+            throw new IndexOutOfBoundsException("offset " + offset + " len " + len + " size " + size);
+        }
+        int pos = head + offset;
+        while (len > 0) {
+            ByteBuf c = chunks[(first + pos / CHUNK) & (chunks.length - 1)];
+            int in = pos % CHUNK;
+            int n = Math.min(len, CHUNK - in);
+            dst.setBytes(dstIndex, c, in, n);
+            dstIndex += n;
+            pos += n;
+            len -= n;
+        }
+    }
+
+    /** Drops the first {@code n} bytes (they were acknowledged). */
+    void discard(int n) {
+        if (n > size) {
+            throw new IllegalArgumentException("discard " + n + " of " + size);
+        }
+        size -= n;
+        head += n;
+        while (head >= CHUNK || (count > 0 && size == 0 && head > 0)) {
+            if (size == 0) {
+                // Empty: keep no chunk around longer than needed.
+                releaseAll();
+                return;
+            }
+            chunks[first].release();
+            chunks[first] = null;
+            first = (first + 1) & (chunks.length - 1);
+            count--;
+            head -= CHUNK;
+        }
+    }
+
+    /** Releases all memory. */
+    void releaseAll() {
+        for (int i = 0; i < count; i++) {
+            int idx = (first + i) & (chunks.length - 1);
+            chunks[idx].release();
+            chunks[idx] = null;
+        }
+        first = 0;
+        count = 0;
+        head = 0;
+        size = 0;
+    }
+
+    private void addChunk() {
+        if (count == chunks.length) {
+            ByteBuf[] n = new ByteBuf[chunks.length * 2];
+            for (int i = 0; i < count; i++) {
+                n[i] = chunks[(first + i) & (chunks.length - 1)];
+            }
+            chunks = n;
+            first = 0;
+        }
+        if (count == 0) {
+            head = 0;
+        }
+        chunks[(first + count) & (chunks.length - 1)] = alloc.directBuffer(CHUNK, CHUNK);
+        count++;
+    }
+}

@@ -1,0 +1,1123 @@
+package io.usertcp.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.usertcp.stack.Timer;
+import io.usertcp.wire.Checksum;
+import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.Tcp;
+import io.usertcp.wire.TcpOptions;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+
+/**
+ * One TCP connection: the transmission control block of RFC 9293 §3.3.1 and its state machine
+ * (§3.10), with retransmission per RFC 6298 and NewReno congestion control (RFC 5681, RFC 6582).
+ *
+ * <p>Only the stack's thread touches a connection. Sequence numbers are ints compared by the sign of their
+ * difference (RFC 1982 serial arithmetic, as RFC 9293 §3.4 requires).
+ */
+public final class TcpConnection extends TcpSocket {
+    /** Default MSS when the peer sends none (RFC 9293 §3.7.1, MUST-15: 536 for IPv4). */
+    static final int DEFAULT_MSS_V4 = 536;
+    /** Smallest MSS we accept from a peer (a floor against tiny-segment attacks). */
+    static final int MIN_MSS = 88;
+    private static final int MAX_SYN_RETRIES = 6;
+    private static final int MAX_DATA_RETRIES = 15;
+    private static final long MAX_RTO_NANOS = 60_000_000_000L;
+    private static final long INITIAL_RTO_NANOS = 1_000_000_000L;
+    private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
+
+    final FlowKey key;
+    final int localIp;
+    final int remoteIp;
+    final int localPort;
+    final int remotePort;
+    TcpListener listener;          // set while SYN-RECEIVED for a passive open
+    private TcpState state = TcpState.CLOSED;
+    private Throwable error;
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    private int iss;
+    private int sndUna;
+    private int sndNxt;
+    private int sndMax;             // highest sequence number sent + 1 (SND.NXT before a go-back-N)
+    private int sndWnd;
+    private int sndWl1;
+    private int sndWl2;
+    private int maxSndWnd;
+    private int sndWscale;
+    private int sndBufSeq;          // sequence number of sendBuffer byte 0
+    private final SendBuffer sendBuffer;
+    private int sendBufferLimit;
+    private boolean finQueued;      // the application is done sending: FIN follows the buffer
+    private boolean sendBlocked;    // a write found the buffer full: tell WRITABLE when it drains
+    private int mss;                // effective send MSS
+
+    // Receive sequence space.
+    private int irs;
+    private int rcvNxt;
+    private int rcvWscale;
+    private boolean windowScaleOk;  // both SYNs carried the window scale option
+    private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
+    private final ReceiveQueue receiveQueue;
+    private int receiveBufferSize;
+    private boolean finReceived;
+    private boolean inputShutdown;
+    private boolean ackPending;
+    private boolean orphaned;       // the application closed; the connection finishes on its own
+
+    // Congestion control (RFC 5681, RFC 6582).
+    private int cwnd;
+    private int ssthresh = Integer.MAX_VALUE;
+    private int bytesAckedInCa;
+    private int dupAcks;
+    private boolean inRecovery;
+    private int recover;
+
+    // RTT estimation (RFC 6298).
+    private long srtt = -1;
+    private long rttvar;
+    private long rto = INITIAL_RTO_NANOS;
+    private boolean rttTiming;
+    private int rttSeq;
+    private long rttStart;
+    private int retries;
+
+    private final Timer rtxTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onRetransmitTimeout(now);
+        }
+    };
+    private final Timer persistTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onPersistTimeout(now);
+        }
+    };
+    private final Timer closeTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onCloseTimeout();
+        }
+    };
+    private int persistBackoff;
+
+    TcpConnection(TcpLayer tcp, FlowKey key, int localIp, int localPort, int remoteIp, int remotePort) {
+        super(tcp);
+        this.key = key;
+        this.localIp = localIp;
+        this.localPort = localPort;
+        this.remoteIp = remoteIp;
+        this.remotePort = remotePort;
+        this.sendBuffer = new SendBuffer(tcp.env.alloc());
+        this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
+        this.sendBufferLimit = tcp.defaultSendBuffer;
+        this.receiveBufferSize = tcp.defaultReceiveBuffer;
+    }
+
+    // ------------------------------------------------------------------ application side
+
+    /** The TCP layer (and so the stack) this connection belongs to. */
+    public TcpLayer layer() {
+        return tcp;
+    }
+
+    /** The state. */
+    public TcpState state() {
+        return state;
+    }
+
+    /** Why the connection ended abnormally (reset, refused, timed out), or null. */
+    public Throwable error() {
+        return error;
+    }
+
+    /** True from the completed handshake until both directions are closed or the connection is gone. */
+    public boolean isEstablished() {
+        return state.isSynchronized() && state != TcpState.TIME_WAIT;
+    }
+
+    /** True when the connection is gone for good. */
+    public boolean isClosed() {
+        return state == TcpState.CLOSED;
+    }
+
+    /** The local socket address. */
+    public InetSocketAddress localAddress() {
+        return new InetSocketAddress(toInet(localIp), localPort);
+    }
+
+    /** The remote socket address. */
+    public InetSocketAddress remoteAddress() {
+        return new InetSocketAddress(toInet(remoteIp), remotePort);
+    }
+
+    /** Bytes that can be read now. */
+    public int readableBytes() {
+        return receiveQueue.size();
+    }
+
+    /** True once the peer's FIN arrived and every byte before it has been read. */
+    public boolean isInputEnded() {
+        return (finReceived || inputShutdown) && receiveQueue.size() == 0;
+    }
+
+    /** True after a FIN was received from the peer. */
+    public boolean isFinReceived() {
+        return finReceived;
+    }
+
+    /**
+     * Moves received bytes into {@code dst}; returns how many. Reading opens the receive window; a window
+     * update is sent when it grew enough to matter (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance).
+     */
+    public int read(ByteBuf dst) {
+        int n = receiveQueue.read(dst);
+        if (n > 0 && state.isSynchronized()) {
+            int avail = receiveBufferSize - receiveQueue.size();
+            int cur = rcvAdvEdge - rcvNxt;
+            if (avail - cur >= Math.min(receiveBufferSize / 2, 2 * mss)) {
+                ackNowLater();
+            }
+        }
+        return n;
+    }
+
+    /** Room left in the send buffer. */
+    public int writableBytes() {
+        if (finQueued || !canSend()) {
+            return 0;
+        }
+        return Math.max(0, sendBufferLimit - sendBuffer.size());
+    }
+
+    /**
+     * Copies up to {@link #writableBytes()} of {@code src} into the send buffer (advancing its reader index);
+     * returns how many. Call {@link #push()} after a batch of writes to send them.
+     */
+    public int write(ByteBuf src) throws IOException {
+        if (finQueued) {
+            throw new IOException("output of " + this + " is shut down");
+        }
+        if (!canSend()) {
+            throw new IOException("connection " + this + " is " + state, error);
+        }
+        int n = sendBuffer.append(src, writableBytes());
+        if (src.isReadable()) {
+            sendBlocked = true;
+        }
+        return n;
+    }
+
+    /** Sends what the windows allow of what was written. */
+    public void push() {
+        output();
+    }
+
+    /** SO_SNDBUF: the most bytes buffered for sending. */
+    public void sendBufferSize(int bytes) {
+        this.sendBufferLimit = Math.max(bytes, 1);
+    }
+
+    /** SO_SNDBUF. */
+    public int sendBufferSize() {
+        return sendBufferLimit;
+    }
+
+    /** SO_RCVBUF: the most unread bytes held, and so the largest window offered. */
+    public void receiveBufferSize(int bytes) {
+        this.receiveBufferSize = Math.max(bytes, 1);
+    }
+
+    /** SO_RCVBUF. */
+    public int receiveBufferSize() {
+        return receiveBufferSize;
+    }
+
+    /** The MSS this side sends with. */
+    public int mss() {
+        return mss;
+    }
+
+    /** Smoothed RTT in nanoseconds, or -1 before the first sample. */
+    public long srttNanos() {
+        return srtt;
+    }
+
+    /** Bytes written and not yet acknowledged. */
+    public int unacknowledgedBytes() {
+        return sendBuffer.size();
+    }
+
+    /**
+     * Shuts down output (RFC 9293 §3.10.4 CLOSE on the sending half): FIN is sent after everything queued.
+     * Idempotent.
+     */
+    public void shutdownOutput() {
+        if (finQueued) {
+            return;
+        }
+        switch (state) {
+            case SYN_SENT:
+                destroy(null);
+                return;
+            case SYN_RECEIVED:
+            case ESTABLISHED:
+                finQueued = true;
+                setState(TcpState.FIN_WAIT_1);
+                break;
+            case CLOSE_WAIT:
+                finQueued = true;
+                setState(TcpState.LAST_ACK);
+                break;
+            default:
+                return;
+        }
+        output();
+    }
+
+    /** Discards further input: data that arrives is acknowledged and dropped. */
+    public void shutdownInput() {
+        inputShutdown = true;
+        receiveQueue.clear();
+    }
+
+    /**
+     * The application is done with the connection (RFC 9293 §3.10.4 CLOSE). If unread data remains, the
+     * connection is reset, as RFC 2525 §2.17 and Linux do, so the peer learns that data was lost;
+     * otherwise a FIN follows the queued data and the connection finishes on its own.
+     */
+    public void close() {
+        handler(null);
+        orphaned = true;
+        if (state == TcpState.CLOSED) {
+            return;
+        }
+        if (receiveQueue.size() > 0 && state.isSynchronized()) {
+            abort();
+            return;
+        }
+        shutdownInput();
+        shutdownOutput();
+        if (state == TcpState.FIN_WAIT_2) {
+            armFinWait2();
+        }
+    }
+
+    /** Resets the connection (RFC 9293 §3.10.5 ABORT): RST if synchronized, then gone. */
+    public void abort() {
+        handler(null);
+        if (state == TcpState.CLOSED) {
+            return;
+        }
+        if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
+            if (state != TcpState.TIME_WAIT) {
+                sendControl(sndNxt, 0, Tcp.RST);
+                tcp.env.stats().tcpResetsOut++;
+            }
+        }
+        destroy(null);
+    }
+
+    @Override
+    public String toString() {
+        return Ipv4.toString(localIp) + ":" + localPort + "->" + Ipv4.toString(remoteIp) + ":" + remotePort
+                + " " + state;
+    }
+
+    // ------------------------------------------------------------------ opening
+
+    /** Active open (RFC 9293 §3.10.1): sends SYN. */
+    void connect() {
+        iss = tcp.isn(this);
+        sndUna = iss;
+        sndNxt = iss;
+        sndMax = iss;
+        sndBufSeq = iss + 1;
+        recover = iss;
+        rcvWscale = windowScaleFor(receiveBufferSize);
+        mss = tcp.env.mtuTo(remoteIp) - 40;
+        cwnd = initialCwnd();
+        setState(TcpState.SYN_SENT);
+        sendSyn(false);
+    }
+
+    /** Passive open: a SYN arrived at a listener (RFC 9293 §3.10.7.2). */
+    void acceptSyn(int seq, int peerWindow, TcpOptions opts) {
+        irs = seq;
+        rcvNxt = seq + 1;
+        iss = tcp.isn(this);
+        sndUna = iss;
+        sndNxt = iss;
+        sndMax = iss;
+        sndBufSeq = iss + 1;
+        recover = iss;
+        applySynOptions(opts, true);
+        sndWnd = peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
+        sndWl1 = seq;
+        sndWl2 = iss;
+        maxSndWnd = sndWnd;
+        cwnd = initialCwnd();
+        setState(TcpState.SYN_RECEIVED);
+        sendSyn(true);
+    }
+
+    private void applySynOptions(TcpOptions opts, boolean weMayScale) {
+        int pathMss = tcp.env.mtuTo(remoteIp) - 40;
+        int peerMss = opts.mss() > 0 ? opts.mss() : DEFAULT_MSS_V4;
+        mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
+        windowScaleOk = opts.windowScale() >= 0 && weMayScale;
+        if (windowScaleOk) {
+            // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
+            sndWscale = Math.min(opts.windowScale(), 14);
+            rcvWscale = windowScaleFor(receiveBufferSize);
+        } else {
+            sndWscale = 0;
+            rcvWscale = 0;
+        }
+    }
+
+    private int initialCwnd() {
+        // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
+        return Math.min(10 * mss, Math.max(2 * mss, 14600));
+    }
+
+    private static int windowScaleFor(int bufferSize) {
+        int s = 0;
+        while (s < 14 && (65535L << s) < bufferSize) {
+            s++;
+        }
+        return s;
+    }
+
+    private void sendSyn(boolean ack) {
+        // MSS (4), then NOP + window scale (3): in a SYN-ACK only if the SYN carried one (RFC 7323 §1.3).
+        boolean ws = !ack || windowScaleOk;
+        int optLen = ws ? 8 : 4;
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        ByteBuf f = tcp.env.newIpv4Frame(hdr);
+        int o = tcp.env.ipv4PayloadOffset();
+        int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
+        Tcp.writeHeader(f, o, localPort, remotePort, iss, ack ? rcvNxt : 0, hdr, flags,
+                Math.min(receiveBufferSize, 65535));
+        int p = o + Tcp.MIN_HEADER_LENGTH;
+        f.setByte(p, Tcp.OPT_MSS);
+        f.setByte(p + 1, 4);
+        f.setShort(p + 2, tcp.env.mtuTo(remoteIp) - 40);
+        if (ws) {
+            f.setByte(p + 4, Tcp.OPT_NOP);
+            f.setByte(p + 5, Tcp.OPT_WSCALE);
+            f.setByte(p + 6, 3);
+            f.setByte(p + 7, ack ? rcvWscale : windowScaleFor(receiveBufferSize));
+        }
+        if (ack) {
+            rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
+        }
+        transmit(f, o, hdr);
+        sndNxt = iss + 1;
+        if (sndMax - sndNxt < 0) {
+            sndMax = sndNxt;
+        }
+        if (!rtxTimer.isScheduled()) {
+            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + rto);
+        }
+    }
+
+    // ------------------------------------------------------------------ input (RFC 9293 §3.10.7)
+
+    /**
+     * Processes one segment for this connection. {@code frame} is not retained beyond the call except as
+     * slices of its payload.
+     */
+    void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
+                        TcpOptions opts) {
+        if (state == TcpState.SYN_SENT) {
+            synSentArrives(seq, ack, flags, window, opts);
+            return;
+        }
+        boolean syn = (flags & Tcp.SYN) != 0;
+        boolean fin = (flags & Tcp.FIN) != 0;
+        boolean rst = (flags & Tcp.RST) != 0;
+
+        // A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was lost; send it again.
+        if (state == TcpState.SYN_RECEIVED && syn && !rst && (flags & Tcp.ACK) == 0 && seq == irs) {
+            sendSyn(true);
+            return;
+        }
+
+        // First: sequence number acceptability (§3.10.7.4, the four cases).
+        int segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
+        int rcvWnd = Math.max(0, rcvAdvEdge - rcvNxt);
+        boolean acceptable;
+        if (segLen == 0) {
+            acceptable = rcvWnd == 0 ? seq == rcvNxt : inWindow(seq, rcvNxt, rcvWnd);
+        } else {
+            acceptable = rcvWnd != 0
+                    && (inWindow(seq, rcvNxt, rcvWnd) || inWindow(seq + segLen - 1, rcvNxt, rcvWnd));
+        }
+        if (!acceptable) {
+            // Zero-window probes and old duplicates land here: answer with an ACK (MUST-?: RFC 9293 says
+            // send an acknowledgment unless RST is set).
+            if (!rst) {
+                if (state == TcpState.TIME_WAIT && fin) {
+                    armTimeWait();
+                }
+                sendAck();
+            }
+            tcp.env.stats().dropTcpUnacceptable++;
+            return;
+        }
+
+        // Second: RST (§3.10.7.4 with RFC 5961 §3.2: only an exact match resets; others get a challenge ACK).
+        if (rst) {
+            if (seq == rcvNxt) {
+                tcp.env.stats().tcpResetsIn++;
+                if (state == TcpState.SYN_RECEIVED && listener != null) {
+                    destroy(null); // back to LISTEN: the listener never saw this connection
+                } else if (state == TcpState.TIME_WAIT || state == TcpState.CLOSING
+                        || state == TcpState.LAST_ACK) {
+                    destroy(null);
+                } else {
+                    destroy(new IOException("Connection reset by peer"));
+                }
+            } else {
+                sendAck(); // challenge ACK
+            }
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
+        if (syn) {
+            sendAck();
+            return;
+        }
+
+        // Fifth: ACK.
+        if ((flags & Tcp.ACK) == 0) {
+            return;
+        }
+        if (state == TcpState.SYN_RECEIVED) {
+            if (seqLt(sndUna, ack) && seqLe(ack, sndMax)) {
+                setState(finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
+                sndWnd = window << sndWscale;
+                sndWl1 = seq;
+                sndWl2 = ack;
+                maxSndWnd = Math.max(maxSndWnd, sndWnd);
+                if (listener != null) {
+                    TcpListener l = listener;
+                    listener = null;
+                    l.established(this);
+                }
+            } else {
+                sendControl(ack, 0, Tcp.RST);
+                return;
+            }
+        }
+        if (!processAck(seq, ack, window, dataLen, flags)) {
+            return;
+        }
+        if (state == TcpState.CLOSED) {
+            return;
+        }
+
+        // Seventh: segment text.
+        int len = dataLen;
+        int off = dataOff;
+        int s = seq;
+        if (len > 0) {
+            switch (state) {
+                case ESTABLISHED:
+                case FIN_WAIT_1:
+                case FIN_WAIT_2:
+                    if (seqLt(s, rcvNxt)) { // overlap with what we have: trim the left edge
+                        int skip = rcvNxt - s;
+                        off += skip;
+                        len -= skip;
+                        s = rcvNxt;
+                    }
+                    if (s != rcvNxt) {
+                        // Out of order: dropped for now; a duplicate ACK tells the sender where we are.
+                        tcp.env.stats().tcpOutOfOrderDropped++;
+                        sendAck();
+                        return;
+                    }
+                    int room = Math.max(0, rcvAdvEdge - rcvNxt);
+                    if (len > room) {
+                        len = room;
+                        fin = false; // the FIN lies beyond what we take
+                    }
+                    if (len > 0) {
+                        if (!inputShutdown) {
+                            receiveQueue.append(frame, off, len);
+                            signal(EV_READABLE);
+                        }
+                        rcvNxt += len;
+                        ackLater();
+                    }
+                    if (len < dataLen - (s - seq)) {
+                        fin = false;
+                    }
+                    break;
+                default:
+                    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN was received; ignore text.
+                    fin = false;
+                    break;
+            }
+        }
+
+        // Eighth: FIN.
+        if (fin && seq + dataLen == rcvNxt) {
+            onFin();
+        }
+    }
+
+    private void synSentArrives(int seq, int ack, int flags, int window, TcpOptions opts) {
+        boolean hasAck = (flags & Tcp.ACK) != 0;
+        if (hasAck && (seqLe(ack, iss) || seqGt(ack, sndMax))) {
+            if ((flags & Tcp.RST) == 0) {
+                sendControl(ack, 0, Tcp.RST);
+            }
+            return;
+        }
+        if ((flags & Tcp.RST) != 0) {
+            if (hasAck) {
+                tcp.env.stats().tcpResetsIn++;
+                destroy(new ConnectException("Connection refused: " + remoteAddress()));
+            }
+            return;
+        }
+        if ((flags & Tcp.SYN) == 0) {
+            return;
+        }
+        irs = seq;
+        rcvNxt = seq + 1;
+        applySynOptions(opts, true);
+        rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535 << rcvWscale);
+        if (hasAck) {
+            sndUna = ack;
+            sndWnd = window; // RFC 7323 §2.2: the window of a segment with SYN is never scaled
+            sndWl1 = seq;
+            sndWl2 = ack;
+            maxSndWnd = sndWnd;
+            tcp.env.timers().cancel(rtxTimer);
+            retries = 0;
+            setState(TcpState.ESTABLISHED);
+            tcp.env.stats().tcpActiveOpens++;
+            sendAck();
+            signal(EV_CONNECTED | EV_WRITABLE);
+            output();
+        } else {
+            // Simultaneous open (§3.5, figure 8).
+            setState(TcpState.SYN_RECEIVED);
+            sndWnd = window;
+            sndWl1 = seq;
+            sndWl2 = iss;
+            sendSyn(true);
+        }
+    }
+
+    /** Returns false when the segment must be dropped after the ACK step. */
+    private boolean processAck(int seq, int ack, int window, int dataLen, int flags) {
+        int wnd = window << sndWscale;
+        if (seqGt(ack, sndMax)) {
+            // Acknowledges something not yet sent: ACK and drop (§3.10.7.4).
+            sendAck();
+            return false;
+        }
+        if (seqLt(ack, sndUna - Math.max(maxSndWnd, 1))) {
+            // RFC 5961 §5.2: far too old an ACK.
+            sendAck();
+            return false;
+        }
+        boolean windowUpdate = false;
+        if (seqLt(sndWl1, seq) || (sndWl1 == seq && seqLe(sndWl2, ack))) {
+            windowUpdate = wnd != sndWnd;
+            sndWnd = wnd;
+            sndWl1 = seq;
+            sndWl2 = ack;
+            if (sndWnd > maxSndWnd) {
+                maxSndWnd = sndWnd;
+            }
+        }
+        long now = tcp.env.now();
+        if (seqGt(ack, sndUna)) {
+            newAck(ack, now);
+        } else if (ack == sndUna) {
+            // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, window unchanged, data outstanding.
+            if (dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && !windowUpdate && sndMax != sndUna) {
+                onDupAck();
+            }
+        }
+        if (sndWnd > 0) {
+            persistBackoff = 0;
+            tcp.env.timers().cancel(persistTimer);
+        }
+        // FIN acknowledged?
+        if (finQueued && sndUna == finSeq() + 1) {
+            switch (state) {
+                case FIN_WAIT_1:
+                    setState(TcpState.FIN_WAIT_2);
+                    if (orphaned) {
+                        armFinWait2();
+                    }
+                    break;
+                case CLOSING:
+                    enterTimeWait();
+                    return true;
+                case LAST_ACK:
+                    destroy(null);
+                    return false;
+                default:
+                    break;
+            }
+        }
+        if (state == TcpState.TIME_WAIT) {
+            return true;
+        }
+        output();
+        return true;
+    }
+
+    private void newAck(int ack, long now) {
+        int acked = ack - sndUna;
+        int flight = sndMax - sndUna;
+        if (sndUna == iss) {
+            acked--; // the SYN
+        }
+        int data = Math.min(Math.max(acked, 0), sendBuffer.size());
+        if (data > 0) {
+            sendBuffer.discard(data);
+            sndBufSeq += data;
+        }
+        sndUna = ack;
+        if (seqLt(sndNxt, sndUna)) {
+            sndNxt = sndUna;
+        }
+        // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
+        if (rttTiming && seqGt(ack, rttSeq)) {
+            rttTiming = false;
+            sampleRtt(now - rttStart);
+        }
+        retries = 0;
+        // Congestion control.
+        if (inRecovery) {
+            if (seqGe(ack, recover)) {
+                // Full acknowledgment (RFC 6582 §3.2 step 3).
+                inRecovery = false;
+                cwnd = Math.min(ssthresh, Math.max(sndMax - sndUna, mss) + mss);
+            } else {
+                // Partial acknowledgment: retransmit the next hole, deflate (step 4).
+                retransmitOne();
+                cwnd = Math.max(cwnd - acked + mss, mss);
+            }
+        } else if (cwnd < ssthresh) {
+            cwnd += Math.min(acked, 2 * mss); // slow start with ABC, L = 2*SMSS (RFC 3465)
+        } else {
+            bytesAckedInCa += acked;
+            if (bytesAckedInCa >= cwnd) {
+                bytesAckedInCa -= cwnd;
+                cwnd += mss;
+            }
+        }
+        dupAcks = 0;
+        // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+        if (sndUna == sndMax) {
+            tcp.env.timers().cancel(rtxTimer);
+        } else {
+            tcp.env.timers().schedule(rtxTimer, now + rto);
+        }
+        if (sendBlocked && writableBytes() > 0) {
+            sendBlocked = false;
+            signal(EV_WRITABLE);
+        }
+        if (flight > 0 && sendBuffer.size() == 0 && !finQueued) {
+            signal(EV_WRITABLE);
+        }
+    }
+
+    private void onDupAck() {
+        dupAcks++;
+        if (inRecovery) {
+            cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
+        } else if (dupAcks == 3 && seqGt(sndUna, recover - 1)) {
+            // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
+            int flight = sndMax - sndUna;
+            ssthresh = Math.max(flight / 2, 2 * mss);
+            recover = sndMax;
+            inRecovery = true;
+            rttTiming = false;
+            retransmitOne();
+            cwnd = ssthresh + 3 * mss;
+            tcp.env.stats().tcpRetransmits++;
+        }
+    }
+
+    private void onFin() {
+        finReceived = true;
+        rcvNxt++;
+        ackNowLater();
+        signal(EV_READABLE | EV_INPUT_CLOSED);
+        switch (state) {
+            case SYN_RECEIVED:
+            case ESTABLISHED:
+                setState(TcpState.CLOSE_WAIT);
+                break;
+            case FIN_WAIT_1:
+                if (sndUna == finSeq() + 1) {
+                    enterTimeWait();
+                } else {
+                    setState(TcpState.CLOSING);
+                }
+                break;
+            case FIN_WAIT_2:
+                tcp.env.timers().cancel(closeTimer);
+                enterTimeWait();
+                break;
+            case TIME_WAIT:
+                armTimeWait();
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
+    boolean timeWaitAcceptsSyn(int seq) {
+        return state == TcpState.TIME_WAIT && seqGt(seq, rcvNxt);
+    }
+
+    // ------------------------------------------------------------------ output
+
+    private boolean canSend() {
+        return state == TcpState.ESTABLISHED || state == TcpState.CLOSE_WAIT || state == TcpState.SYN_RECEIVED
+                || state == TcpState.SYN_SENT;
+    }
+
+    private int finSeq() {
+        return sndBufSeq + sendBuffer.size();
+    }
+
+    /**
+     * Sends new data and the FIN as the send window (min of SND.WND and cwnd) allows, avoiding silly
+     * windows on the sender side (RFC 9293 §3.8.6.2.1).
+     */
+    void output() {
+        switch (state) {
+            case ESTABLISHED:
+            case CLOSE_WAIT:
+            case FIN_WAIT_1:
+            case CLOSING:
+            case LAST_ACK:
+                break;
+            default:
+                return;
+        }
+        boolean sent = false;
+        for (;;) {
+            int queued = sendBuffer.size() - (sndNxt - sndBufSeq); // unsent bytes (negative once FIN is out)
+            boolean finDue = finQueued && sndNxt == finSeq();
+            if (queued <= 0 && !finDue) {
+                break;
+            }
+            int inflight = sndNxt - sndUna;
+            int usable = Math.min(sndWnd, cwnd) - inflight;
+            int len = Math.min(Math.max(queued, 0), Math.min(mss, Math.max(usable, 0)));
+            if (queued > 0 && len == 0) {
+                if (sndWnd == 0 && inflight == 0) {
+                    armPersist();
+                }
+                break;
+            }
+            if (queued > 0 && len < mss && len < queued && inflight > 0 && len < maxSndWnd / 2) {
+                break; // sender SWS avoidance: wait for the ACK that opens a useful window
+            }
+            boolean fin = finQueued && len == queued;
+            int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
+            sendData(sndNxt, len, flags);
+            if (!rttTiming && len > 0 && sndNxt == sndMax) {
+                rttTiming = true;
+                rttSeq = sndNxt;
+                rttStart = tcp.env.now();
+            }
+            sndNxt += len + (fin ? 1 : 0);
+            if (seqGt(sndNxt, sndMax)) {
+                sndMax = sndNxt;
+            }
+            sent = true;
+            if (fin) {
+                break;
+            }
+        }
+        if (sent && !rtxTimer.isScheduled()) {
+            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + rto);
+        }
+    }
+
+    /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
+    private void retransmitOne() {
+        int queued = sendBuffer.size() - (sndUna - sndBufSeq);
+        int len = Math.min(Math.max(queued, 0), mss);
+        boolean fin = finQueued && len == queued && seqGt(sndMax, finSeq());
+        if (len == 0 && !fin) {
+            return;
+        }
+        sendData(sndUna, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
+        tcp.env.stats().tcpRetransmits++;
+    }
+
+    private void sendData(int seq, int len, int flags) {
+        int hdr = Tcp.MIN_HEADER_LENGTH;
+        ByteBuf f = tcp.env.newIpv4Frame(hdr + len);
+        int o = tcp.env.ipv4PayloadOffset();
+        Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
+        if (len > 0) {
+            sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
+        }
+        transmit(f, o, hdr + len);
+        ackPending = false;
+    }
+
+    /** Sends a segment with no data (ACK, RST). */
+    private void sendControl(int seq, int ack, int flags) {
+        int hdr = Tcp.MIN_HEADER_LENGTH;
+        ByteBuf f = tcp.env.newIpv4Frame(hdr);
+        int o = tcp.env.ipv4PayloadOffset();
+        int win = (flags & Tcp.RST) != 0 ? 0 : receiveWindowField();
+        Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
+        transmit(f, o, hdr);
+    }
+
+    private void sendAck() {
+        sendControl(sndNxt, rcvNxt, Tcp.ACK);
+        ackPending = false;
+    }
+
+    private void transmit(ByteBuf f, int o, int l4Length) {
+        long sum = Checksum.ipv4Pseudo(localIp, remoteIp, Ipv4.PROTO_TCP, l4Length);
+        f.setShort(o + 16, Checksum.finish(Checksum.add(f, o, l4Length, sum)));
+        tcp.env.stats().tcpSegmentsOut++;
+        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length);
+    }
+
+    /**
+     * The window field to send: what the buffer has room for, never moving the right edge left (RFC 9293
+     * §3.8.6.2.2 MUST-?: shrinking is discouraged) and growing it only in useful steps (receiver SWS).
+     */
+    private int receiveWindowField() {
+        int avail = Math.max(0, receiveBufferSize - receiveQueue.size());
+        int cur = rcvAdvEdge - rcvNxt;
+        if (cur < 0) {
+            cur = 0;
+        }
+        if (avail > cur && (avail - cur >= Math.min(receiveBufferSize / 2, mss) || cur == 0 && avail >= mss
+                || avail == receiveBufferSize)) {
+            cur = avail;
+        }
+        int field = Math.min(cur >>> rcvWscale, 65535);
+        int edge = rcvNxt + (field << rcvWscale);
+        if (seqGt(edge, rcvAdvEdge)) {
+            rcvAdvEdge = edge;
+        }
+        return field;
+    }
+
+    /** Marks that an ACK is owed; it is sent at the end of the input batch unless data carries it first. */
+    private void ackLater() {
+        if (!ackPending) {
+            ackPending = true;
+            tcp.env.ackLater(this);
+        }
+    }
+
+    private void ackNowLater() {
+        ackLater();
+    }
+
+    /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
+    public void flushAck() {
+        if (ackPending && state != TcpState.CLOSED) {
+            if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
+                sendAck();
+            }
+        }
+        ackPending = false;
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    private void onRetransmitTimeout(long now) {
+        if (state == TcpState.CLOSED) {
+            return;
+        }
+        retries++;
+        tcp.env.stats().tcpTimeouts++;
+        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
+        if (retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
+            IOException e = state == TcpState.SYN_SENT
+                    ? new ConnectException("Connection timed out: " + remoteAddress())
+                    : new IOException("Connection timed out");
+            if (state.isSynchronized()) {
+                sendControl(sndNxt, 0, Tcp.RST);
+            }
+            destroy(e);
+            return;
+        }
+        rto = Math.min(rto * 2, MAX_RTO_NANOS); // RFC 6298 §5.5: back off
+        rttTiming = false;                       // Karn
+        if (handshake) {
+            sendSyn(state == TcpState.SYN_RECEIVED);
+            tcp.env.timers().schedule(rtxTimer, now + rto);
+            return;
+        }
+        // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
+        int flight = sndMax - sndUna;
+        ssthresh = Math.max(flight / 2, 2 * mss);
+        cwnd = mss;
+        inRecovery = false;
+        recover = sndMax;
+        dupAcks = 0;
+        sndNxt = sndUna; // go back N: resend from the first unacknowledged byte
+        tcp.env.stats().tcpRetransmits++;
+        output();
+        tcp.env.timers().schedule(rtxTimer, now + rto);
+    }
+
+    private void armPersist() {
+        if (!persistTimer.isScheduled()) {
+            long delay = Math.min(Math.max(rto, tcp.minRtoNanos) << Math.min(persistBackoff, 10), MAX_RTO_NANOS);
+            tcp.env.timers().schedule(persistTimer, tcp.env.now() + delay);
+        }
+    }
+
+    private void onPersistTimeout(long now) {
+        if (!state.isSynchronized() || sndWnd > 0) {
+            return;
+        }
+        // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
+        sendControl(sndUna - 1, rcvNxt, Tcp.ACK);
+        persistBackoff++;
+        armPersist();
+    }
+
+    private void enterTimeWait() {
+        setState(TcpState.TIME_WAIT);
+        tcp.env.timers().cancel(rtxTimer);
+        tcp.env.timers().cancel(persistTimer);
+        sendBuffer.releaseAll();
+        receiveQueue.clear();
+        armTimeWait();
+    }
+
+    private void armTimeWait() {
+        if (tcp.timeWaitNanos <= 0) {
+            tcp.env.timers().schedule(closeTimer, tcp.env.now());
+        } else {
+            tcp.env.timers().schedule(closeTimer, tcp.env.now() + tcp.timeWaitNanos);
+        }
+    }
+
+    private void armFinWait2() {
+        tcp.env.timers().schedule(closeTimer, tcp.env.now() + FIN_WAIT_2_TIMEOUT_NANOS);
+    }
+
+    private void onCloseTimeout() {
+        if (state == TcpState.TIME_WAIT || state == TcpState.FIN_WAIT_2) {
+            destroy(null);
+        }
+    }
+
+    private void sampleRtt(long r) {
+        if (r <= 0) {
+            r = 1;
+        }
+        if (srtt < 0) {
+            srtt = r;          // RFC 6298 §2.2
+            rttvar = r / 2;
+        } else {               // §2.3
+            rttvar = (3 * rttvar + Math.abs(srtt - r)) / 4;
+            srtt = (7 * srtt + r) / 8;
+        }
+        long g = 1_000_000L; // clock granularity: 1 ms
+        rto = Math.max(tcp.minRtoNanos, Math.min(srtt + Math.max(g, 4 * rttvar), MAX_RTO_NANOS));
+    }
+
+    // ------------------------------------------------------------------ teardown
+
+    private void setState(TcpState s) {
+        state = s;
+    }
+
+    /** Ends the connection: timers off, memory freed, removed from the demux table, owner told. */
+    void destroy(Throwable cause) {
+        if (state == TcpState.CLOSED && cause == null) {
+            return;
+        }
+        boolean wasConnecting = state == TcpState.SYN_SENT;
+        setState(TcpState.CLOSED);
+        if (cause != null && error == null) {
+            error = cause;
+        }
+        tcp.env.timers().cancel(rtxTimer);
+        tcp.env.timers().cancel(persistTimer);
+        tcp.env.timers().cancel(closeTimer);
+        sendBuffer.releaseAll();
+        // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
+        if (cause != null) {
+            receiveQueue.clear();
+        }
+        if (listener != null) {
+            listener.halfOpenGone(this);
+            listener = null;
+        }
+        tcp.remove(this);
+        signal(wasConnecting ? EV_CONNECTED | EV_CLOSED : EV_CLOSED | EV_READABLE);
+        if (handler() == null) {
+            receiveQueue.clear();
+        }
+    }
+
+    /** Frees what an owner left behind: called when the owning channel goes away. */
+    public void releaseBuffers() {
+        receiveQueue.clear();
+        if (state == TcpState.CLOSED) {
+            sendBuffer.releaseAll();
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static boolean seqLt(int a, int b) {
+        return a - b < 0;
+    }
+
+    static boolean seqLe(int a, int b) {
+        return a - b <= 0;
+    }
+
+    static boolean seqGt(int a, int b) {
+        return a - b > 0;
+    }
+
+    static boolean seqGe(int a, int b) {
+        return a - b >= 0;
+    }
+
+    private static boolean inWindow(int seq, int start, int len) {
+        return seqLe(start, seq) && seqLt(seq, start + len);
+    }
+
+    static InetAddress toInet(int ip) {
+        try {
+            return Inet4Address.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8),
+                (byte) ip});
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+package io.usertcp.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.usertcp.wire.Checksum;
+import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.Tcp;
+import io.usertcp.wire.TcpOptions;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * TCP for one stack: demultiplexes segments to connections and listeners (RFC 9293 §3.10.7), answers
+ * segments for nothing with RST (§3.10.7.1), picks initial sequence numbers (RFC 6528) and ephemeral
+ * ports (RFC 6056 §3.3.3).
+ */
+public final class TcpLayer {
+    /** First port of the ephemeral range (as Linux's default 32768-60999). */
+    public static final int EPHEMERAL_LOW = 32768;
+    /** Last port of the ephemeral range. */
+    public static final int EPHEMERAL_HIGH = 60999;
+
+    final TcpEnv env;
+    final int defaultReceiveBuffer;
+    final int defaultSendBuffer;
+    final long minRtoNanos;
+    final long timeWaitNanos;
+    final int maxHalfOpen;
+    int halfOpenTotal;
+
+    private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
+    private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
+    private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
+    private final FlowKey probe = new FlowKey();
+    private final TcpOptions options = new TcpOptions();
+    private final SipHash isnHash;
+    private final SipHash portHash;
+    private int nextEphemeral;
+
+    public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
+                    int maxHalfOpen) {
+        this.env = env;
+        this.defaultReceiveBuffer = defaultReceiveBuffer;
+        this.defaultSendBuffer = defaultSendBuffer;
+        this.minRtoNanos = minRtoNanos;
+        this.timeWaitNanos = timeWaitNanos;
+        this.maxHalfOpen = maxHalfOpen;
+        SecureRandom r = new SecureRandom();
+        this.isnHash = new SipHash(r.nextLong(), r.nextLong());
+        this.portHash = new SipHash(r.nextLong(), r.nextLong());
+    }
+
+    /** Number of connections in the demux table (TIME-WAIT included). */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    /**
+     * Starts listening on {@code localIp} (0 for all addresses) and {@code port} (0 for an ephemeral one).
+     *
+     * @throws BindException if another listener holds the port
+     */
+    public TcpListener listen(int localIp, int port, int backlog) throws IOException {
+        if (localIp != 0 && !env.isLocalAddress(localIp)) {
+            throw new BindException("Cannot assign requested address: " + Ipv4.toString(localIp)
+                    + " is not an address of this stack");
+        }
+        if (port == 0) {
+            port = pickListenPort();
+        }
+        List<TcpListener> list = listeners.computeIfAbsent(port, p -> new ArrayList<>(1));
+        for (TcpListener l : list) {
+            if (l.localIp == 0 || localIp == 0 || l.localIp == localIp) {
+                throw new BindException("Address already in use: port " + port + " is taken by " + l
+                        + " on this stack; close that channel or choose another port");
+            }
+        }
+        TcpListener l = new TcpListener(this, localIp, port, backlog);
+        list.add(l);
+        return l;
+    }
+
+    /**
+     * Opens a connection (RFC 9293 §3.10.1 active OPEN). {@code localIp} 0 picks the source address by
+     * route; {@code localPort} 0 picks an ephemeral port.
+     */
+    public TcpConnection connect(int localIp, int localPort, int remoteIp, int remotePort) throws IOException {
+        return connect(localIp, localPort, remoteIp, remotePort, 0, 0);
+    }
+
+    /**
+     * Opens a connection with the given SO_RCVBUF and SO_SNDBUF (0 for the stack's defaults); the receive
+     * buffer must be known before the SYN, which carries the window scale it implies.
+     */
+    public TcpConnection connect(int localIp, int localPort, int remoteIp, int remotePort, int receiveBuffer,
+                                 int sendBuffer) throws IOException {
+        if (localIp == 0) {
+            localIp = env.sourceAddressFor(remoteIp);
+            if (localIp == 0) {
+                throw new java.net.NoRouteToHostException("No route to host " + Ipv4.toString(remoteIp));
+            }
+        } else if (!env.isLocalAddress(localIp)) {
+            throw new BindException("Cannot assign requested address: " + Ipv4.toString(localIp)
+                    + " is not an address of this stack");
+        }
+        if (remotePort <= 0 || remotePort > 65535) {
+            throw new IllegalArgumentException("remote port out of range: " + remotePort);
+        }
+        if (localPort == 0) {
+            localPort = pickEphemeral(localIp, remoteIp, remotePort);
+        } else if (connections.containsKey(probe.set(0, localIp & 0xffff_ffffL, localPort, 0,
+                remoteIp & 0xffff_ffffL, remotePort))) {
+            throw new BindException("Address already in use: " + Ipv4.toString(localIp) + ":" + localPort
+                    + " is already connected to " + Ipv4.toString(remoteIp) + ":" + remotePort);
+        }
+        TcpConnection c = newConnection(localIp, localPort, remoteIp, remotePort);
+        if (receiveBuffer > 0) {
+            c.receiveBufferSize(receiveBuffer);
+        }
+        if (sendBuffer > 0) {
+            c.sendBufferSize(sendBuffer);
+        }
+        c.connect();
+        return c;
+    }
+
+    private TcpConnection newConnection(int localIp, int localPort, int remoteIp, int remotePort) {
+        FlowKey key = new FlowKey().set(0, localIp & 0xffff_ffffL, localPort, 0, remoteIp & 0xffff_ffffL,
+                remotePort);
+        TcpConnection c = new TcpConnection(this, key, localIp, localPort, remoteIp, remotePort);
+        connections.put(key, c);
+        portUsers.merge(localPort, 1, Integer::sum);
+        return c;
+    }
+
+    void remove(TcpConnection c) {
+        if (connections.remove(c.key) == c) {
+            portUsers.computeIfPresent(c.localPort, (p, n) -> n > 1 ? n - 1 : null);
+        }
+    }
+
+    void removeListener(TcpListener l) {
+        List<TcpListener> list = listeners.get(l.port);
+        if (list != null) {
+            list.remove(l);
+            if (list.isEmpty()) {
+                listeners.remove(l.port);
+            }
+        }
+    }
+
+    void abortHalfOpen(TcpListener l) {
+        List<TcpConnection> victims = new ArrayList<>();
+        for (TcpConnection c : connections.values()) {
+            if (c.listener == l) {
+                victims.add(c);
+            }
+        }
+        for (TcpConnection c : victims) {
+            c.abort();
+        }
+    }
+
+    /** Resets every connection and stops every listener (the stack is closing). */
+    public void closeAll() {
+        for (List<TcpListener> list : new ArrayList<>(listeners.values())) {
+            for (TcpListener l : new ArrayList<>(list)) {
+                l.close();
+            }
+        }
+        for (TcpConnection c : new ArrayList<>(connections.values())) {
+            c.abort();
+        }
+    }
+
+    /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+    int isn(TcpConnection c) {
+        long m = env.now() / 4000;
+        long f = isnHash.hash(c.localIp, c.remoteIp, c.localPort, c.remotePort, 0);
+        return (int) (m + f);
+    }
+
+    private int pickEphemeral(int localIp, int remoteIp, int remotePort) throws IOException {
+        // RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then a shared counter.
+        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        long offset = portHash.hash(localIp, remoteIp, remotePort, 0, 0) & 0x7fff_ffffL;
+        for (int i = 0; i < num; i++) {
+            int port = EPHEMERAL_LOW + (int) ((offset + nextEphemeral + i) % num);
+            probe.set(0, localIp & 0xffff_ffffL, port, 0, remoteIp & 0xffff_ffffL, remotePort);
+            if (!connections.containsKey(probe) && !listeners.containsKey(port)) {
+                nextEphemeral += i + 1;
+                return port;
+            }
+        }
+        throw new BindException("Cannot assign requested address: no free ephemeral port towards "
+                + Ipv4.toString(remoteIp) + ":" + remotePort);
+    }
+
+    private int pickListenPort() throws IOException {
+        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        for (int i = 0; i < num; i++) {
+            int port = EPHEMERAL_LOW + (int) ((nextEphemeral + i) % num);
+            if (!listeners.containsKey(port) && !portUsers.containsKey(port)) {
+                nextEphemeral += i + 1;
+                return port;
+            }
+        }
+        throw new BindException("no free port to listen on");
+    }
+
+    /**
+     * Processes one TCP segment. {@code o} is the offset of the TCP header in {@code frame}, {@code len}
+     * the TCP length (header and data) as given by the IP layer.
+     */
+    public void input(ByteBuf frame, int o, int len, int srcIp, int dstIp) {
+        env.stats().tcpSegmentsIn++;
+        if (len < Tcp.MIN_HEADER_LENGTH) {
+            env.stats().dropTcpMalformed++;
+            return;
+        }
+        int hdr = Tcp.headerLength(frame, o);
+        if (hdr < Tcp.MIN_HEADER_LENGTH || hdr > len) {
+            env.stats().dropTcpMalformed++;
+            return;
+        }
+        // RFC 9293 §3.1 (MUST-2/3): verify the checksum over pseudo-header, header and data.
+        long sum = Checksum.ipv4Pseudo(srcIp, dstIp, Ipv4.PROTO_TCP, len);
+        if (Checksum.fold(Checksum.add(frame, o, len, sum)) != 0xffff) {
+            env.stats().dropTcpChecksum++;
+            return;
+        }
+        int srcPort = Tcp.srcPort(frame, o);
+        int dstPort = Tcp.dstPort(frame, o);
+        int flags = Tcp.flags(frame, o);
+        int seq = Tcp.seq(frame, o);
+        int ack = Tcp.ack(frame, o);
+        int window = Tcp.window(frame, o);
+        int dataLen = len - hdr;
+        if (srcPort == 0 || dstPort == 0) {
+            env.stats().dropTcpMalformed++;
+            return;
+        }
+        TcpOptions opts = options;
+        if (hdr > Tcp.MIN_HEADER_LENGTH) {
+            opts.parse(frame, o, hdr);
+        } else {
+            opts.parse(frame, o, Tcp.MIN_HEADER_LENGTH);
+        }
+
+        TcpConnection c = connections.get(probe.set(0, dstIp & 0xffff_ffffL, dstPort, 0, srcIp & 0xffff_ffffL,
+                srcPort));
+        if (c != null) {
+            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq)) {
+                // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection.
+                c.destroy(null);
+                c = null;
+            } else {
+                c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+                return;
+            }
+        }
+        TcpListener l = findListener(dstIp, dstPort);
+        if (l == null) {
+            env.stats().dropTcpNoListener++;
+            reset(frame, o, srcIp, dstIp, srcPort, dstPort, seq, ack, flags, dataLen);
+            return;
+        }
+        // LISTEN state (§3.10.7.2).
+        if ((flags & Tcp.RST) != 0) {
+            return;
+        }
+        if ((flags & Tcp.ACK) != 0) {
+            reset(frame, o, srcIp, dstIp, srcPort, dstPort, seq, ack, flags, dataLen);
+            return;
+        }
+        if ((flags & Tcp.SYN) == 0) {
+            return;
+        }
+        if ((flags & Tcp.FIN) != 0 || !l.canTakeSyn() || halfOpenTotal >= maxHalfOpen) {
+            env.stats().dropTcpListenOverflow++;
+            return;
+        }
+        TcpConnection nc = newConnection(dstIp, dstPort, srcIp, srcPort);
+        nc.listener = l;
+        l.halfOpenAdded();
+        nc.acceptSyn(seq, window, opts);
+    }
+
+    private TcpListener findListener(int dstIp, int port) {
+        List<TcpListener> list = listeners.get(port);
+        if (list == null) {
+            return null;
+        }
+        TcpListener wildcard = null;
+        for (int i = 0; i < list.size(); i++) {
+            TcpListener l = list.get(i);
+            if (l.localIp == dstIp) {
+                return l;
+            }
+            if (l.localIp == 0) {
+                wildcard = l;
+            }
+        }
+        return wildcard;
+    }
+
+    /** RFC 9293 §3.10.7.1: the reply to a segment for no connection. Never answers a RST. */
+    private void reset(ByteBuf frame, int o, int srcIp, int dstIp, int srcPort, int dstPort, int seq, int ack,
+                       int flags, int dataLen) {
+        if ((flags & Tcp.RST) != 0) {
+            return;
+        }
+        int rseq;
+        int rack;
+        int rflags;
+        if ((flags & Tcp.ACK) != 0) {
+            rseq = ack;
+            rack = 0;
+            rflags = Tcp.RST;
+        } else {
+            rseq = 0;
+            rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
+            rflags = Tcp.RST | Tcp.ACK;
+        }
+        ByteBuf f = env.newIpv4Frame(Tcp.MIN_HEADER_LENGTH);
+        int ro = env.ipv4PayloadOffset();
+        Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
+        long sum = Checksum.ipv4Pseudo(dstIp, srcIp, Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH);
+        f.setShort(ro + 16, Checksum.finish(Checksum.add(f, ro, Tcp.MIN_HEADER_LENGTH, sum)));
+        env.stats().tcpResetsOut++;
+        env.stats().tcpSegmentsOut++;
+        env.sendIpv4(f, dstIp, srcIp, Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH);
+    }
+}

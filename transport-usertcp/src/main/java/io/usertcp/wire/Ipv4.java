@@ -1,0 +1,92 @@
+package io.usertcp.wire;
+
+import io.netty.buffer.ByteBuf;
+
+/** The IPv4 header (RFC 791): offsets, accessors and a writer for option-less headers. */
+public final class Ipv4 {
+    /** Length of a header without options. */
+    public static final int MIN_HEADER_LENGTH = 20;
+    /** Protocol number of ICMP. */
+    public static final int PROTO_ICMP = 1;
+    /** Protocol number of TCP. */
+    public static final int PROTO_TCP = 6;
+    /** Protocol number of UDP. */
+    public static final int PROTO_UDP = 17;
+    /** The "more fragments" flag within the flags/offset field. */
+    public static final int FLAG_MF = 0x2000;
+    /** The "don't fragment" flag. */
+    public static final int FLAG_DF = 0x4000;
+
+    private Ipv4() {
+    }
+
+    /** The version nibble. */
+    public static int version(ByteBuf b, int o) {
+        return b.getUnsignedByte(o) >>> 4;
+    }
+
+    /** Header length in bytes (IHL × 4). */
+    public static int headerLength(ByteBuf b, int o) {
+        return (b.getUnsignedByte(o) & 0x0f) << 2;
+    }
+
+    /** Total length field. */
+    public static int totalLength(ByteBuf b, int o) {
+        return b.getUnsignedShort(o + 2);
+    }
+
+    /** Identification. */
+    public static int id(ByteBuf b, int o) {
+        return b.getUnsignedShort(o + 4);
+    }
+
+    /** Flags and fragment offset field. */
+    public static int flagsFragment(ByteBuf b, int o) {
+        return b.getUnsignedShort(o + 6);
+    }
+
+    /** Time to live. */
+    public static int ttl(ByteBuf b, int o) {
+        return b.getUnsignedByte(o + 8);
+    }
+
+    /** Protocol. */
+    public static int protocol(ByteBuf b, int o) {
+        return b.getUnsignedByte(o + 9);
+    }
+
+    /** Source address. */
+    public static int src(ByteBuf b, int o) {
+        return b.getInt(o + 12);
+    }
+
+    /** Destination address. */
+    public static int dst(ByteBuf b, int o) {
+        return b.getInt(o + 16);
+    }
+
+    /**
+     * Writes a 20-byte header with DF set and its checksum.
+     *
+     * @param totalLength header plus payload
+     */
+    public static void write(ByteBuf b, int o, int totalLength, int id, int ttl, int protocol, int src, int dst,
+                             boolean dontFragment) {
+        b.setByte(o, 0x45);
+        b.setByte(o + 1, 0);
+        b.setShort(o + 2, totalLength);
+        b.setShort(o + 4, id);
+        b.setShort(o + 6, dontFragment ? FLAG_DF : 0);
+        b.setByte(o + 8, ttl);
+        b.setByte(o + 9, protocol);
+        b.setShort(o + 10, 0);
+        b.setInt(o + 12, src);
+        b.setInt(o + 16, dst);
+        b.setShort(o + 10, Checksum.compute(b, o, MIN_HEADER_LENGTH));
+    }
+
+    /** Dotted-quad text of an address held in an int. */
+    public static String toString(int addr) {
+        return (addr >>> 24) + "." + ((addr >>> 16) & 0xff) + "." + ((addr >>> 8) & 0xff) + "." + (addr & 0xff);
+    }
+}
