@@ -113,7 +113,7 @@ measure() {
         local line
         line=$(grep '^RESULT' <<<"$out" | tail -n 1)
         R[$name.$mode]=$(awk '{print $3}' <<<"$line")
-        [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $5}' <<<"$line")
+        [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $6}' <<<"$line")
         printf '  %-8s %-5s %s\n' "$name" "$mode" "${line#RESULT }"
     else
         R[$name.$mode]=FAIL

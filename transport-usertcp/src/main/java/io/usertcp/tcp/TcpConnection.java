@@ -1009,8 +1009,7 @@ public final class TcpConnection extends TcpSocket {
         setState(TcpState.TIME_WAIT);
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
-        sendBuffer.releaseAll();
-        receiveQueue.clear();
+        sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         armTimeWait();
     }
 
