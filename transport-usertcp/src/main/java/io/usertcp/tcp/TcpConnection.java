@@ -82,7 +82,8 @@ public final class TcpConnection extends TcpSocket {
     // RTT estimation (RFC 6298).
     private long srtt = -1;
     private long rttvar;
-    private long rto = INITIAL_RTO_NANOS;
+    private long rto = INITIAL_RTO_NANOS; // RFC 6298 RTO before backoff
+    private int backoff;                  // timeouts since the last forward progress
     private boolean rttTiming;
     private int rttSeq;
     private long rttStart;
@@ -318,7 +319,7 @@ public final class TcpConnection extends TcpSocket {
         }
         if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
             if (state != TcpState.TIME_WAIT) {
-                sendControl(sndNxt, 0, Tcp.RST);
+                sendControl(sndMax, 0, Tcp.RST);
                 tcp.env.stats().tcpResetsOut++;
             }
         }
@@ -425,7 +426,7 @@ public final class TcpConnection extends TcpSocket {
             sndMax = sndNxt;
         }
         if (!rtxTimer.isScheduled()) {
-            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + rto);
+            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
         }
     }
 
@@ -705,6 +706,9 @@ public final class TcpConnection extends TcpSocket {
             sampleRtt(now - rttStart);
         }
         retries = 0;
+        // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
+        // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
+        backoff = 0;
         // Congestion control.
         if (inRecovery) {
             if (seqGe(ack, recover)) {
@@ -730,7 +734,7 @@ public final class TcpConnection extends TcpSocket {
         if (sndUna == sndMax) {
             tcp.env.timers().cancel(rtxTimer);
         } else {
-            tcp.env.timers().schedule(rtxTimer, now + rto);
+            tcp.env.timers().schedule(rtxTimer, now + currentRto());
         }
         if (sendBlocked && writableBytes() > 0) {
             sendBlocked = false;
@@ -855,7 +859,7 @@ public final class TcpConnection extends TcpSocket {
             }
         }
         if (sent && !rtxTimer.isScheduled()) {
-            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + rto);
+            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
         }
     }
 
@@ -894,7 +898,7 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void sendAck() {
-        sendControl(sndNxt, rcvNxt, Tcp.ACK);
+        sendControl(sndMax, rcvNxt, Tcp.ACK); // SND.MAX: never behind what the peer has seen, even after a go-back-N
         ackPending = false;
     }
 
@@ -963,16 +967,16 @@ public final class TcpConnection extends TcpSocket {
                     ? new ConnectException("Connection timed out: " + remoteAddress())
                     : new IOException("Connection timed out");
             if (state.isSynchronized()) {
-                sendControl(sndNxt, 0, Tcp.RST);
+                sendControl(sndMax, 0, Tcp.RST);
             }
             destroy(e);
             return;
         }
-        rto = Math.min(rto * 2, MAX_RTO_NANOS); // RFC 6298 §5.5: back off
+        backoff++; // RFC 6298 §5.5: back off
         rttTiming = false;                       // Karn
         if (handshake) {
             sendSyn(state == TcpState.SYN_RECEIVED);
-            tcp.env.timers().schedule(rtxTimer, now + rto);
+            tcp.env.timers().schedule(rtxTimer, now + currentRto());
             return;
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
@@ -985,7 +989,12 @@ public final class TcpConnection extends TcpSocket {
         sndNxt = sndUna; // go back N: resend from the first unacknowledged byte
         tcp.env.stats().tcpRetransmits++;
         output();
-        tcp.env.timers().schedule(rtxTimer, now + rto);
+        tcp.env.timers().schedule(rtxTimer, now + currentRto());
+    }
+
+    /** The retransmission timeout with exponential backoff applied. */
+    private long currentRto() {
+        return Math.min(rto << Math.min(backoff, 16), MAX_RTO_NANOS);
     }
 
     private void armPersist() {
