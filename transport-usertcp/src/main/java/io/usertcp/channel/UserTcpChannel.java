@@ -163,6 +163,9 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
             }
             registration = r;
             ioHandler = h;
+            if (c != null) {
+                config.applyTo(c); // options set on an accepted child before it was registered
+            }
             promise.setSuccess();
         });
     }
@@ -180,7 +183,9 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     void configChanged() {
         TcpConnection c = connection;
-        if (c != null) {
+        // Before registration (ServerBootstrap sets child options before registering the child) the buffer
+        // sizes are applied by doRegister instead.
+        if (c != null && isRegistered()) {
             if (eventLoop().inEventLoop()) {
                 config.applyTo(c);
             } else {

@@ -45,6 +45,22 @@ public interface Link extends AutoCloseable {
      */
     boolean transmit(ByteBuf frame) throws IOException;
 
+    /**
+     * Length of the {@link io.usertcp.wire.VirtioNetHeader} that precedes every frame this link receives and
+     * transmits, or 0 when frames are bare. A link with the header accepts partial checksums.
+     */
+    default int vnetHeaderLength() {
+        return 0;
+    }
+
+    /**
+     * Whether TCP segments larger than the MTU may be sent as one super-frame (TSO through the virtio
+     * header); the device or the kernel behind it cuts them as needed.
+     */
+    default boolean tcpSegmentationOffload() {
+        return false;
+    }
+
     /** Releases the device. Idempotent. */
     @Override
     void close();

@@ -23,8 +23,10 @@ public final class TapConfig implements LinkFactory {
     private final List<String> kernelAddresses;
     private final boolean configureKernelSide;
     private final String namespace;
+    private final boolean offload;
 
     private TapConfig(Builder b) {
+        this.offload = b.offload;
         this.name = b.name;
         this.mtu = b.mtu;
         this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
@@ -68,6 +70,11 @@ public final class TapConfig implements LinkFactory {
         return namespace;
     }
 
+    /** Whether checksum and TCP segmentation offload (IFF_VNET_HDR, TUNSETOFFLOAD) are asked for. */
+    public boolean offload() {
+        return offload;
+    }
+
     @Override
     public Link open() throws IOException {
         return TapDevice.open(this);
@@ -87,6 +94,7 @@ public final class TapConfig implements LinkFactory {
         private final List<String> kernelAddresses = new ArrayList<>();
         private boolean configureKernelSide;
         private String namespace;
+        private boolean offload = true;
 
         private Builder(String name) {
             this.name = validateName(name);
@@ -133,6 +141,16 @@ public final class TapConfig implements LinkFactory {
          */
         public Builder namespace(String netns) {
             this.namespace = netns;
+            return this;
+        }
+
+        /**
+         * Checksum and TCP segmentation offload with the kernel (default on): frames carry a virtio_net_hdr,
+         * the kernel hands over and accepts TCP segments of up to 64 KiB, and transport checksums of frames
+         * sent to the kernel are left for it to complete. Turn off to exchange only MTU-sized frames.
+         */
+        public Builder offload(boolean offload) {
+            this.offload = offload;
             return this;
         }
 

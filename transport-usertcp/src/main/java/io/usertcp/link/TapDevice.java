@@ -42,6 +42,12 @@ public final class TapDevice implements Link {
     private static final int IFNAMSIZ = 16;
     private static final short IFF_TAP = 0x0002;
     private static final short IFF_NO_PI = 0x1000;
+    private static final short IFF_VNET_HDR = 0x4000;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
+    private static final int TUN_F_CSUM = 0x01;
+    private static final int TUN_F_TSO4 = 0x02;
+    /** Largest frame with offload: an IPv4 packet of 64 KiB behind Ethernet and the virtio header. */
+    private static final int OFFLOAD_FRAME_CAPACITY = io.usertcp.wire.VirtioNetHeader.LENGTH + 14 + 65535 + 4;
     /** Ethernet header (14) plus one 802.1Q tag (4). */
     private static final int FRAME_OVERHEAD = 18;
     private static final long IP_TIMEOUT_SECONDS = 30;
@@ -64,6 +70,8 @@ public final class TapDevice implements Link {
     private final MacAddress mac;
     private final String namespace;
     private final int frameCapacity;
+    private final int vnetHeaderLength;
+    private final boolean tso;
     private int fd;
 
     /** The next receive buffer, kept across EAGAIN so that polling an idle device allocates nothing. */
@@ -78,13 +86,15 @@ public final class TapDevice implements Link {
     /** Whether we logged that the link is down since the last successful write. */
     private boolean downLogged;
 
-    private TapDevice(String name, int fd, TapConfig cfg) {
+    private TapDevice(String name, int fd, TapConfig cfg, boolean tso) {
         this.name = name;
         this.fd = fd;
         this.mtu = cfg.mtu();
         this.mac = cfg.mac();
         this.namespace = cfg.namespace();
-        this.frameCapacity = cfg.mtu() + FRAME_OVERHEAD;
+        this.vnetHeaderLength = cfg.offload() ? io.usertcp.wire.VirtioNetHeader.LENGTH : 0;
+        this.tso = tso;
+        this.frameCapacity = tso ? OFFLOAD_FRAME_CAPACITY : vnetHeaderLength + cfg.mtu() + FRAME_OVERHEAD;
     }
 
     /**
@@ -106,9 +116,20 @@ public final class TapDevice implements Link {
             Pointer ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
             byte[] nameBytes = cfg.name().getBytes(StandardCharsets.US_ASCII);
             ifr.put(0, nameBytes, 0, nameBytes.length);
-            ifr.putShort(IFREQ_FLAGS_OFFSET, (short) (IFF_TAP | IFF_NO_PI));
+            short flags = (short) (IFF_TAP | IFF_NO_PI | (cfg.offload() ? IFF_VNET_HDR : 0));
+            ifr.putShort(IFREQ_FLAGS_OFFSET, flags);
             if (c.ioctl(fd, TUNSETIFF, ifr.address()) < 0) {
                 throw setIffError(cfg.name(), LibC.errno());
+            }
+            boolean tso = false;
+            if (cfg.offload()) {
+                // The argument of TUNSETOFFLOAD is the flag word itself, not a pointer.
+                if (c.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0) {
+                    tso = true;
+                } else {
+                    logger.debug("TUNSETOFFLOAD refused on {} ({}): no segmentation offload", cfg.name(),
+                            LibC.errnoMessage(LibC.errno()));
+                }
             }
             byte[] actual = new byte[IFNAMSIZ];
             ifr.get(0, actual, 0, IFNAMSIZ);
@@ -116,7 +137,7 @@ public final class TapDevice implements Link {
             while (len < IFNAMSIZ && actual[len] != 0) {
                 len++;
             }
-            dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg);
+            dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg, tso);
             dev.configure(cfg);
             logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{})", dev.name, fd, dev.mtu, dev.mac,
                     dev.namespace != null ? ", netns " + dev.namespace : "");
@@ -272,6 +293,16 @@ public final class TapDevice implements Link {
     @Override
     public MacAddress macAddress() {
         return mac;
+    }
+
+    @Override
+    public int vnetHeaderLength() {
+        return vnetHeaderLength;
+    }
+
+    @Override
+    public boolean tcpSegmentationOffload() {
+        return tso;
     }
 
     /** The non-blocking {@code /dev/net/tun} descriptor, or -1 once closed. */

@@ -47,9 +47,15 @@ public final class ArpTable {
     private final Output output;
     private Entry last; // one-entry cache: the hot path is nearly always one next hop
 
-    public ArpTable(TimerQueue timers, Output output) {
+    private final int ethernetOffset;
+
+    /**
+     * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
+     */
+    public ArpTable(TimerQueue timers, Output output, int ethernetOffset) {
         this.timers = timers;
         this.output = output;
+        this.ethernetOffset = ethernetOffset;
     }
 
     /** The resolved MAC of {@code ip}, or -1 if not known. */
@@ -122,7 +128,7 @@ public final class ArpTable {
         timers.cancel(e.timer);
         ByteBuf f;
         while ((f = e.pending.poll()) != null) {
-            MacAddress.write(f, 0, mac);
+            MacAddress.write(f, ethernetOffset, mac);
             output.transmitResolved(f);
         }
     }

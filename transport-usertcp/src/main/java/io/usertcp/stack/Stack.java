@@ -16,6 +16,7 @@ import io.usertcp.wire.Ethernet;
 import io.usertcp.wire.Icmpv4;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.MacAddress;
+import io.usertcp.wire.VirtioNetHeader;
 
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -38,12 +39,17 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(Stack.class);
-    private static final int L3 = Ethernet.HEADER_LENGTH;
-    private static final int L4_V4 = L3 + Ipv4.MIN_HEADER_LENGTH;
     private static final int LOOPBACK_MTU = 65535 - 40;
+    /** Largest IPv4 payload of one TSO super-segment (the IPv4 total length is 16 bits). */
+    private static final int TSO_MAX_L4 = 65535 - Ipv4.MIN_HEADER_LENGTH;
     private static final int DEFAULT_TTL = 64;
 
     private final Link link;
+    /** Bytes of virtio_net_hdr before each frame's Ethernet header (0 without offload). */
+    private final int vnet;
+    private final int l3;
+    private final int l4v4;
+    private final boolean tso;
     private final long mac;
     private final int mtu;
     private final Clock clock;
@@ -68,6 +74,10 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
      */
     public Stack(StackConfig config, Link link, Clock clock, ByteBufAllocator alloc) {
         this.link = link;
+        this.vnet = link != null ? link.vnetHeaderLength() : 0;
+        this.l3 = vnet + Ethernet.HEADER_LENGTH;
+        this.l4v4 = l3 + Ipv4.MIN_HEADER_LENGTH;
+        this.tso = link != null && link.tcpSegmentationOffload();
         this.mac = link != null ? link.macAddress().toLong() : 0;
         this.mtu = link != null ? link.mtu() : LOOPBACK_MTU;
         this.clock = clock;
@@ -89,7 +99,7 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             throw new IllegalArgumentException("gateway " + config.gateway().getHostAddress()
                     + " is not within any of the stack's prefixes " + config.addresses());
         }
-        this.arp = new ArpTable(timers, this);
+        this.arp = new ArpTable(timers, this, vnet);
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen());
     }
@@ -222,6 +232,19 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         int base = f.readerIndex();
         int len = f.readableBytes();
         stats.bytesIn += len;
+        boolean checksumTrusted = false;
+        if (vnet > 0) {
+            if (len < vnet) {
+                stats.dropShortFrame++;
+                return;
+            }
+            // A partial checksum (NEEDS_CSUM) comes from the kernel's own stack on this host, and DATA_VALID
+            // means it was verified: neither is checked again (as a NIC with RX checksum offload).
+            checksumTrusted = (VirtioNetHeader.flags(f, base)
+                    & (VirtioNetHeader.F_NEEDS_CSUM | VirtioNetHeader.F_DATA_VALID)) != 0;
+            base += vnet;
+            len -= vnet;
+        }
         if (len < Ethernet.HEADER_LENGTH) {
             stats.dropShortFrame++;
             return;
@@ -232,14 +255,14 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             return;
         }
         int type = Ethernet.type(f, base);
-        int l3 = base + Ethernet.HEADER_LENGTH;
+        int l3o = base + Ethernet.HEADER_LENGTH;
         int l3len = len - Ethernet.HEADER_LENGTH;
         switch (type) {
             case Ethernet.TYPE_IPV4:
-                ipv4Input(f, l3, l3len);
+                ipv4Input(f, l3o, l3len, checksumTrusted);
                 break;
             case Ethernet.TYPE_ARP:
-                arpInput(f, l3, l3len);
+                arpInput(f, l3o, l3len);
                 break;
             default:
                 stats.dropUnknownEtherType++;
@@ -267,16 +290,15 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             arp.learn(spa, sha, forUs, now);
         }
         if (forUs && op == Arp.OP_REQUEST) {
-            ByteBuf r = alloc.directBuffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-            r.writerIndex(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-            Ethernet.write(r, 0, sha, mac, Ethernet.TYPE_ARP);
-            Arp.write(r, Ethernet.HEADER_LENGTH, Arp.OP_REPLY, mac, tpa, sha, spa);
+            ByteBuf r = newFrame(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+            Ethernet.write(r, vnet, sha, mac, Ethernet.TYPE_ARP);
+            Arp.write(r, l3, Arp.OP_REPLY, mac, tpa, sha, spa);
             stats.arpRepliesOut++;
             transmitFrame(r);
         }
     }
 
-    private void ipv4Input(ByteBuf f, int o, int len) {
+    private void ipv4Input(ByteBuf f, int o, int len, boolean checksumTrusted) {
         if (len < Ipv4.MIN_HEADER_LENGTH || Ipv4.version(f, o) != 4) {
             stats.dropIpMalformed++;
             return;
@@ -311,7 +333,7 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         int l4len = total - hl;
         switch (proto) {
             case Ipv4.PROTO_TCP:
-                tcp.input(f, l4, l4len, src, dst);
+                tcp.input(f, l4, l4len, src, dst, checksumTrusted);
                 break;
             case Ipv4.PROTO_ICMP:
                 icmpInput(f, l4, l4len, src, dst);
@@ -337,13 +359,13 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         if (type == Icmpv4.ECHO_REQUEST) {
             // RFC 1122 §3.2.2.6: reply with the same identifier, sequence and data.
             ByteBuf r = newIpv4Frame(len);
-            int ro = L4_V4;
+            int ro = l4v4;
             r.setBytes(ro, f, o, len);
             r.setByte(ro, Icmpv4.ECHO_REPLY);
             r.setShort(ro + 2, 0);
             r.setShort(ro + 2, Checksum.compute(r, ro, len));
             stats.icmpEchoReplies++;
-            sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len);
+            sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
         }
     }
 
@@ -351,23 +373,57 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
 
     @Override
     public int ipv4PayloadOffset() {
-        return L4_V4;
+        return l4v4;
     }
 
-    @Override
-    public ByteBuf newIpv4Frame(int l4Length) {
-        int total = L4_V4 + l4Length;
+    /** A frame of {@code length} bytes after the virtio header (zeroed), writerIndex at its end. */
+    private ByteBuf newFrame(int length) {
+        int total = vnet + length;
         ByteBuf f = alloc.directBuffer(total, total);
+        if (vnet > 0) {
+            VirtioNetHeader.writeNone(f, 0);
+        }
         f.writerIndex(total);
         return f;
     }
 
     @Override
-    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length) {
-        Ipv4.write(frame, L3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
+    public ByteBuf newIpv4Frame(int l4Length) {
+        return newFrame(Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + l4Length);
+    }
+
+    @Override
+    public int maxSegmentPayload(int dst, int mss, int tcpHeaderLength) {
+        if (!tso || isLocalAddress(dst) || (dst >>> 24) == 127) {
+            return mss;
+        }
+        int max = TSO_MAX_L4 - tcpHeaderLength;
+        return Math.max(mss, max - max % mss);
+    }
+
+    @Override
+    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
+        Ipv4.write(frame, l3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
                 true);
-        if (isLocalAddress(dst) || (dst >>> 24) == 127) {
-            Ethernet.write(frame, 0, mac, mac, Ethernet.TYPE_IPV4);
+        boolean local = isLocalAddress(dst) || (dst >>> 24) == 127;
+        if (csumOffset >= 0) {
+            if (vnet > 0 && !local) {
+                // Leave the partial checksum for the kernel (CHECKSUM_PARTIAL); cut by gso_size if large.
+                boolean gso = gsoSize > 0 && l4Length - (frame.getUnsignedByte(l4v4 + 12) >>> 4 << 2) > gsoSize;
+                int hdrLen = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH
+                        + (protocol == Ipv4.PROTO_TCP ? frame.getUnsignedByte(l4v4 + 12) >>> 4 << 2 : 8);
+                VirtioNetHeader.writePartial(frame, 0, Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH, csumOffset,
+                        gso ? VirtioNetHeader.GSO_TCPV4 : VirtioNetHeader.GSO_NONE, gso ? gsoSize : 0, hdrLen);
+            } else {
+                // Complete it here: the field holds the pseudo-header sum, so summing the segment finishes it.
+                frame.setShort(l4v4 + csumOffset, Checksum.finish(Checksum.add(frame, l4v4, l4Length, 0)));
+            }
+        }
+        if (local) {
+            Ethernet.write(frame, vnet, mac, mac, Ethernet.TYPE_IPV4);
+            if (vnet > 0) {
+                VirtioNetHeader.writeNone(frame, 0);
+            }
             if (loopback.size() >= 4096) {
                 stats.framesOutDropped++;
                 frame.release();
@@ -384,7 +440,7 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         int nextHop = gateway != 0 && !onLink(dst) ? gateway : dst;
         long now = clock.nanoTime();
         long dmac = arp.lookup(nextHop, now);
-        Ethernet.write(frame, 0, dmac < 0 ? 0 : dmac, mac, Ethernet.TYPE_IPV4);
+        Ethernet.write(frame, vnet, dmac < 0 ? 0 : dmac, mac, Ethernet.TYPE_IPV4);
         if (dmac < 0) {
             arp.resolve(nextHop, frame, now);
             return;
@@ -435,10 +491,9 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             return;
         }
         int spa = sourceAddressFor(targetIp);
-        ByteBuf r = alloc.directBuffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        r.writerIndex(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        Ethernet.write(r, 0, dstMac, mac, Ethernet.TYPE_ARP);
-        Arp.write(r, Ethernet.HEADER_LENGTH, Arp.OP_REQUEST, mac, spa, 0, targetIp);
+        ByteBuf r = newFrame(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+        Ethernet.write(r, vnet, dstMac, mac, Ethernet.TYPE_ARP);
+        Arp.write(r, l3, Arp.OP_REQUEST, mac, spa, 0, targetIp);
         stats.arpRequestsOut++;
         transmitFrame(r);
     }

@@ -11,9 +11,13 @@ import java.util.ArrayDeque;
  * sending many tiny segments cannot pin a whole frame buffer per byte.
  */
 final class ReceiveQueue {
-    /** Payloads smaller than this are copied rather than sliced. */
+    /**
+     * Payloads smaller than this, or filling less than half of the buffer they arrived in (a small segment
+     * in a 64 KiB offload buffer), are copied rather than sliced, so held memory stays within about twice
+     * the bytes held.
+     */
     static final int COPY_BELOW = 512;
-    private static final int COPY_CHUNK = 4096;
+    private static final int COPY_CHUNK = 16384;
 
     private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>();
     private final ByteBufAllocator alloc;
@@ -34,9 +38,10 @@ final class ReceiveQueue {
         if (len <= 0) {
             return;
         }
-        if (len < COPY_BELOW) {
+        if (len < COPY_BELOW || len < frame.capacity() / 2) {
             if (copyTail == null || copyTail.writableBytes() < len || bufs.peekLast() != copyTail) {
-                copyTail = alloc.directBuffer(COPY_CHUNK, COPY_CHUNK);
+                int cap = Math.max(COPY_CHUNK, len);
+                copyTail = alloc.directBuffer(cap, cap);
                 bufs.add(copyTail);
             }
             copyTail.writeBytes(frame, index, len);

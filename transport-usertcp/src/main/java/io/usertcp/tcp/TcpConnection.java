@@ -823,6 +823,7 @@ public final class TcpConnection extends TcpSocket {
                 return;
         }
         boolean sent = false;
+        int segmentMax = tcp.env.maxSegmentPayload(remoteIp, mss, Tcp.MIN_HEADER_LENGTH);
         for (;;) {
             int queued = sendBuffer.size() - (sndNxt - sndBufSeq); // unsent bytes (negative once FIN is out)
             boolean finDue = finQueued && sndNxt == finSeq();
@@ -831,7 +832,7 @@ public final class TcpConnection extends TcpSocket {
             }
             int inflight = sndNxt - sndUna;
             int usable = Math.min(sndWnd, cwnd) - inflight;
-            int len = Math.min(Math.max(queued, 0), Math.min(mss, Math.max(usable, 0)));
+            int len = Math.min(Math.max(queued, 0), Math.min(segmentMax, Math.max(usable, 0)));
             if (queued > 0 && len == 0) {
                 if (sndWnd == 0 && inflight == 0) {
                     armPersist();
@@ -903,10 +904,10 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void transmit(ByteBuf f, int o, int l4Length) {
-        long sum = Checksum.ipv4Pseudo(localIp, remoteIp, Ipv4.PROTO_TCP, l4Length);
-        f.setShort(o + 16, Checksum.finish(Checksum.add(f, o, l4Length, sum)));
+        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
+        f.setShort(o + 16, Checksum.fold(Checksum.ipv4Pseudo(localIp, remoteIp, Ipv4.PROTO_TCP, l4Length)));
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length);
+        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length, 16, mss);
     }
 
     /**

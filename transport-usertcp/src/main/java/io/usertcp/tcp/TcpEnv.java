@@ -28,8 +28,21 @@ public interface TcpEnv {
     /** A frame with room for Ethernet and IPv4 headers and {@code l4Length} bytes; writerIndex at its end. */
     ByteBuf newIpv4Frame(int l4Length);
 
-    /** Fills the IPv4 and Ethernet headers of {@code frame} and sends it. Takes ownership. */
-    void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length);
+    /**
+     * Fills the IPv4 and Ethernet headers of {@code frame} and sends it. Takes ownership.
+     *
+     * @param csumOffset offset within the transport header of a checksum field that holds only the
+     *                   pseudo-header sum (folded, not complemented) and must be completed, or -1 if the
+     *                   transport checksum is already complete
+     * @param gsoSize    for a TCP segment longer than this, the MSS to cut it into (TSO); 0 for none
+     */
+    void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize);
+
+    /**
+     * The most payload one TCP segment towards {@code dst} may carry: {@code mss}, or a multiple of it when
+     * the link does segmentation offload.
+     */
+    int maxSegmentPayload(int dst, int mss, int tcpHeaderLength);
 
     /** The MTU of the path to {@code dst}. */
     int mtuTo(int dst);

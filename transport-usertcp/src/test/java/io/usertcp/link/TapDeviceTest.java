@@ -60,7 +60,7 @@ class TapDeviceTest {
     @Test
     void answersArpAndDeliversKernelFramesInNamespace() throws Exception {
         String ns = newNamespace();
-        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName)
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false)
                 .namespace(ns).kernelAddress(KERNEL_IP + "/24").build()));
 
         assertThat(dev.name()).isEqualTo(devName);
@@ -107,7 +107,7 @@ class TapDeviceTest {
 
     @Test
     void idleDeviceReturnsNullWithoutAllocating() throws Exception {
-        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).build())); // down: nothing arrives
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false).build())); // down: nothing arrives
         CountingAllocator alloc = new CountingAllocator();
         for (int i = 0; i < 100; i++) {
             assertThat(dev.receive(alloc)).isNull();
