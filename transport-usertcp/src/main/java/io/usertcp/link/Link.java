@@ -61,6 +61,15 @@ public interface Link extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Gives back a frame from {@link #receive} that nobody retained, so that the next receive can reuse its
+     * buffer instead of allocating (a 64 KiB offload buffer per frame would otherwise go to the pool and back).
+     * Takes ownership. The default releases it.
+     */
+    default void recycle(ByteBuf frame) {
+        frame.release();
+    }
+
     /** Releases the device. Idempotent. */
     @Override
     void close();

@@ -296,6 +296,16 @@ public final class TapDevice implements Link {
     }
 
     @Override
+    public void recycle(ByteBuf frame) {
+        if (spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
+                && frame.hasMemoryAddress() && spareAllocator != null) {
+            spare = frame;
+        } else {
+            frame.release();
+        }
+    }
+
+    @Override
     public int vnetHeaderLength() {
         return vnetHeaderLength;
     }

@@ -173,7 +173,11 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             try {
                 input(f);
             } finally {
-                f.release();
+                if (f.refCnt() == 1) {
+                    link.recycle(f); // nothing kept a slice: let the link read into it again
+                } else {
+                    f.release();
+                }
             }
             n++;
         }

@@ -65,6 +65,9 @@ public final class TcpConnection extends TcpSocket {
     private boolean windowScaleOk;  // both SYNs carried the window scale option
     private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     private final ReceiveQueue receiveQueue;
+    private final ReassemblyQueue reassembly;
+    private long rcvNxtOffset;      // stream offset of RCV.NXT (bytes received in order so far)
+    private long oooFinOffset = -1; // stream offset of a FIN that arrived out of order
     private int receiveBufferSize;
     private boolean finReceived;
     private boolean inputShutdown;
@@ -118,6 +121,7 @@ public final class TcpConnection extends TcpSocket {
         this.remotePort = remotePort;
         this.sendBuffer = new SendBuffer(tcp.env.alloc());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
+        this.reassembly = new ReassemblyQueue(tcp.env.alloc());
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
     }
@@ -287,6 +291,7 @@ public final class TcpConnection extends TcpSocket {
     public void shutdownInput() {
         inputShutdown = true;
         receiveQueue.clear();
+        reassembly.clear();
     }
 
     /**
@@ -543,8 +548,15 @@ public final class TcpConnection extends TcpSocket {
                         s = rcvNxt;
                     }
                     if (s != rcvNxt) {
-                        // Out of order: dropped for now; a duplicate ACK tells the sender where we are.
-                        tcp.env.stats().tcpOutOfOrderDropped++;
+                        // Out of order: hold what fits in the window for later (§3.10.7.4) and send an
+                        // immediate duplicate ACK (RFC 5681 §4.2) so the sender learns of the hole.
+                        int fits = Math.min(len, Math.max(0, rcvAdvEdge - s));
+                        long at = rcvNxtOffset + (s - rcvNxt);
+                        if (fits > 0 && !reassembly.insert(at, frame, off, fits)) {
+                            tcp.env.stats().tcpOutOfOrderDropped++;
+                        } else if (fin && fits == len) {
+                            oooFinOffset = at + len;
+                        }
                         sendAck();
                         return;
                     }
@@ -559,7 +571,20 @@ public final class TcpConnection extends TcpSocket {
                             signal(EV_READABLE);
                         }
                         rcvNxt += len;
+                        rcvNxtOffset += len;
                         ackLater();
+                        if (!reassembly.isEmpty()) {
+                            // A hole was filled: take what now follows in order, and ACK at once (§4.2).
+                            long more = reassembly.pull(rcvNxtOffset, inputShutdown ? null : receiveQueue);
+                            rcvNxt += (int) more;
+                            rcvNxtOffset += more;
+                            if (oooFinOffset >= 0 && oooFinOffset == rcvNxtOffset) {
+                                oooFinOffset = -1;
+                                onFin();
+                                return;
+                            }
+                            sendAck();
+                        }
                     }
                     if (len < dataLen - (s - seq)) {
                         fin = false;
@@ -1020,6 +1045,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
         sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
+        reassembly.clear();
         armTimeWait();
     }
 
@@ -1076,6 +1102,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(closeTimer);
         sendBuffer.releaseAll();
+        reassembly.clear();
         // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
         if (cause != null) {
             receiveQueue.clear();
@@ -1094,6 +1121,7 @@ public final class TcpConnection extends TcpSocket {
     /** Frees what an owner left behind: called when the owning channel goes away. */
     public void releaseBuffers() {
         receiveQueue.clear();
+        reassembly.clear();
         if (state == TcpState.CLOSED) {
             sendBuffer.releaseAll();
         }
