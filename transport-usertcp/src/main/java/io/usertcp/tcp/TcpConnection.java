@@ -63,6 +63,11 @@ public final class TcpConnection extends TcpSocket {
     private int rcvNxt;
     private int rcvWscale;
     private boolean windowScaleOk;  // both SYNs carried the window scale option
+    private boolean sackOk;         // both SYNs carried SACK-permitted (RFC 2018)
+    private long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
+    private final int[] sackOut = new int[8];
+    private final SackScoreboard scoreboard = new SackScoreboard();
+    private int rtxNext;            // SACK recovery: next sequence number to consider for retransmission
     private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     private final ReceiveQueue receiveQueue;
     private final ReassemblyQueue reassembly;
@@ -379,6 +384,7 @@ public final class TcpConnection extends TcpSocket {
         int peerMss = opts.mss() > 0 ? opts.mss() : DEFAULT_MSS_V4;
         mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
         windowScaleOk = opts.windowScale() >= 0 && weMayScale;
+        sackOk = opts.sackPermitted();
         if (windowScaleOk) {
             // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
             sndWscale = Math.min(opts.windowScale(), 14);
@@ -403,9 +409,11 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void sendSyn(boolean ack) {
-        // MSS (4), then NOP + window scale (3): in a SYN-ACK only if the SYN carried one (RFC 7323 §1.3).
+        // MSS (4), then NOP + window scale (3) and NOP, NOP + SACK-permitted (2): in a SYN-ACK only if the
+        // SYN carried them (RFC 7323 §1.3, RFC 2018 §2).
         boolean ws = !ack || windowScaleOk;
-        int optLen = ws ? 8 : 4;
+        boolean sp = !ack || sackOk;
+        int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         ByteBuf f = tcp.env.newIpv4Frame(hdr);
         int o = tcp.env.ipv4PayloadOffset();
@@ -421,6 +429,13 @@ public final class TcpConnection extends TcpSocket {
             f.setByte(p + 5, Tcp.OPT_WSCALE);
             f.setByte(p + 6, 3);
             f.setByte(p + 7, ack ? rcvWscale : windowScaleFor(receiveBufferSize));
+            p += 4;
+        }
+        if (sp) {
+            f.setByte(p + 4, Tcp.OPT_NOP);
+            f.setByte(p + 5, Tcp.OPT_NOP);
+            f.setByte(p + 6, Tcp.OPT_SACK_PERMITTED);
+            f.setByte(p + 7, 2);
         }
         if (ack) {
             rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
@@ -525,7 +540,7 @@ public final class TcpConnection extends TcpSocket {
                 return;
             }
         }
-        if (!processAck(seq, ack, window, dataLen, flags)) {
+        if (!processAck(seq, ack, window, dataLen, flags, opts)) {
             return;
         }
         if (state == TcpState.CLOSED) {
@@ -552,6 +567,9 @@ public final class TcpConnection extends TcpSocket {
                         // immediate duplicate ACK (RFC 5681 §4.2) so the sender learns of the hole.
                         int fits = Math.min(len, Math.max(0, rcvAdvEdge - s));
                         long at = rcvNxtOffset + (s - rcvNxt);
+                        if (fits > 0) {
+                            lastOooOffset = at;
+                        }
                         if (fits > 0 && !reassembly.insert(at, frame, off, fits)) {
                             tcp.env.stats().tcpOutOfOrderDropped++;
                         } else if (fin && fits == len) {
@@ -649,7 +667,7 @@ public final class TcpConnection extends TcpSocket {
     }
 
     /** Returns false when the segment must be dropped after the ACK step. */
-    private boolean processAck(int seq, int ack, int window, int dataLen, int flags) {
+    private boolean processAck(int seq, int ack, int window, int dataLen, int flags, TcpOptions opts) {
         int wnd = window << sndWscale;
         if (seqGt(ack, sndMax)) {
             // Acknowledges something not yet sent: ACK and drop (§3.10.7.4).
@@ -672,13 +690,20 @@ public final class TcpConnection extends TcpSocket {
             }
         }
         long now = tcp.env.now();
+        boolean newSack = false;
+        if (sackOk && opts.sackCount() > 0) {
+            int una = seqGt(ack, sndUna) ? ack : sndUna;
+            for (int k = 0; k < opts.sackCount(); k++) {
+                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax);
+            }
+        }
         if (seqGt(ack, sndUna)) {
             newAck(ack, now);
-        } else if (ack == sndUna) {
-            // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, window unchanged, data outstanding.
-            if (dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && !windowUpdate && sndMax != sndUna) {
-                onDupAck();
-            }
+        } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
+                && (!windowUpdate || newSack)) {
+            // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
+            // an ACK that SACKs new data counts too (RFC 6675 §2).
+            onDupAck();
         }
         if (sndWnd > 0) {
             persistBackoff = 0;
@@ -706,7 +731,11 @@ public final class TcpConnection extends TcpSocket {
         if (state == TcpState.TIME_WAIT) {
             return true;
         }
-        output();
+        if (inRecovery && sackOk) {
+            sackRecoveryOutput();
+        } else {
+            output();
+        }
         return true;
     }
 
@@ -725,6 +754,10 @@ public final class TcpConnection extends TcpSocket {
         if (seqLt(sndNxt, sndUna)) {
             sndNxt = sndUna;
         }
+        scoreboard.advance(sndUna);
+        if (seqLt(rtxNext, sndUna)) {
+            rtxNext = sndUna;
+        }
         // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
         if (rttTiming && seqGt(ack, rttSeq)) {
             rttTiming = false;
@@ -740,7 +773,7 @@ public final class TcpConnection extends TcpSocket {
                 // Full acknowledgment (RFC 6582 §3.2 step 3).
                 inRecovery = false;
                 cwnd = Math.min(ssthresh, Math.max(sndMax - sndUna, mss) + mss);
-            } else {
+            } else if (!sackOk) {
                 // Partial acknowledgment: retransmit the next hole, deflate (step 4).
                 retransmitOne();
                 cwnd = Math.max(cwnd - acked + mss, mss);
@@ -773,8 +806,19 @@ public final class TcpConnection extends TcpSocket {
     private void onDupAck() {
         dupAcks++;
         if (inRecovery) {
-            cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
-        } else if (dupAcks == 3 && seqGt(sndUna, recover - 1)) {
+            if (!sackOk) {
+                cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
+            }
+        } else if (sackOk && (dupAcks >= 3 || scoreboard.sackedBytes() > 2 * mss) && seqGe(sndUna, recover)) {
+            // RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation.
+            int flight = sndMax - sndUna;
+            ssthresh = Math.max(flight / 2, 2 * mss);
+            cwnd = ssthresh;
+            recover = sndMax;
+            inRecovery = true;
+            rttTiming = false;
+            rtxNext = sndUna;
+        } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = sndMax - sndUna;
             ssthresh = Math.max(flight / 2, 2 * mss);
@@ -848,8 +892,12 @@ public final class TcpConnection extends TcpSocket {
                 return;
         }
         boolean sent = false;
-        int segmentMax = tcp.env.maxSegmentPayload(remoteIp, mss, Tcp.MIN_HEADER_LENGTH);
+        int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
+        int segmentMax = tcp.env.maxSegmentPayload(remoteIp, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
         for (;;) {
+            if (!scoreboard.isEmpty() && seqLt(sndNxt, sndMax)) {
+                sndNxt = scoreboard.skipSacked(sndNxt); // resending after a timeout: skip what was SACKed
+            }
             int queued = sendBuffer.size() - (sndNxt - sndBufSeq); // unsent bytes (negative once FIN is out)
             boolean finDue = finQueued && sndNxt == finSeq();
             if (queued <= 0 && !finDue) {
@@ -858,13 +906,16 @@ public final class TcpConnection extends TcpSocket {
             int inflight = sndNxt - sndUna;
             int usable = Math.min(sndWnd, cwnd) - inflight;
             int len = Math.min(Math.max(queued, 0), Math.min(segmentMax, Math.max(usable, 0)));
+            if (!scoreboard.isEmpty() && seqLt(sndNxt, sndMax)) {
+                len = Math.min(len, scoreboard.holeEnd(sndNxt, sndMax) - sndNxt);
+            }
             if (queued > 0 && len == 0) {
                 if (sndWnd == 0 && inflight == 0) {
                     armPersist();
                 }
                 break;
             }
-            if (queued > 0 && len < mss && len < queued && inflight > 0 && len < maxSndWnd / 2) {
+            if (queued > 0 && len < smss && len < queued && inflight > 0 && len < maxSndWnd / 2) {
                 break; // sender SWS avoidance: wait for the ACK that opens a useful window
             }
             boolean fin = finQueued && len == queued;
@@ -889,10 +940,50 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
+    /**
+     * Loss recovery with SACK (RFC 6675 §5, steps (C)): while pipe leaves room for a segment, retransmit
+     * the next hole that counts as lost, else send new data.
+     */
+    private void sackRecoveryOutput() {
+        int lostThreshold = 2 * mss; // (DupThresh - 1) * SMSS
+        int smss = mss - sackOptionLength();
+        for (int guard = 0; guard < 4096; guard++) {
+            int pipe = scoreboard.pipe(sndUna, sndMax, rtxNext, lostThreshold);
+            if (cwnd - pipe < mss) {
+                return;
+            }
+            int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
+            int seg = scoreboard.skipSacked(seqLt(rtxNext, sndUna) ? sndUna : rtxNext);
+            if (!scoreboard.isEmpty() && seqLt(seg, scoreboard.highest()) && seqLt(seg, dataEnd)
+                    && scoreboard.sackedAbove(seg) > lostThreshold) {
+                int end = scoreboard.holeEnd(seg, dataEnd);
+                int len = Math.min(smss, end - seg);
+                sendData(seg, len, Tcp.ACK);
+                rtxNext = seg + len;
+                tcp.env.stats().tcpRetransmits++;
+                continue;
+            }
+            // Rule 2: new data, within the peer's window.
+            int queued = sendBuffer.size() - (sndNxt - sndBufSeq);
+            int usable = sndWnd - (sndNxt - sndUna);
+            if (queued <= 0 || usable <= 0 || sndNxt != sndMax) {
+                return;
+            }
+            int len = Math.min(queued, Math.min(smss, usable));
+            boolean fin = finQueued && len == queued;
+            sendData(sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
+            sndNxt += len + (fin ? 1 : 0);
+            sndMax = sndNxt;
+            if (!rtxTimer.isScheduled()) {
+                tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
+            }
+        }
+    }
+
     /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
     private void retransmitOne() {
         int queued = sendBuffer.size() - (sndUna - sndBufSeq);
-        int len = Math.min(Math.max(queued, 0), mss);
+        int len = Math.min(Math.max(queued, 0), mss - sackOptionLength());
         boolean fin = finQueued && len == queued && seqGt(sndMax, finSeq());
         if (len == 0 && !fin) {
             return;
@@ -902,10 +993,12 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void sendData(int seq, int len, int flags) {
-        int hdr = Tcp.MIN_HEADER_LENGTH;
+        int blocks = sackBlocksToSend();
+        int hdr = Tcp.MIN_HEADER_LENGTH + (blocks > 0 ? 4 + 8 * blocks : 0);
         ByteBuf f = tcp.env.newIpv4Frame(hdr + len);
         int o = tcp.env.ipv4PayloadOffset();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
+        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH, blocks);
         if (len > 0) {
             sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
         }
@@ -915,12 +1008,61 @@ public final class TcpConnection extends TcpSocket {
 
     /** Sends a segment with no data (ACK, RST). */
     private void sendControl(int seq, int ack, int flags) {
-        int hdr = Tcp.MIN_HEADER_LENGTH;
+        int blocks = (flags & Tcp.RST) != 0 ? 0 : sackBlocksToSend();
+        int hdr = Tcp.MIN_HEADER_LENGTH + (blocks > 0 ? 4 + 8 * blocks : 0);
         ByteBuf f = tcp.env.newIpv4Frame(hdr);
         int o = tcp.env.ipv4PayloadOffset();
         int win = (flags & Tcp.RST) != 0 ? 0 : receiveWindowField();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
+        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH, blocks);
         transmit(f, o, hdr);
+    }
+
+    /**
+     * Fills {@link #sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
+     * latest segment first) and returns how many to send, or 0.
+     */
+    /** Bytes of SACK option the next segment will carry. */
+    private int sackOptionLength() {
+        if (!sackOk || reassembly.isEmpty()) {
+            return 0;
+        }
+        return 4 + 8 * Math.min(4, reassembly.entries());
+    }
+
+    private int sackBlocksToSend() {
+        if (!sackOk || reassembly.isEmpty()) {
+            return 0;
+        }
+        int n = reassembly.sackBlocks(rcvNxtOffset, rcvNxt, sackOut, 4);
+        if (lastOooOffset >= 0) {
+            int latest = rcvNxt + (int) (lastOooOffset - rcvNxtOffset);
+            for (int k = 1; k < n; k++) {
+                if (seqLe(sackOut[2 * k], latest) && seqLt(latest, sackOut[2 * k + 1])) {
+                    int l = sackOut[2 * k];
+                    int r = sackOut[2 * k + 1];
+                    System.arraycopy(sackOut, 0, sackOut, 2, 2 * k);
+                    sackOut[0] = l;
+                    sackOut[1] = r;
+                    break;
+                }
+            }
+        }
+        return n;
+    }
+
+    private void writeSackOption(ByteBuf f, int p, int blocks) {
+        if (blocks == 0) {
+            return;
+        }
+        f.setByte(p, Tcp.OPT_NOP);
+        f.setByte(p + 1, Tcp.OPT_NOP);
+        f.setByte(p + 2, Tcp.OPT_SACK);
+        f.setByte(p + 3, 2 + 8 * blocks);
+        for (int k = 0; k < blocks; k++) {
+            f.setInt(p + 4 + 8 * k, sackOut[2 * k]);
+            f.setInt(p + 8 + 8 * k, sackOut[2 * k + 1]);
+        }
     }
 
     private void sendAck() {
@@ -929,10 +1071,11 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void transmit(ByteBuf f, int o, int l4Length) {
+        int gso = mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
         // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
         f.setShort(o + 16, Checksum.fold(Checksum.ipv4Pseudo(localIp, remoteIp, Ipv4.PROTO_TCP, l4Length)));
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length, 16, mss);
+        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length, 16, gso);
     }
 
     /**
@@ -1013,6 +1156,8 @@ public final class TcpConnection extends TcpSocket {
         recover = sndMax;
         dupAcks = 0;
         sndNxt = sndUna; // go back N: resend from the first unacknowledged byte
+        scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
+        rtxNext = sndUna;
         tcp.env.stats().tcpRetransmits++;
         output();
         tcp.env.timers().schedule(rtxTimer, now + currentRto());

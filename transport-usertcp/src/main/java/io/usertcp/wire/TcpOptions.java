@@ -18,6 +18,8 @@ public final class TcpOptions {
     private int tsVal;
     private int tsEcr;
     private boolean malformed;
+    private final int[] sackBlocks = new int[8];
+    private int sackCount;
 
     /** Parses the options between offset 20 and {@code headerLength} of the TCP header at {@code o}. */
     public TcpOptions parse(ByteBuf b, int o, int headerLength) {
@@ -26,6 +28,7 @@ public final class TcpOptions {
         sackPermitted = false;
         hasTimestamp = false;
         malformed = false;
+        sackCount = 0;
         int i = o + Tcp.MIN_HEADER_LENGTH;
         int end = o + headerLength;
         while (i < end) {
@@ -62,6 +65,16 @@ public final class TcpOptions {
                         sackPermitted = true;
                     }
                     break;
+                case Tcp.OPT_SACK:
+                    // RFC 2018 §3: 2 + 8n bytes, n <= 4 in 40 bytes of options.
+                    if (len >= 10 && (len - 2) % 8 == 0) {
+                        for (int k = i + 2; k + 8 <= i + len && sackCount < 4; k += 8) {
+                            sackBlocks[2 * sackCount] = b.getInt(k);
+                            sackBlocks[2 * sackCount + 1] = b.getInt(k + 4);
+                            sackCount++;
+                        }
+                    }
+                    break;
                 case Tcp.OPT_TIMESTAMP:
                     if (len == 10) {
                         hasTimestamp = true;
@@ -89,6 +102,21 @@ public final class TcpOptions {
 
     public boolean sackPermitted() {
         return sackPermitted;
+    }
+
+    /** Number of SACK blocks (0..4). */
+    public int sackCount() {
+        return sackCount;
+    }
+
+    /** Left edge of SACK block {@code k}. */
+    public int sackLeft(int k) {
+        return sackBlocks[2 * k];
+    }
+
+    /** Right edge (first sequence number after the block) of SACK block {@code k}. */
+    public int sackRight(int k) {
+        return sackBlocks[2 * k + 1];
     }
 
     public boolean hasTimestamp() {
