@@ -68,6 +68,7 @@ public final class TcpConnection extends TcpSocket {
     private final int[] sackOut = new int[8];
     private final SackScoreboard scoreboard = new SackScoreboard();
     private int rtxNext;            // SACK recovery: next sequence number to consider for retransmission
+    private int rtxRoundMax;        // SND.MAX when the current round of hole retransmissions began
     private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     private final ReceiveQueue receiveQueue;
     private final ReassemblyQueue reassembly;
@@ -818,6 +819,7 @@ public final class TcpConnection extends TcpSocket {
             inRecovery = true;
             rttTiming = false;
             rtxNext = sndUna;
+            rtxRoundMax = sndMax;
         } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = sndMax - sndUna;
@@ -894,6 +896,12 @@ public final class TcpConnection extends TcpSocket {
         boolean sent = false;
         int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
         int segmentMax = tcp.env.maxSegmentPayload(remoteIp, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
+        if (segmentMax > smss) {
+            // Keep at least four super-segments per window, so that losing one still leaves later ones to
+            // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.
+            int quarter = cwnd / 4;
+            segmentMax = Math.max(smss, Math.min(segmentMax, quarter - quarter % smss));
+        }
         for (;;) {
             if (!scoreboard.isEmpty() && seqLt(sndNxt, sndMax)) {
                 sndNxt = scoreboard.skipSacked(sndNxt); // resending after a timeout: skip what was SACKed
@@ -947,6 +955,14 @@ public final class TcpConnection extends TcpSocket {
     private void sackRecoveryOutput() {
         int lostThreshold = 2 * mss; // (DupThresh - 1) * SMSS
         int smss = mss - sackOptionLength();
+        // Lost retransmission (the idea of RACK, RFC 8985 §6.2, for the first hole): data sent after this
+        // round of retransmissions began has been SACKed, yet the hole at SND.UNA that the round
+        // retransmitted is still open. Without reordering that retransmission was lost: start a new round
+        // rather than wait for the retransmission timer.
+        if (!scoreboard.isEmpty() && seqGt(rtxNext, sndUna) && seqGt(scoreboard.highest(), rtxRoundMax)) {
+            rtxNext = sndUna;
+            rtxRoundMax = sndMax;
+        }
         for (int guard = 0; guard < 4096; guard++) {
             int pipe = scoreboard.pipe(sndUna, sndMax, rtxNext, lostThreshold);
             if (cwnd - pipe < mss) {
