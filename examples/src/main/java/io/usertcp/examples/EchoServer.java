@@ -43,6 +43,15 @@ public final class EchoServer {
 
     /** Runs the server until the process is stopped; returns the exit status when it cannot start. */
     static int run(String[] args) {
+        return serve(args, "echo server", DEFAULT_PORT, new EchoServerHandler());
+    }
+
+    /**
+     * Opens the stack on a TAP device from the four seed arguments and serves {@code childHandler} on the
+     * port until the process is stopped; returns the exit status when it cannot start. Shared by the
+     * server examples.
+     */
+    static int serve(String[] args, String label, int defaultPort, io.netty.channel.ChannelHandler childHandler) {
         if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
@@ -52,7 +61,7 @@ public final class EchoServer {
         String stackAddress = arg(args, 2, DEFAULT_STACK_ADDRESS);
         int port;
         try {
-            port = Integer.parseInt(arg(args, 3, String.valueOf(DEFAULT_PORT)));
+            port = Integer.parseInt(arg(args, 3, String.valueOf(defaultPort)));
         } catch (NumberFormatException e) {
             port = -1;
         }
@@ -103,7 +112,7 @@ public final class EchoServer {
         ChannelFuture bind = new ServerBootstrap()
                 .group(group)
                 .channel(UserTcpServerChannel.class)
-                .childHandler(new EchoServerHandler())
+                .childHandler(childHandler)
                 .bind(port)
                 .awaitUninterruptibly();
         if (!bind.isSuccess()) {
@@ -119,7 +128,7 @@ public final class EchoServer {
 
         String where = tap + (netns != null ? " in netns " + netns : "")
                 + (root ? ", kernel side " + kernelAddress : ", attached; kernel side not configured");
-        System.out.println("usertcp echo server listening on " + stackCidr.substring(0, stackCidr.indexOf('/'))
+        System.out.println("usertcp " + label + " listening on " + stackCidr.substring(0, stackCidr.indexOf('/'))
                 + ":" + port + " (" + where + ")");
         System.out.flush();
 

@@ -18,6 +18,11 @@ public final class Main {
             "      As root it creates the TAP device and configures the kernel's side (link up, address);",
             "      otherwise it attaches to an existing TAP device.",
             "      -Dusertcp.netns=NS (or USERTCP_NETNS=NS) moves the TAP into network namespace NS.",
+            "  http-server [tap-device] [kernel-address/prefix] [stack-address] [port]",
+            "      Netty's HTTP hello-world server on usertcp (default port 80); same defaults otherwise.",
+            "  echo-client [tap-device] [kernel-address/prefix] [stack-address] [port] [seconds] [size]",
+            "      Netty's echo client on usertcp: connects to an echo server at the kernel address and",
+            "      reports round trips per second.",
             "  nio-echo-server <bind-address> <port>",
             "      The same echo handler on Netty's NIO transport (kernel TCP), for comparison.",
             "  help, --help, -h",
@@ -35,6 +40,12 @@ public final class Main {
         switch (args[0]) {
             case "echo-server":
                 System.exit(EchoServer.run(rest));
+                break;
+            case "http-server":
+                System.exit(HttpServer.run(rest));
+                break;
+            case "echo-client":
+                System.exit(EchoClient.run(rest));
                 break;
             case "nio-echo-server":
                 System.exit(NioEchoServer.run(rest));
