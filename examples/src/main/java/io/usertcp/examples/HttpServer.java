@@ -32,13 +32,18 @@ public final class HttpServer {
     }
 
     static int run(String[] args) {
-        return EchoServer.serve(args, "http server", DEFAULT_PORT, new ChannelInitializer<SocketChannel>() {
+        return EchoServer.serve(args, "http server", DEFAULT_PORT, initializer());
+    }
+
+    /** The pipeline of the server: codec, 100-continue, hello handler. */
+    public static ChannelInitializer<SocketChannel> initializer() {
+        return new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
                 ch.pipeline().addLast(new HttpServerCodec(), new HttpServerExpectContinueHandler(),
                         new HelloHandler());
             }
-        });
+        };
     }
 
     /** Answers every request with "Hello World", keeping the connection open when the request asks to. */

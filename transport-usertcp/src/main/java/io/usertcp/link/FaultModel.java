@@ -72,6 +72,29 @@ public final class FaultModel {
         return true;
     }
 
+    /** Draws whether the next frame is to be corrupted. */
+    boolean corruptNext() {
+        return corrupt > 0 && random.nextDouble() < corrupt;
+    }
+
+    /**
+     * Flips one random bit after {@code from + 14} (past the Ethernet header) of an IP frame; returns false
+     * if the frame is not IP and must be dropped instead (a real link's FCS would drop it).
+     */
+    boolean maybeCorruptAfter(ByteBuf frame, int from) {
+        int l2 = from;
+        if (frame.writerIndex() - l2 <= 14) {
+            return false;
+        }
+        int type = frame.getUnsignedShort(l2 + 12);
+        if (type != 0x0800 && type != 0x86dd) {
+            return false;
+        }
+        int i = l2 + 14 + random.nextInt(frame.writerIndex() - l2 - 14);
+        frame.setByte(i, frame.getByte(i) ^ (1 << random.nextInt(8)));
+        return true;
+    }
+
     @Override
     public String toString() {
         return "FaultModel{drop=" + drop + ", dup=" + duplicate + ", reorder=" + reorder + ", corrupt=" + corrupt + '}';

@@ -110,6 +110,13 @@ public final class TcpConnection extends TcpSocket {
             onPersistTimeout(now);
         }
     };
+    private final Timer probeTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onProbeTimeout();
+        }
+    };
+    private int probes;             // tail loss probes since the last forward progress
     private final Timer closeTimer = new Timer() {
         @Override
         protected void expired(long now) {
@@ -698,6 +705,9 @@ public final class TcpConnection extends TcpSocket {
                 newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax);
             }
         }
+        if (newSack && !seqGt(ack, sndUna)) {
+            armProbe(now);
+        }
         if (seqGt(ack, sndUna)) {
             newAck(ack, now);
         } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
@@ -789,11 +799,14 @@ public final class TcpConnection extends TcpSocket {
             }
         }
         dupAcks = 0;
+        probes = 0;
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
         if (sndUna == sndMax) {
             tcp.env.timers().cancel(rtxTimer);
+            tcp.env.timers().cancel(probeTimer);
         } else {
             tcp.env.timers().schedule(rtxTimer, now + currentRto());
+            armProbe(now);
         }
         if (sendBlocked && writableBytes() > 0) {
             sendBlocked = false;
@@ -946,6 +959,60 @@ public final class TcpConnection extends TcpSocket {
         if (sent && !rtxTimer.isScheduled()) {
             tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
         }
+        if (sent && !probeTimer.isScheduled()) {
+            armProbe(tcp.env.now());
+        }
+    }
+
+    /**
+     * Tail loss probe (RFC 8985 §7), with SACK only: when no ACK has brought news for a probe timeout
+     * (2 × SRTT, at least 5 ms), act before the retransmission timer would. With SACKed data above SND.UNA
+     * the hole counts as lost by time (RACK's idea) and recovery starts; with nothing SACKed, the last
+     * segment is sent again so that its SACK reveals a lost tail. Not used when only one segment is out:
+     * the peer may just be delaying its ACK.
+     */
+    private void armProbe(long now) {
+        if (!sackOk || srtt < 0 || probes >= 2 || sndMax - sndUna <= mss) {
+            tcp.env.timers().cancel(probeTimer);
+            return;
+        }
+        long pto = Math.max(2 * srtt, 5_000_000L) << probes;
+        if (pto < currentRto()) {
+            tcp.env.timers().schedule(probeTimer, now + pto);
+        }
+    }
+
+    private void onProbeTimeout() {
+        if (!state.isSynchronized() || sndUna == sndMax || state == TcpState.TIME_WAIT) {
+            return;
+        }
+        long now = tcp.env.now();
+        probes++;
+        if (inRecovery) {
+            rtxNext = sndUna; // the round's retransmissions brought no news: send them again
+            rtxRoundMax = sndMax;
+            sackRecoveryOutput();
+        } else if (!scoreboard.isEmpty()) {
+            int flight = sndMax - sndUna;
+            ssthresh = Math.max(flight / 2, 2 * mss);
+            cwnd = ssthresh;
+            recover = sndMax;
+            inRecovery = true;
+            rttTiming = false;
+            rtxNext = sndUna;
+            rtxRoundMax = sndMax;
+            sackRecoveryOutput();
+        } else {
+            int dataEnd = finQueued && seqGt(sndMax, finSeq()) ? finSeq() : sndMax;
+            int smss = mss - sackOptionLength();
+            int start = seqGt(dataEnd - smss, sndUna) ? dataEnd - smss : sndUna;
+            boolean fin = dataEnd != sndMax;
+            if (dataEnd - start > 0 || fin) {
+                sendData(start, dataEnd - start, Tcp.ACK | (fin ? Tcp.FIN : 0));
+                tcp.env.stats().tcpRetransmits++;
+            }
+        }
+        armProbe(now);
     }
 
     /**
@@ -1205,6 +1272,7 @@ public final class TcpConnection extends TcpSocket {
         setState(TcpState.TIME_WAIT);
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
+        tcp.env.timers().cancel(probeTimer);
         sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         reassembly.clear();
         armTimeWait();
@@ -1262,6 +1330,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(closeTimer);
+        tcp.env.timers().cancel(probeTimer);
         sendBuffer.releaseAll();
         reassembly.clear();
         // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
