@@ -117,6 +117,22 @@ public final class TcpConnection extends TcpSocket {
         }
     };
     private int probes;             // tail loss probes since the last forward progress
+    private long challengeWindowStart;
+    private int challengeAcks;
+    private boolean noDelay = true;
+    private long keepAliveIdleNanos;  // 0: keepalive off (RFC 9293 §3.8.4: off by default)
+    private long keepAliveIntervalNanos = 75_000_000_000L;
+    private int keepAliveCount = 9;
+    private int keepAliveSent;
+    private long lastReceived;
+    private long userTimeoutNanos;    // 0: the retry limits alone decide (RFC 5482 user timeout)
+    private long lastProgress;        // when SND.UNA last advanced (or data was first sent)
+    private final Timer keepAliveTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onKeepAliveTimeout(now);
+        }
+    };
     private final Timer closeTimer = new Timer() {
         @Override
         protected void expired(long now) {
@@ -236,6 +252,55 @@ public final class TcpConnection extends TcpSocket {
     /** Sends what the windows allow of what was written. */
     public void push() {
         output();
+    }
+
+    /** TCP_NODELAY: false turns Nagle's algorithm on (RFC 896); true (the default) sends at once. */
+    public void noDelay(boolean noDelay) {
+        this.noDelay = noDelay;
+    }
+
+    /**
+     * SO_KEEPALIVE with its knobs (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): after {@code idleNanos} without any
+     * segment from the peer, probe every {@code intervalNanos}; after {@code count} unanswered probes the
+     * connection is reset. {@code idleNanos} 0 turns keepalive off (the default).
+     */
+    public void keepAlive(long idleNanos, long intervalNanos, int count) {
+        this.keepAliveIdleNanos = Math.max(0, idleNanos);
+        this.keepAliveIntervalNanos = Math.max(1_000_000L, intervalNanos);
+        this.keepAliveCount = Math.max(1, count);
+        if (keepAliveIdleNanos > 0 && state.isSynchronized()) {
+            tcp.env.timers().schedule(keepAliveTimer, tcp.env.now() + keepAliveIdleNanos);
+        } else {
+            tcp.env.timers().cancel(keepAliveTimer);
+        }
+    }
+
+    /**
+     * The user timeout (RFC 9293 §3.8.3, RFC 5482): the connection is reset when data stays unacknowledged,
+     * or zero-window probes stay unanswered, this long. 0 (default) leaves it to the retry limits.
+     */
+    public void userTimeout(long nanos) {
+        this.userTimeoutNanos = Math.max(0, nanos);
+    }
+
+    private void onKeepAliveTimeout(long now) {
+        if (keepAliveIdleNanos <= 0 || !state.isSynchronized() || state == TcpState.TIME_WAIT) {
+            return;
+        }
+        long idle = now - lastReceived;
+        if (idle < keepAliveIdleNanos && keepAliveSent == 0) {
+            tcp.env.timers().schedule(keepAliveTimer, lastReceived + keepAliveIdleNanos);
+            return;
+        }
+        if (keepAliveSent >= keepAliveCount) {
+            sendControl(sndMax, 0, Tcp.RST);
+            destroy(new IOException("Connection timed out (keepalive)"));
+            return;
+        }
+        // A segment the peer must answer (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT - 1, no data.
+        sendControl(sndMax - 1, rcvNxt, Tcp.ACK);
+        keepAliveSent++;
+        tcp.env.timers().schedule(keepAliveTimer, now + keepAliveIntervalNanos);
     }
 
     /** SO_SNDBUF: the most bytes buffered for sending. */
@@ -448,6 +513,9 @@ public final class TcpConnection extends TcpSocket {
         if (ack) {
             rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
         }
+        if (retries == 0) {
+            rttStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
+        }
         transmit(f, o, hdr);
         sndNxt = iss + 1;
         if (sndMax - sndNxt < 0) {
@@ -466,6 +534,8 @@ public final class TcpConnection extends TcpSocket {
      */
     void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
                         TcpOptions opts) {
+        lastReceived = tcp.env.now();
+        keepAliveSent = 0;
         if (state == TcpState.SYN_SENT) {
             synSentArrives(seq, ack, flags, window, opts);
             return;
@@ -516,14 +586,14 @@ public final class TcpConnection extends TcpSocket {
                     destroy(new IOException("Connection reset by peer"));
                 }
             } else {
-                sendAck(); // challenge ACK
+                challengeAck();
             }
             return;
         }
 
         // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
         if (syn) {
-            sendAck();
+            challengeAck();
             return;
         }
 
@@ -533,6 +603,9 @@ public final class TcpConnection extends TcpSocket {
         }
         if (state == TcpState.SYN_RECEIVED) {
             if (seqLt(sndUna, ack) && seqLe(ack, sndMax)) {
+                if (retries == 0) {
+                    sampleRtt(tcp.env.now() - rttStart); // the SYN-ACK was not resent: a valid sample
+                }
                 setState(finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
                 sndWnd = window << sndWscale;
                 sndWl1 = seq;
@@ -658,6 +731,9 @@ public final class TcpConnection extends TcpSocket {
             sndWl2 = ack;
             maxSndWnd = sndWnd;
             tcp.env.timers().cancel(rtxTimer);
+            if (retries == 0) {
+                sampleRtt(tcp.env.now() - rttStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
+            }
             retries = 0;
             setState(TcpState.ESTABLISHED);
             tcp.env.stats().tcpActiveOpens++;
@@ -800,6 +876,7 @@ public final class TcpConnection extends TcpSocket {
         }
         dupAcks = 0;
         probes = 0;
+        lastProgress = now;
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
         if (sndUna == sndMax) {
             tcp.env.timers().cancel(rtxTimer);
@@ -907,6 +984,7 @@ public final class TcpConnection extends TcpSocket {
                 return;
         }
         boolean sent = false;
+        boolean idleBefore = sndUna == sndMax;
         int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
         int segmentMax = tcp.env.maxSegmentPayload(remoteIp, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
         if (segmentMax > smss) {
@@ -939,6 +1017,9 @@ public final class TcpConnection extends TcpSocket {
             if (queued > 0 && len < smss && len < queued && inflight > 0 && len < maxSndWnd / 2) {
                 break; // sender SWS avoidance: wait for the ACK that opens a useful window
             }
+            if (!noDelay && queued > 0 && len < smss && inflight > 0) {
+                break; // Nagle (RFC 9293 §3.7.4, RFC 896): one small segment in flight at a time
+            }
             boolean fin = finQueued && len == queued;
             int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
             sendData(sndNxt, len, flags);
@@ -955,6 +1036,9 @@ public final class TcpConnection extends TcpSocket {
             if (fin) {
                 break;
             }
+        }
+        if (sent && idleBefore) {
+            lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
         }
         if (sent && !rtxTimer.isScheduled()) {
             tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
@@ -1183,6 +1267,22 @@ public final class TcpConnection extends TcpSocket {
         return field;
     }
 
+    /**
+     * RFC 5961 §7: challenge ACKs are rate-limited (here at most 10 per second per connection), so that
+     * spoofed segments cannot turn the stack into an ACK amplifier.
+     */
+    private void challengeAck() {
+        long now = tcp.env.now();
+        if (now - challengeWindowStart > 1_000_000_000L) {
+            challengeWindowStart = now;
+            challengeAcks = 0;
+        }
+        if (challengeAcks < 10) {
+            challengeAcks++;
+            sendAck();
+        }
+    }
+
     /** Marks that an ACK is owed; it is sent at the end of the input batch unless data carries it first. */
     private void ackLater() {
         if (!ackPending) {
@@ -1214,7 +1314,8 @@ public final class TcpConnection extends TcpSocket {
         retries++;
         tcp.env.stats().tcpTimeouts++;
         boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
-        if (retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
+        boolean userTimedOut = userTimeoutNanos > 0 && !handshake && now - lastProgress >= userTimeoutNanos;
+        if (userTimedOut || retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
             IOException e = state == TcpState.SYN_SENT
                     ? new ConnectException("Connection timed out: " + remoteAddress())
                     : new IOException("Connection timed out");
@@ -1262,6 +1363,12 @@ public final class TcpConnection extends TcpSocket {
         if (!state.isSynchronized() || sndWnd > 0) {
             return;
         }
+        if (userTimeoutNanos > 0 && now - lastReceived >= userTimeoutNanos) {
+            // RFC 5482 / Linux: a peer that answers no window probe for the user timeout is gone.
+            sendControl(sndMax, 0, Tcp.RST);
+            destroy(new IOException("Connection timed out (no answer to zero-window probes)"));
+            return;
+        }
         // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
         sendControl(sndUna - 1, rcvNxt, Tcp.ACK);
         persistBackoff++;
@@ -1273,6 +1380,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(probeTimer);
+        tcp.env.timers().cancel(keepAliveTimer);
         sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         reassembly.clear();
         armTimeWait();
@@ -1314,6 +1422,12 @@ public final class TcpConnection extends TcpSocket {
     // ------------------------------------------------------------------ teardown
 
     private void setState(TcpState s) {
+        if (s == TcpState.ESTABLISHED && state != TcpState.ESTABLISHED) {
+            lastReceived = tcp.env.now();
+            if (keepAliveIdleNanos > 0) {
+                tcp.env.timers().schedule(keepAliveTimer, lastReceived + keepAliveIdleNanos);
+            }
+        }
         state = s;
     }
 
@@ -1331,6 +1445,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(closeTimer);
         tcp.env.timers().cancel(probeTimer);
+        tcp.env.timers().cancel(keepAliveTimer);
         sendBuffer.releaseAll();
         reassembly.clear();
         // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.

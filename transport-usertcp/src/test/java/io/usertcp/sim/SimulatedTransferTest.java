@@ -70,7 +70,7 @@ class SimulatedTransferTest {
     }
 
     static LongStream seeds() {
-        return LongStream.range(0, 300);
+        return LongStream.range(0, 2000);
     }
 
     @ParameterizedTest(name = "seed {0}")
