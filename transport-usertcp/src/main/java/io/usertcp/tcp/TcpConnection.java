@@ -127,6 +127,7 @@ public final class TcpConnection extends TcpSocket {
     private long lastReceived;
     private long userTimeoutNanos;    // 0: the retry limits alone decide (RFC 5482 user timeout)
     private long lastProgress;        // when SND.UNA last advanced (or data was first sent)
+    private long lastSend;            // when new data was last sent (restart after idle)
     private final Timer keepAliveTimer = new Timer() {
         @Override
         protected void expired(long now) {
@@ -985,6 +986,11 @@ public final class TcpConnection extends TcpSocket {
         }
         boolean sent = false;
         boolean idleBefore = sndUna == sndMax;
+        if (idleBefore && lastSend != 0 && tcp.env.now() - lastSend > currentRto()) {
+            // RFC 5681 §4.1 restart after idle: the path may have changed; start again from the
+            // restart window rather than burst a stale cwnd.
+            cwnd = Math.min(cwnd, initialCwnd());
+        }
         int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
         int segmentMax = tcp.env.maxSegmentPayload(remoteIp, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
         if (segmentMax > smss) {
@@ -1036,6 +1042,9 @@ public final class TcpConnection extends TcpSocket {
             if (fin) {
                 break;
             }
+        }
+        if (sent) {
+            lastSend = tcp.env.now();
         }
         if (sent && idleBefore) {
             lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
