@@ -33,8 +33,10 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ConnectionPendingException;
+import java.nio.channels.NotYetConnectedException;
 import java.nio.channels.WritableByteChannel;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A TCP connection of a usertcp stack as a Netty {@link SocketChannel}: accepted by a
@@ -44,6 +46,12 @@ import java.util.concurrent.TimeUnit;
  * Netty's outbound buffer (so writability follows the water marks) until ACKs make room. Reads go through
  * the channel's {@link RecvByteBufAllocator}; with AUTO_READ off, unread data stays in the stack and its
  * receive window closes, which stops the sender.
+ *
+ * <p>Events come in the order Netty's epoll transport gives them: the peer's FIN is read (with whatever data
+ * precedes it) even with AUTO_READ off; then, with ALLOW_HALF_CLOSURE, {@code ChannelInputShutdownEvent} and
+ * exactly one {@code ChannelInputShutdownReadComplete} follow and the channel stays open for writing; without
+ * it, the channel closes. A reset is reported as {@code exceptionCaught} with an {@link IOException}.
+ * SO_LINGER 0 makes {@code close()} reset the connection instead of sending FIN.
  */
 public final class UserTcpChannel extends AbstractChannel implements SocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
@@ -75,6 +83,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
     /** An accepted connection. */
     UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection) {
         super(parent);
+        int inherited = parent.config().getReceiveBufferSize();
+        if (inherited > 0) {
+            connection.receiveBufferSize(inherited); // as accepted kernel sockets inherit the listener's
+        }
         this.config = new UserTcpChannelConfig(this, connection.receiveBufferSize(), connection.sendBufferSize());
         this.connection = connection;
         this.active = true;
@@ -167,6 +179,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
                 config.applyTo(c); // options set on an accepted child before it was registered
             }
             promise.setSuccess();
+            if (c != null && (c.isFinReceived() || c.isClosed())) {
+                // A FIN or reset that came before registration: epoll would report EPOLLRDHUP / EPOLLERR now.
+                eventLoop().execute(() -> readReady(true));
+            }
         });
     }
 
@@ -181,15 +197,18 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     // ------------------------------------------------------------------ config hooks
 
-    void configChanged() {
+    /**
+     * Runs {@code action} on the connection, on the event loop. Before there is a registered connection it
+     * does nothing: doRegister (an accepted child, whose options ServerBootstrap sets before registering it)
+     * and doConnect apply the whole config instead.
+     */
+    void applyToConnection(Consumer<TcpConnection> action) {
         TcpConnection c = connection;
-        // Before registration (ServerBootstrap sets child options before registering the child) the buffer
-        // sizes are applied by doRegister instead.
         if (c != null && isRegistered()) {
             if (eventLoop().inEventLoop()) {
-                config.applyTo(c);
+                action.accept(c);
             } else {
-                eventLoop().execute(() -> config.applyTo(c));
+                eventLoop().execute(() -> action.accept(c));
             }
         }
     }
@@ -235,6 +254,7 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
         TcpConnection c = stack.tcp().connect(lip, lport, Stack.toInt(r.getAddress()), r.getPort(),
                 config.getReceiveBufferSize(), config.getSendBufferSize());
         c.handler(this::onTcpEvents);
+        config.applyTo(c); // TCP_NODELAY, SO_KEEPALIVE (the buffer sizes went with the SYN)
         connection = c;
         remoteAddress = r;
         localAddress = c.localAddress();
@@ -269,9 +289,23 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     // ------------------------------------------------------------------ events from the stack
 
+    /*
+     * The read side mirrors Netty's level-triggered epoll transport (AbstractEpollChannel and
+     * AbstractEpollStreamChannel in 4.2):
+     *
+     * - EV_READABLE is EPOLLIN: it reads only while a read is pending or AUTO_READ is on.
+     * - EV_INPUT_CLOSED (the peer's FIN) and EV_CLOSED (reset, timeout) are EPOLLRDHUP / EPOLLERR, which
+     *   epoll always reports: they read regardless of AUTO_READ, and once the FIN is in, a read loop runs
+     *   until end of input (EpollRecvByteAllocatorHandle#continueReading with receivedRdHup).
+     * - At end of input, with ALLOW_HALF_CLOSURE, ChannelInputShutdownEvent and then exactly one
+     *   ChannelInputShutdownReadComplete are fired (epoll's shutdownInput(true)); without, the channel closes.
+     * - A reset is a read error: channelReadComplete, exceptionCaught, then the same end-of-input handling
+     *   (epoll's handleReadException).
+     */
+
     private void onTcpEvents(int events) {
         if (!isRegistered()) {
-            return; // picked up by doBeginRead once registered
+            return; // looked at again when registered (see doRegister)
         }
         if ((events & TcpSocket.EV_CONNECTED) != 0) {
             finishConnect();
@@ -279,8 +313,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
         if ((events & TcpSocket.EV_WRITABLE) != 0 && isActive()) {
             ((SocketUnsafe) unsafe()).writable();
         }
-        if ((events & (TcpSocket.EV_READABLE | TcpSocket.EV_INPUT_CLOSED | TcpSocket.EV_CLOSED)) != 0) {
-            readReady();
+        if ((events & (TcpSocket.EV_INPUT_CLOSED | TcpSocket.EV_CLOSED)) != 0) {
+            readReady(true);
+        } else if ((events & TcpSocket.EV_READABLE) != 0) {
+            readReady(false);
         }
     }
 
@@ -293,80 +329,93 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     private void runScheduledRead() {
         readScheduled = false;
-        readReady();
+        readReady(false);
     }
 
+    /** As epoll's shouldBreakEpollInReady: input is shut down and nothing more is to be reported. */
     private boolean shouldBreakReadReady() {
         return inputShutdown && (inputClosedSeenErrorOnRead || !config.isAllowHalfClosure());
     }
 
-    private void readReady() {
+    /** True when a read attempt would not come back empty-handed: data, end of input, or an error. */
+    private static boolean hasReadWork(TcpConnection c) {
+        return c.readableBytes() > 0 || c.isInputEnded() || c.isClosed();
+    }
+
+    /**
+     * One read loop (epoll's epollInReady). {@code hangUp}: the peer's FIN or a reset was signalled, which
+     * is read whether or not a read is pending.
+     */
+    private void readReady(boolean hangUp) {
         TcpConnection c = connection;
-        if (c == null || !isOpen()) {
-            return;
-        }
-        ChannelPipeline p = pipeline();
-        if (c.isClosed() && c.error() != null && c.readableBytes() == 0) {
-            // Reset or timed out: as epoll reports ECONNRESET on read, then closes.
-            p.fireExceptionCaught(c.error());
-            unsafe().close(unsafe().voidPromise());
-            return;
+        if (c == null || !isActive()) {
+            return; // a failed connect is reported by finishConnect
         }
         if (shouldBreakReadReady()) {
             readPending = false;
             return;
         }
-        if (!readPending && !config.isAutoRead()) {
+        if (!hangUp && !readPending && !config.isAutoRead() || !hasReadWork(c)) {
             return; // AUTO_READ off and nobody asked: the data waits and the window closes
         }
+        ChannelPipeline p = pipeline();
         RecvByteBufAllocator.Handle h = unsafe().recvBufAllocHandle();
         h.reset(config);
         ByteBufAllocator alloc = config.getAllocator();
-        boolean readAny = false;
-        if (c.readableBytes() > 0) {
-            do {
-                ByteBuf b = h.allocate(alloc);
-                h.attemptedBytesRead(b.writableBytes());
-                int n = c.read(b);
-                h.lastBytesRead(n);
-                if (n <= 0) {
-                    b.release();
-                    break;
+        boolean allDataRead = false;
+        Throwable error = null;
+        for (;;) {
+            if (c.readableBytes() == 0) {
+                if (c.isInputEnded() || c.isClosed()) {
+                    // EOF (read() returning -1), or the reset that ECONNRESET reports.
+                    readPending = false;
+                    if (c.error() != null && !inputShutdown) {
+                        error = c.error();
+                    } else {
+                        allDataRead = true;
+                    }
                 }
-                h.incMessagesRead(1);
-                readPending = false;
-                readAny = true;
-                p.fireChannelRead(b);
-            } while (c.readableBytes() > 0 && h.continueReading() && isOpen());
-            h.readComplete();
-            p.fireChannelReadComplete();
-        }
-        if (!isOpen()) {
-            return;
-        }
-        if (c.isInputEnded()) {
-            if (!readAny || c.readableBytes() == 0) {
-                readPending = false;
-                closeOnRead(p);
+                break;
             }
-        } else if (c.readableBytes() > 0 && (readPending || config.isAutoRead())) {
-            scheduleRead(); // more than one read's worth: continue after other work
+            ByteBuf b = h.allocate(alloc);
+            h.attemptedBytesRead(b.writableBytes());
+            h.lastBytesRead(c.read(b));
+            h.incMessagesRead(1);
+            readPending = false;
+            p.fireChannelRead(b);
+            if (shouldBreakReadReady() || !isOpen()) {
+                break;
+            }
+            // After the FIN, read to the end as epoll does after EPOLLRDHUP.
+            if (!c.isFinReceived() && !c.isClosed() && !h.continueReading()) {
+                break;
+            }
+        }
+        h.readComplete();
+        p.fireChannelReadComplete();
+        if (error != null) {
+            p.fireExceptionCaught(error);
+            shutdownInputOnRead(true);
+        } else if (allDataRead) {
+            shutdownInputOnRead(true);
+        } else if (isOpen() && c.readableBytes() > 0 && (readPending || config.isAutoRead())) {
+            scheduleRead(); // more than one read's worth: continue after other work (level-triggered EPOLLIN)
         }
     }
 
-    private void closeOnRead(ChannelPipeline p) {
+    /** Epoll's shutdownInput(allDataRead): end of input reached on a read. */
+    private void shutdownInputOnRead(boolean allDataRead) {
+        ChannelPipeline p = pipeline();
         if (!inputShutdown) {
             if (config.isAllowHalfClosure()) {
                 inputShutdown = true;
                 p.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-                // As NIO and epoll do on the next read attempt: exactly one ShutdownReadComplete follows.
-                if (isOpen()) {
-                    scheduleRead();
-                }
             } else {
                 unsafe().close(unsafe().voidPromise());
+                return;
             }
-        } else if (!inputClosedSeenErrorOnRead) {
+        }
+        if (allDataRead && !inputClosedSeenErrorOnRead) {
             inputClosedSeenErrorOnRead = true;
             p.fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
         }
@@ -374,9 +423,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     @Override
     protected void doBeginRead() {
+        // As epoll: mark the read pending and make sure what is already there is seen (EPOLLIN is level-triggered).
         readPending = true;
         TcpConnection c = connection;
-        if (c != null && (c.readableBytes() > 0 || c.isInputEnded() || c.isClosed())) {
+        if (c != null && hasReadWork(c)) {
             scheduleRead();
         }
     }
@@ -476,12 +526,22 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
     // ------------------------------------------------------------------ shutdown and close
 
     @Override
-    protected void doShutdownOutput() {
+    protected void doShutdownOutput() throws Exception {
+        TcpConnection c = checkConnected();
         outputShutdown = true;
-        TcpConnection c = connection;
-        if (c != null) {
-            c.shutdownOutput();
+        c.shutdownOutput(); // FIN after what the send buffer holds
+    }
+
+    /** The connection, or what NIO's {@code SocketChannel.shutdownInput/Output} throws when there is none. */
+    private TcpConnection checkConnected() throws IOException {
+        if (!isOpen()) {
+            throw new ClosedChannelException();
         }
+        TcpConnection c = connection;
+        if (c == null || !active) {
+            throw new NotYetConnectedException();
+        }
+        return c;
     }
 
     @Override
@@ -532,12 +592,22 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
     }
 
     private void shutdownInput0(ChannelPromise promise) {
-        inputShutdown = true;
-        TcpConnection c = connection;
-        if (c != null) {
-            c.shutdownInput();
+        TcpConnection c;
+        try {
+            c = checkConnected();
+        } catch (IOException | NotYetConnectedException e) {
+            promise.setFailure(e);
+            return;
         }
+        boolean wasShutdown = inputShutdown;
+        inputShutdown = true;
+        c.shutdownInput(); // unread and later data is dropped
         promise.setSuccess();
+        if (!wasShutdown && config.isAllowHalfClosure()) {
+            // Linux then reports EPOLLRDHUP, and epoll's read finds end of input: channelReadComplete and
+            // ChannelInputShutdownReadComplete follow (no ChannelInputShutdownEvent: input was shut down here).
+            eventLoop().execute(() -> readReady(true));
+        }
     }
 
     @Override
@@ -606,7 +676,8 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
         @Override
         public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
-            if (!promise.setUncancellable() || !ensureOpen(promise)) {
+            // As epoll and NIO: the promise stays cancellable (cancelling closes the channel, see below).
+            if (promise.isDone() || !ensureOpen(promise)) {
                 return;
             }
             try {

@@ -10,6 +10,7 @@ import io.netty.channel.socket.SocketChannelConfig;
 import io.usertcp.tcp.TcpConnection;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE;
 import static io.netty.channel.ChannelOption.IP_TOS;
@@ -21,11 +22,17 @@ import static io.netty.channel.ChannelOption.SO_SNDBUF;
 import static io.netty.channel.ChannelOption.TCP_NODELAY;
 
 /**
- * The {@link SocketChannelConfig} of a {@link UserTcpChannel}. Buffer sizes apply to the stack's
- * connection (SO_RCVBUF is the largest receive window, SO_SNDBUF the send-buffer cap); they may be set
- * before the connection exists and are applied when it does.
+ * The {@link SocketChannelConfig} of a {@link UserTcpChannel}. SO_RCVBUF (the largest receive window),
+ * SO_SNDBUF (the send-buffer cap), TCP_NODELAY and SO_KEEPALIVE apply to the stack's connection; they may be
+ * set before the connection exists and are applied when it does. SO_LINGER 0 makes close() send RST; any
+ * other SO_LINGER closes with FIN without blocking. SO_REUSEADDR and IP_TOS are recorded only. Options the
+ * transport does not know are refused ({@code setOption} returns false).
  */
 public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
+    private static final long KEEPALIVE_IDLE_NANOS = TimeUnit.SECONDS.toNanos(7200);
+    private static final long KEEPALIVE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(75);
+    private static final int KEEPALIVE_PROBES = 9;
+
     private final UserTcpChannel channel;
     private volatile boolean tcpNoDelay = true;
     private volatile boolean keepAlive;
@@ -104,10 +111,20 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         return true;
     }
 
-    /** Applies the buffer sizes to the connection (on the event loop). */
+    /** Applies every option the connection has, when it appears (on the event loop). */
     void applyTo(TcpConnection c) {
-        c.receiveBufferSize(receiveBufferSize);
-        c.sendBufferSize(sendBufferSize);
+        if (receiveBufferSize > 0) {
+            c.receiveBufferSize(receiveBufferSize);
+        }
+        if (sendBufferSize > 0) {
+            c.sendBufferSize(sendBufferSize);
+        }
+        c.noDelay(tcpNoDelay);
+        applyKeepAlive(c);
+    }
+
+    private void applyKeepAlive(TcpConnection c) {
+        c.keepAlive(keepAlive ? KEEPALIVE_IDLE_NANOS : 0, KEEPALIVE_INTERVAL_NANOS, KEEPALIVE_PROBES);
     }
 
     @Override
@@ -116,12 +133,18 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     }
 
     /**
-     * TCP_NODELAY. The stack always sends as soon as the windows allow (Nagle's algorithm is not
-     * implemented), so {@code false} is recorded but changes nothing yet.
+     * TCP_NODELAY, on by default as in Netty's socket transports: {@code false} turns Nagle's algorithm on.
+     * Turning it back on sends what Nagle held back at once, as Linux does.
      */
     @Override
     public UserTcpChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
+        channel.applyToConnection(c -> {
+            c.noDelay(tcpNoDelay);
+            if (tcpNoDelay) {
+                c.push();
+            }
+        });
         return this;
     }
 
@@ -137,10 +160,11 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         return this;
     }
 
+    /** SO_SNDBUF: the connection's send-buffer cap (0 before connect if unset: the stack's default). */
     @Override
     public int getSendBufferSize() {
         TcpConnection c = channel.connection();
-        return c != null ? c.sendBufferSize() : sendBufferSize;
+        return sendBufferSize > 0 || c == null ? sendBufferSize : c.sendBufferSize();
     }
 
     @Override
@@ -149,14 +173,19 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_SNDBUF must be positive: " + sendBufferSize);
         }
         this.sendBufferSize = sendBufferSize;
-        channel.configChanged();
+        channel.applyToConnection(c -> c.sendBufferSize(sendBufferSize));
         return this;
     }
 
+    /**
+     * SO_RCVBUF: the most unread bytes the connection holds, so its largest window (0 before connect if
+     * unset: the stack's default). Set it before connecting to go beyond 64 KiB: the window scale is fixed by
+     * the SYN.
+     */
     @Override
     public int getReceiveBufferSize() {
         TcpConnection c = channel.connection();
-        return c != null ? c.receiveBufferSize() : receiveBufferSize;
+        return receiveBufferSize > 0 || c == null ? receiveBufferSize : c.receiveBufferSize();
     }
 
     @Override
@@ -165,7 +194,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_RCVBUF must be positive: " + receiveBufferSize);
         }
         this.receiveBufferSize = receiveBufferSize;
-        channel.configChanged();
+        channel.applyToConnection(c -> c.receiveBufferSize(receiveBufferSize));
         return this;
     }
 
@@ -174,10 +203,15 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         return keepAlive;
     }
 
-    /** SO_KEEPALIVE (recorded; keepalive probes are not implemented yet). */
+    /**
+     * SO_KEEPALIVE, with Linux's default timing (net.ipv4.tcp_keepalive_time, _intvl and _probes): probes
+     * after 2 hours without a segment from the peer, every 75 s; after 9 unanswered ones the connection is
+     * reset and the channel sees an IOException.
+     */
     @Override
     public UserTcpChannelConfig setKeepAlive(boolean keepAlive) {
         this.keepAlive = keepAlive;
+        channel.applyToConnection(this::applyKeepAlive);
         return this;
     }
 

@@ -131,9 +131,16 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
     }
 
     void backlogChanged(int backlog) {
-        TcpListener l = listener;
-        if (l != null && eventLoop().inEventLoop()) {
-            l.backlog(Math.max(1, backlog));
+        if (!isRegistered()) {
+            return; // doBind reads it
+        }
+        if (eventLoop().inEventLoop()) {
+            TcpListener l = listener;
+            if (l != null) {
+                l.backlog(Math.max(1, backlog));
+            }
+        } else {
+            eventLoop().execute(() -> backlogChanged(backlog));
         }
     }
 

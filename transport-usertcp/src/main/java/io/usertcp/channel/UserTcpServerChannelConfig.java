@@ -89,7 +89,10 @@ public final class UserTcpServerChannelConfig extends DefaultChannelConfig imple
         return this;
     }
 
-    /** SO_RCVBUF given to accepted connections (0: the stack's default). */
+    /**
+     * SO_RCVBUF inherited by accepted connections, as a kernel listening socket's is (0: the stack's default).
+     * A child's own SO_RCVBUF (a ServerBootstrap childOption) overrides it.
+     */
     @Override
     public int getReceiveBufferSize() {
         return receiveBufferSize;
@@ -97,6 +100,9 @@ public final class UserTcpServerChannelConfig extends DefaultChannelConfig imple
 
     @Override
     public UserTcpServerChannelConfig setReceiveBufferSize(int receiveBufferSize) {
+        if (receiveBufferSize <= 0) {
+            throw new IllegalArgumentException("SO_RCVBUF must be positive: " + receiveBufferSize);
+        }
         this.receiveBufferSize = receiveBufferSize;
         return this;
     }
