@@ -83,7 +83,7 @@ public final class TcpConnection extends TcpSocket {
     // Congestion control (RFC 5681, RFC 6582).
     private int cwnd;
     private int ssthresh = Integer.MAX_VALUE;
-    private int bytesAckedInCa;
+    private CongestionControl cc = new CongestionControl.Cubic();
     private int dupAcks;
     private boolean inRecovery;
     private int recover;
@@ -253,6 +253,11 @@ public final class TcpConnection extends TcpSocket {
     /** Sends what the windows allow of what was written. */
     public void push() {
         output();
+    }
+
+    /** The congestion control algorithm ({@code cubic}, the default, or {@code newreno}). */
+    public void congestionControl(String name) {
+        this.cc = CongestionControl.of(name);
     }
 
     /** TCP_NODELAY: false turns Nagle's algorithm on (RFC 896); true (the default) sends at once. */
@@ -869,11 +874,7 @@ public final class TcpConnection extends TcpSocket {
         } else if (cwnd < ssthresh) {
             cwnd += Math.min(acked, 2 * mss); // slow start with ABC, L = 2*SMSS (RFC 3465)
         } else {
-            bytesAckedInCa += acked;
-            if (bytesAckedInCa >= cwnd) {
-                bytesAckedInCa -= cwnd;
-                cwnd += mss;
-            }
+            cwnd = cc.onAckInAvoidance(cwnd, acked, mss, now, srtt);
         }
         dupAcks = 0;
         probes = 0;
@@ -904,7 +905,7 @@ public final class TcpConnection extends TcpSocket {
         } else if (sackOk && (dupAcks >= 3 || scoreboard.sackedBytes() > 2 * mss) && seqGe(sndUna, recover)) {
             // RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation.
             int flight = sndMax - sndUna;
-            ssthresh = Math.max(flight / 2, 2 * mss);
+            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
             cwnd = ssthresh;
             recover = sndMax;
             inRecovery = true;
@@ -914,7 +915,7 @@ public final class TcpConnection extends TcpSocket {
         } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = sndMax - sndUna;
-            ssthresh = Math.max(flight / 2, 2 * mss);
+            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
             recover = sndMax;
             inRecovery = true;
             rttTiming = false;
@@ -1087,7 +1088,7 @@ public final class TcpConnection extends TcpSocket {
             sackRecoveryOutput();
         } else if (!scoreboard.isEmpty()) {
             int flight = sndMax - sndUna;
-            ssthresh = Math.max(flight / 2, 2 * mss);
+            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
             cwnd = ssthresh;
             recover = sndMax;
             inRecovery = true;
@@ -1343,7 +1344,7 @@ public final class TcpConnection extends TcpSocket {
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
         int flight = sndMax - sndUna;
-        ssthresh = Math.max(flight / 2, 2 * mss);
+        ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
         cwnd = mss;
         inRecovery = false;
         recover = sndMax;
