@@ -29,8 +29,6 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  * transport does not know are refused ({@code setOption} returns false).
  */
 public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
-    private static final long KEEPALIVE_IDLE_NANOS = TimeUnit.SECONDS.toNanos(7200);
-    private static final long KEEPALIVE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(75);
     private static final int KEEPALIVE_PROBES = 9;
 
     private final UserTcpChannel channel;
@@ -42,6 +40,13 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     private volatile int receiveBufferSize;
     private volatile int sendBufferSize;
     private volatile boolean allowHalfClosure;
+    private volatile int keepIdleSeconds = 7200;
+    private volatile int keepIntervalSeconds = 75;
+    private volatile int keepCount = KEEPALIVE_PROBES;
+    private volatile int userTimeoutMillis;
+    private volatile String congestion = "cubic";
+    private volatile int maxSegment;
+    private volatile int timeWaitMillis = -1;
 
     UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
         super(channel);
@@ -53,12 +58,36 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {
         return getOptions(super.getOptions(), SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE, SO_REUSEADDR,
-                SO_LINGER, IP_TOS, ALLOW_HALF_CLOSURE);
+                SO_LINGER, IP_TOS, ALLOW_HALF_CLOSURE, UserTcpChannelOption.TCP_KEEPIDLE,
+                UserTcpChannelOption.TCP_KEEPINTVL, UserTcpChannelOption.TCP_KEEPCNT,
+                UserTcpChannelOption.TCP_USER_TIMEOUT, UserTcpChannelOption.TCP_CONGESTION,
+                UserTcpChannelOption.TCP_MAXSEG, UserTcpChannelOption.TIME_WAIT_MILLIS);
     }
 
     @SuppressWarnings("unchecked")
     @Override
     public <T> T getOption(ChannelOption<T> option) {
+        if (option == UserTcpChannelOption.TCP_KEEPIDLE) {
+            return (T) Integer.valueOf(keepIdleSeconds);
+        }
+        if (option == UserTcpChannelOption.TCP_KEEPINTVL) {
+            return (T) Integer.valueOf(keepIntervalSeconds);
+        }
+        if (option == UserTcpChannelOption.TCP_KEEPCNT) {
+            return (T) Integer.valueOf(keepCount);
+        }
+        if (option == UserTcpChannelOption.TCP_USER_TIMEOUT) {
+            return (T) Integer.valueOf(userTimeoutMillis);
+        }
+        if (option == UserTcpChannelOption.TCP_CONGESTION) {
+            return (T) congestion;
+        }
+        if (option == UserTcpChannelOption.TCP_MAXSEG) {
+            return (T) Integer.valueOf(maxSegment);
+        }
+        if (option == UserTcpChannelOption.TIME_WAIT_MILLIS) {
+            return (T) Integer.valueOf(timeWaitMillis);
+        }
         if (option == SO_RCVBUF) {
             return (T) Integer.valueOf(getReceiveBufferSize());
         }
@@ -105,10 +134,41 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             setTrafficClass((Integer) value);
         } else if (option == ALLOW_HALF_CLOSURE) {
             setAllowHalfClosure((Boolean) value);
+        } else if (option == UserTcpChannelOption.TCP_KEEPIDLE) {
+            keepIdleSeconds = positive((Integer) value, option);
+            channel.applyToConnection(this::applyKeepAlive);
+        } else if (option == UserTcpChannelOption.TCP_KEEPINTVL) {
+            keepIntervalSeconds = positive((Integer) value, option);
+            channel.applyToConnection(this::applyKeepAlive);
+        } else if (option == UserTcpChannelOption.TCP_KEEPCNT) {
+            keepCount = positive((Integer) value, option);
+            channel.applyToConnection(this::applyKeepAlive);
+        } else if (option == UserTcpChannelOption.TCP_USER_TIMEOUT) {
+            userTimeoutMillis = Math.max(0, (Integer) value);
+            channel.applyToConnection(c -> c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis)));
+        } else if (option == UserTcpChannelOption.TCP_CONGESTION) {
+            String name = (String) value;
+            io.usertcp.tcp.CongestionControl.of(name); // fails now, naming the choices, if unknown
+            congestion = name;
+            channel.applyToConnection(c -> c.congestionControl(name));
+        } else if (option == UserTcpChannelOption.TCP_MAXSEG) {
+            maxSegment = Math.max(0, (Integer) value);
+            channel.applyToConnection(c -> c.maxSegmentSize(maxSegment));
+        } else if (option == UserTcpChannelOption.TIME_WAIT_MILLIS) {
+            timeWaitMillis = (Integer) value;
+            channel.applyToConnection(c -> c.timeWait(timeWaitMillis < 0 ? -1
+                    : TimeUnit.MILLISECONDS.toNanos(timeWaitMillis)));
         } else {
             return super.setOption(option, value);
         }
         return true;
+    }
+
+    private static int positive(int v, ChannelOption<?> option) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(option.name() + " must be positive: " + v);
+        }
+        return v;
     }
 
     /** Applies every option the connection has, when it appears (on the event loop). */
@@ -121,10 +181,15 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         }
         c.noDelay(tcpNoDelay);
         applyKeepAlive(c);
+        c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
+        c.congestionControl(congestion);
+        c.maxSegmentSize(maxSegment);
+        c.timeWait(timeWaitMillis < 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(timeWaitMillis));
     }
 
     private void applyKeepAlive(TcpConnection c) {
-        c.keepAlive(keepAlive ? KEEPALIVE_IDLE_NANOS : 0, KEEPALIVE_INTERVAL_NANOS, KEEPALIVE_PROBES);
+        c.keepAlive(keepAlive ? TimeUnit.SECONDS.toNanos(keepIdleSeconds) : 0,
+                TimeUnit.SECONDS.toNanos(keepIntervalSeconds), keepCount);
     }
 
     @Override

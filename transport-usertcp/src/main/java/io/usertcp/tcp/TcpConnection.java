@@ -128,6 +128,8 @@ public final class TcpConnection extends TcpSocket {
     private long userTimeoutNanos;    // 0: the retry limits alone decide (RFC 5482 user timeout)
     private long lastProgress;        // when SND.UNA last advanced (or data was first sent)
     private long lastSend;            // when new data was last sent (restart after idle)
+    private int mssClamp;             // TCP_MAXSEG: 0 for none
+    private long timeWaitNanos = -1;  // -1: the stack's default
     private final Timer keepAliveTimer = new Timer() {
         @Override
         protected void expired(long now) {
@@ -253,6 +255,19 @@ public final class TcpConnection extends TcpSocket {
     /** Sends what the windows allow of what was written. */
     public void push() {
         output();
+    }
+
+    /** TCP_MAXSEG: caps the MSS this side sends with (and, before the SYN, the one it announces). */
+    public void maxSegmentSize(int bytes) {
+        this.mssClamp = bytes <= 0 ? 0 : Math.max(MIN_MSS, bytes);
+        if (mssClamp > 0 && mss > mssClamp) {
+            mss = mssClamp;
+        }
+    }
+
+    /** How long this connection stays in TIME-WAIT; negative for the stack's default. */
+    public void timeWait(long nanos) {
+        this.timeWaitNanos = nanos;
     }
 
     /** The congestion control algorithm ({@code cubic}, the default, or {@code newreno}). */
@@ -462,6 +477,9 @@ public final class TcpConnection extends TcpSocket {
         int pathMss = tcp.env.mtuTo(remoteIp) - 40;
         int peerMss = opts.mss() > 0 ? opts.mss() : DEFAULT_MSS_V4;
         mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
+        if (mssClamp > 0) {
+            mss = Math.min(mss, mssClamp);
+        }
         windowScaleOk = opts.windowScale() >= 0 && weMayScale;
         sackOk = opts.sackPermitted();
         if (windowScaleOk) {
@@ -502,7 +520,8 @@ public final class TcpConnection extends TcpSocket {
         int p = o + Tcp.MIN_HEADER_LENGTH;
         f.setByte(p, Tcp.OPT_MSS);
         f.setByte(p + 1, 4);
-        f.setShort(p + 2, tcp.env.mtuTo(remoteIp) - 40);
+        int announce = tcp.env.mtuTo(remoteIp) - 40;
+        f.setShort(p + 2, mssClamp > 0 ? Math.min(announce, mssClamp) : announce);
         if (ws) {
             f.setByte(p + 4, Tcp.OPT_NOP);
             f.setByte(p + 5, Tcp.OPT_WSCALE);
@@ -1397,11 +1416,8 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void armTimeWait() {
-        if (tcp.timeWaitNanos <= 0) {
-            tcp.env.timers().schedule(closeTimer, tcp.env.now());
-        } else {
-            tcp.env.timers().schedule(closeTimer, tcp.env.now() + tcp.timeWaitNanos);
-        }
+        long tw = timeWaitNanos >= 0 ? timeWaitNanos : tcp.timeWaitNanos;
+        tcp.env.timers().schedule(closeTimer, tcp.env.now() + Math.max(0, tw));
     }
 
     private void armFinWait2() {
