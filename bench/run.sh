@@ -21,6 +21,7 @@ JAVA=${JAVA:-java}
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
 JAR=$repo/examples/target/usertcp-examples.jar
 PORT=7
+EPOLL_PORT=8
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (TAP device, network namespaces): sudo bash bench/run.sh"
@@ -60,6 +61,7 @@ trap 'exit 130' INT TERM
 
 echo "bench: building tcpbench from $TCPBENCH_SRC"
 gcc -O2 -pthread -o "$work/tcpbench" "$TCPBENCH_SRC"
+gcc -O2 -o "$work/epoll-echo" "$repo/bench/epoll-echo.c"
 if [ ! -f "$JAR" ]; then
     echo "bench: building $JAR"
     (cd "$repo" && mvn -q -B -DskipTests package)
@@ -102,6 +104,11 @@ ip netns exec "$NS_B" "$JAVA" "${JOPTS[@]}" -jar "$JAR" nio-echo-server "$NIO_SE
 pids+=($!)
 await_ready "$!" "$work/nio.log"
 head -n 1 "$work/nio.log"
+# The kernel baseline of the project's bar: a C epoll echo server, same namespace and veth as NIO.
+ip netns exec "$NS_B" "$work/epoll-echo" "$NIO_SERVER" "$EPOLL_PORT" >"$work/epoll.log" 2>&1 &
+pids+=($!)
+await_ready "$!" "$work/epoll.log"
+head -n 1 "$work/epoll.log"
 
 declare -A R
 failed=0
@@ -109,11 +116,14 @@ failed=0
 measure() {
     local name=$1 ns=$2 host=$3 mode=$4 out
     shift 4
-    if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$PORT" "$@" 2>&1); then
+    local port=$PORT
+    [ "$name" = epoll ] && port=$EPOLL_PORT
+    if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$port" "$@" 2>&1); then
         local line
         line=$(grep '^RESULT' <<<"$out" | tail -n 1)
         R[$name.$mode]=$(awk '{print $3}' <<<"$line")
         [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $6}' <<<"$line")
+        [ "$mode" = burst ] && R[$name.burst]=$(awk '{print $8}' <<<"$line")
         printf '  %-8s %-5s %s\n' "$name" "$mode" "${line#RESULT }"
     else
         R[$name.$mode]=FAIL
@@ -133,20 +143,23 @@ if [ "${BENCH_WARMUP:-1}" != 0 ]; then
     done
 fi
 
-echo "bench: rr ${SECS}s, bulk ${MIB} MiB, crr ${SECS}s on $(nproc) cores, $(uname -r)"
-measure usertcp "$NS_A" "$USERTCP_ADDR" rr 1 "$SECS"
-measure nio "$NS_C" "$NIO_SERVER" rr 1 "$SECS"
-measure usertcp "$NS_A" "$USERTCP_ADDR" bulk "$MIB"
-measure nio "$NS_C" "$NIO_SERVER" bulk "$MIB"
-measure usertcp "$NS_A" "$USERTCP_ADDR" crr "$SECS"
-measure nio "$NS_C" "$NIO_SERVER" crr "$SECS"
+echo "bench: rr ${SECS}s, bulk ${MIB} MiB, crr ${SECS}s, burst 1000 on $(nproc) cores, $(uname -r)"
+for mode in "rr 1 $SECS" "bulk $MIB" "crr $SECS" "burst 1000 64"; do
+    # shellcheck disable=SC2086
+    measure usertcp "$NS_A" "$USERTCP_ADDR" $mode
+    # shellcheck disable=SC2086
+    measure nio "$NS_C" "$NIO_SERVER" $mode
+    # shellcheck disable=SC2086
+    measure epoll "$NS_C" "$NIO_SERVER" $mode
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
-row() { printf '%-28s %12s %12s %12s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+row() { printf '%-34s %10s %10s %10s %12s %12s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")"; }
 echo
-printf '%-28s %12s %12s %12s\n' "" usertcp nio usertcp/nio
-row "rr 1 B (round trips/s)" "${R[usertcp.rr]}" "${R[nio.rr]}"
-row "rr p50 latency (us)" "${R[usertcp.p50]}" "${R[nio.p50]}"
-row "bulk (MiB/s each way)" "${R[usertcp.bulk]}" "${R[nio.bulk]}"
-row "crr (connections/s)" "${R[usertcp.crr]}" "${R[nio.crr]}"
+printf '%-34s %10s %10s %10s %12s %12s\n' "" usertcp nio epoll usertcp/nio usertcp/epoll
+row "rr 1 B (round trips/s)" "${R[usertcp.rr]}" "${R[nio.rr]}" "${R[epoll.rr]}"
+row "rr p50 latency (us, lower better)" "${R[usertcp.p50]}" "${R[nio.p50]}" "${R[epoll.p50]}"
+row "bulk (MiB/s each way)" "${R[usertcp.bulk]}" "${R[nio.bulk]}" "${R[epoll.bulk]}"
+row "crr (connections/s)" "${R[usertcp.crr]}" "${R[nio.crr]}" "${R[epoll.crr]}"
+row "burst 1000 (s, lower better)" "${R[usertcp.burst]}" "${R[nio.burst]}" "${R[epoll.burst]}"
 exit "$failed"

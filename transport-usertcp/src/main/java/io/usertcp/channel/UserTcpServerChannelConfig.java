@@ -18,7 +18,7 @@ import static io.netty.channel.ChannelOption.SO_REUSEADDR;
 /** The {@link ServerSocketChannelConfig} of a {@link UserTcpServerChannel}. */
 public final class UserTcpServerChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
     private final UserTcpServerChannel channel;
-    private volatile int backlog = 128;
+    private volatile int backlog = io.netty.util.NetUtil.SOMAXCONN; // as Netty's NIO and epoll
     private volatile boolean reuseAddress = true;
     private volatile int receiveBufferSize;
 
@@ -67,7 +67,7 @@ public final class UserTcpServerChannelConfig extends DefaultChannelConfig imple
         return backlog;
     }
 
-    /** SO_BACKLOG: the most established connections waiting to be accepted (default 128). */
+    /** SO_BACKLOG: the most established connections waiting to be accepted (default: NetUtil.SOMAXCONN, as NIO and epoll). */
     @Override
     public UserTcpServerChannelConfig setBacklog(int backlog) {
         if (backlog < 0) {

@@ -64,6 +64,11 @@ public final class TcpConnection extends TcpSocket {
     private int rcvWscale;
     private boolean windowScaleOk;  // both SYNs carried the window scale option
     private boolean sackOk;         // both SYNs carried SACK-permitted (RFC 2018)
+    private boolean tsOk;           // both SYNs carried timestamps (RFC 7323 §3)
+    private int tsOffset;           // per-connection random offset of our TSval clock (RFC 7323 §5.4)
+    private int tsRecent;           // TS.Recent (§4.3)
+    private long tsRecentAge;       // when TS.Recent was set, for the 24-day invalidation of §5.5
+    private int lastAckSent;        // Last.ACK.sent (§4.3)
     private long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
     private final int[] sackOut = new int[8];
     private final SackScoreboard scoreboard = new SackScoreboard();
@@ -154,6 +159,7 @@ public final class TcpConnection extends TcpSocket {
         this.sendBuffer = new SendBuffer(tcp.env.alloc());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
         this.reassembly = new ReassemblyQueue(tcp.env.alloc());
+        this.tsOffset = java.util.concurrent.ThreadLocalRandom.current().nextInt();
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
     }
@@ -482,6 +488,11 @@ public final class TcpConnection extends TcpSocket {
         }
         windowScaleOk = opts.windowScale() >= 0 && weMayScale;
         sackOk = opts.sackPermitted();
+        tsOk = opts.hasTimestamp();
+        if (tsOk) {
+            tsRecent = opts.tsVal();
+            tsRecentAge = tcp.env.now();
+        }
         if (windowScaleOk) {
             // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
             sndWscale = Math.min(opts.windowScale(), 14);
@@ -510,7 +521,8 @@ public final class TcpConnection extends TcpSocket {
         // SYN carried them (RFC 7323 §1.3, RFC 2018 §2).
         boolean ws = !ack || windowScaleOk;
         boolean sp = !ack || sackOk;
-        int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0);
+        boolean ts = !ack || tsOk;
+        int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0) + (ts ? 12 : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         ByteBuf f = tcp.env.newIpv4Frame(hdr);
         int o = tcp.env.ipv4PayloadOffset();
@@ -534,8 +546,13 @@ public final class TcpConnection extends TcpSocket {
             f.setByte(p + 5, Tcp.OPT_NOP);
             f.setByte(p + 6, Tcp.OPT_SACK_PERMITTED);
             f.setByte(p + 7, 2);
+            p += 4;
+        }
+        if (ts) {
+            writeTimestamp(f, p + 4, ack ? tsRecent : 0);
         }
         if (ack) {
+            lastAckSent = rcvNxt;
             rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
         }
         if (retries == 0) {
@@ -573,6 +590,25 @@ public final class TcpConnection extends TcpSocket {
         if (state == TcpState.SYN_RECEIVED && syn && !rst && (flags & Tcp.ACK) == 0 && seq == irs) {
             sendSyn(true);
             return;
+        }
+
+        // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
+        // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
+        if (tsOk && opts.hasTimestamp() && !rst) {
+            if (seqLt(opts.tsVal(), tsRecent)) {
+                if (tcp.env.now() - tsRecentAge > 24L * 86_400 * 1_000_000_000L) {
+                    tsRecent = opts.tsVal();
+                } else {
+                    tcp.env.stats().dropTcpUnacceptable++;
+                    sendAck();
+                    return;
+                }
+            }
+            // §4.3: remember the TSval of the segment that covers Last.ACK.sent.
+            if (seqLe(seq, lastAckSent)) {
+                tsRecent = opts.tsVal();
+                tsRecentAge = tcp.env.now();
+            }
         }
 
         // First: sequence number acceptability (§3.10.7.4, the four cases).
@@ -974,8 +1010,14 @@ public final class TcpConnection extends TcpSocket {
     }
 
     /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
-    boolean timeWaitAcceptsSyn(int seq) {
-        return state == TcpState.TIME_WAIT && seqGt(seq, rcvNxt);
+    boolean timeWaitAcceptsSyn(int seq, TcpOptions opts) {
+        if (state != TcpState.TIME_WAIT) {
+            return false;
+        }
+        if (tsOk && opts.hasTimestamp()) {
+            return seqGt(opts.tsVal(), tsRecent); // RFC 6191 §2: a newer timestamp suffices
+        }
+        return seqGt(seq, rcvNxt);
     }
 
     // ------------------------------------------------------------------ output
@@ -1190,11 +1232,16 @@ public final class TcpConnection extends TcpSocket {
 
     private void sendData(int seq, int len, int flags) {
         int blocks = sackBlocksToSend();
-        int hdr = Tcp.MIN_HEADER_LENGTH + (blocks > 0 ? 4 + 8 * blocks : 0);
+        int tsLen = tsOk ? 12 : 0;
+        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
         ByteBuf f = tcp.env.newIpv4Frame(hdr + len);
         int o = tcp.env.ipv4PayloadOffset();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
-        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH, blocks);
+        if (tsOk) {
+            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
+        }
+        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, blocks);
+        lastAckSent = rcvNxt;
         if (len > 0) {
             sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
         }
@@ -1204,13 +1251,21 @@ public final class TcpConnection extends TcpSocket {
 
     /** Sends a segment with no data (ACK, RST). */
     private void sendControl(int seq, int ack, int flags) {
-        int blocks = (flags & Tcp.RST) != 0 ? 0 : sackBlocksToSend();
-        int hdr = Tcp.MIN_HEADER_LENGTH + (blocks > 0 ? 4 + 8 * blocks : 0);
+        boolean rst = (flags & Tcp.RST) != 0;
+        int blocks = rst ? 0 : sackBlocksToSend();
+        int tsLen = tsOk && !rst ? 12 : 0;
+        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
         ByteBuf f = tcp.env.newIpv4Frame(hdr);
         int o = tcp.env.ipv4PayloadOffset();
-        int win = (flags & Tcp.RST) != 0 ? 0 : receiveWindowField();
+        int win = rst ? 0 : receiveWindowField();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
-        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH, blocks);
+        if (tsLen > 0) {
+            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
+        }
+        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, blocks);
+        if ((flags & Tcp.ACK) != 0) {
+            lastAckSent = ack;
+        }
         transmit(f, o, hdr);
     }
 
@@ -1218,19 +1273,40 @@ public final class TcpConnection extends TcpSocket {
      * Fills {@link #sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
      * latest segment first) and returns how many to send, or 0.
      */
-    /** Bytes of SACK option the next segment will carry. */
+    /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
     private int sackOptionLength() {
+        int ts = tsOk ? 12 : 0;
         if (!sackOk || reassembly.isEmpty()) {
-            return 0;
+            return ts;
         }
-        return 4 + 8 * Math.min(4, reassembly.entries());
+        return ts + 4 + 8 * Math.min(maxSackBlocks(), reassembly.entries());
+    }
+
+    /** SACK blocks that fit beside the other options in 40 bytes (RFC 2018 §3: 3 with timestamps). */
+    private int maxSackBlocks() {
+        return tsOk ? 3 : 4;
+    }
+
+    /** Our TSval clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick) plus a random offset. */
+    private int tsNow() {
+        return (int) (tcp.env.now() / 1_000_000L) + tsOffset;
+    }
+
+    /** Writes NOP, NOP, TS (RFC 7323 §3) at {@code p}: 12 bytes. */
+    private void writeTimestamp(ByteBuf f, int p, int ecr) {
+        f.setByte(p, Tcp.OPT_NOP);
+        f.setByte(p + 1, Tcp.OPT_NOP);
+        f.setByte(p + 2, Tcp.OPT_TIMESTAMP);
+        f.setByte(p + 3, 10);
+        f.setInt(p + 4, tsNow());
+        f.setInt(p + 8, ecr);
     }
 
     private int sackBlocksToSend() {
         if (!sackOk || reassembly.isEmpty()) {
             return 0;
         }
-        int n = reassembly.sackBlocks(rcvNxtOffset, rcvNxt, sackOut, 4);
+        int n = reassembly.sackBlocks(rcvNxtOffset, rcvNxt, sackOut, maxSackBlocks());
         if (lastOooOffset >= 0) {
             int latest = rcvNxt + (int) (lastOooOffset - rcvNxtOffset);
             for (int k = 1; k < n; k++) {

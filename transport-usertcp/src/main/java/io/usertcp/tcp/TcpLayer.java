@@ -255,7 +255,7 @@ public final class TcpLayer {
         TcpConnection c = connections.get(probe.set(0, dstIp & 0xffff_ffffL, dstPort, 0, srcIp & 0xffff_ffffL,
                 srcPort));
         if (c != null) {
-            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq)) {
+            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq, opts)) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection.
                 c.destroy(null);
                 c = null;
