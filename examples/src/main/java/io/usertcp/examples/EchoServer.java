@@ -136,11 +136,11 @@ public final class EchoServer {
         return 0;
     }
 
-    private static String arg(String[] args, int i, String def) {
+    static String arg(String[] args, int i, String def) {
         return args.length > i ? args[i] : def;
     }
 
-    private static String netns() {
+    static String netns() {
         String ns = System.getProperty("usertcp.netns");
         if (ns == null || ns.isBlank()) {
             ns = System.getenv("USERTCP_NETNS");

@@ -18,6 +18,9 @@ public final class Main {
             "      As root it creates the TAP device and configures the kernel's side (link up, address);",
             "      otherwise it attaches to an existing TAP device.",
             "      -Dusertcp.netns=NS (or USERTCP_NETNS=NS) moves the TAP into network namespace NS.",
+            "  udp-echo-server [tap-device] [kernel-address/prefix] [stack-address] [port]",
+            "      UDP echo server (RFC 862) on the usertcp stack: each datagram goes back to its sender;",
+            "      datagrams larger than the MTU travel as IPv4 fragments. Same defaults as echo-server.",
             "  http-server [tap-device] [kernel-address/prefix] [stack-address] [port]",
             "      Netty's HTTP hello-world server on usertcp (default port 80); same defaults otherwise.",
             "  echo-client [tap-device] [kernel-address/prefix] [stack-address] [port] [seconds] [size]",
@@ -40,6 +43,9 @@ public final class Main {
         switch (args[0]) {
             case "echo-server":
                 System.exit(EchoServer.run(rest));
+                break;
+            case "udp-echo-server":
+                System.exit(UdpEchoServer.run(rest));
                 break;
             case "http-server":
                 System.exit(HttpServer.run(rest));

@@ -6,10 +6,15 @@ import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.link.Link;
 import io.usertcp.net.ArpTable;
+import io.usertcp.net.Ipv4Reassembly;
+import io.usertcp.net.TokenBucket;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpEnv;
 import io.usertcp.tcp.TcpLayer;
 import io.usertcp.tcp.TcpSocket;
+import io.usertcp.udp.UdpEnv;
+import io.usertcp.udp.UdpLayer;
+import io.usertcp.udp.UdpSocket;
 import io.usertcp.wire.Arp;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.Ethernet;
@@ -27,7 +32,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A user-space TCP/IP stack: one link (a NIC), its IPv4 addresses and routes, ARP, ICMP echo, and TCP.
+ * A user-space TCP/IP stack: one link (a NIC), its IPv4 addresses and routes, ARP, ICMP echo, TCP, UDP,
+ * and IPv4 fragmentation and reassembly.
  *
  * <p>A stack is owned by one thread. Whoever owns it (the Netty {@code UserTcpIoHandler}, or a test's
  * simulator) drives it by calling, in a loop: {@link #pollLink(int)} (or {@link #input(ByteBuf)}), then
@@ -37,12 +43,15 @@ import java.util.concurrent.TimeUnit;
  * <p>Packets to the stack's own addresses or to 127.0.0.0/8 never reach the link: they are queued and
  * processed on the next poll, as a loopback interface would.
  */
-public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
+public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseable {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(Stack.class);
     private static final int LOOPBACK_MTU = 65535 - 40;
     /** Largest IPv4 payload of one TSO super-segment (the IPv4 total length is 16 bits). */
     private static final int TSO_MAX_L4 = 65535 - Ipv4.MIN_HEADER_LENGTH;
     private static final int DEFAULT_TTL = 64;
+    /** ICMP errors sent per second at most, and in one burst (RFC 1812 §4.3.2.8; issue #5). */
+    private static final int ICMP_ERRORS_PER_SECOND = 100;
+    private static final int ICMP_ERROR_BURST = 50;
 
     private final Link link;
     /** Bytes of virtio_net_hdr before each frame's Ethernet header (0 without offload). */
@@ -64,6 +73,11 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
     private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
     private final ArrayDeque<ByteBuf> loopback = new ArrayDeque<>();
+    // UDP, reassembly and ICMP errors (issue #5)
+    private final UdpLayer udp;
+    private final Ipv4Reassembly reassembly;
+    private final TokenBucket icmpErrorLimit = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST);
+    private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private int ipId;
     private boolean closed;
 
@@ -102,11 +116,23 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         this.arp = new ArpTable(timers, this, vnet);
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen());
+        this.udp = new UdpLayer(this);
+        this.reassembly = new Ipv4Reassembly(timers, alloc, stats, new ReassemblyOutput());
     }
 
     /** The TCP layer. */
     public TcpLayer tcp() {
         return tcp;
+    }
+
+    /** The UDP layer. */
+    public UdpLayer udp() {
+        return udp;
+    }
+
+    /** IPv4 reassembly. */
+    public Ipv4Reassembly reassembly() {
+        return reassembly;
     }
 
     /** The link, or null. */
@@ -207,6 +233,11 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             s.dispatch();
             n++;
         }
+        UdpSocket u;
+        while ((u = udpReady.poll()) != null) {
+            u.dispatch();
+            n++;
+        }
         return n;
     }
 
@@ -221,6 +252,11 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
     @Override
     public void ready(TcpSocket s) {
         ready.add(s);
+    }
+
+    @Override
+    public void ready(UdpSocket s) {
+        udpReady.add(s);
     }
 
     @Override
@@ -263,7 +299,7 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         int l3len = len - Ethernet.HEADER_LENGTH;
         switch (type) {
             case Ethernet.TYPE_IPV4:
-                ipv4Input(f, l3o, l3len, checksumTrusted);
+                ipv4Input(f, l3o, l3len, checksumTrusted, dst != mac);
                 break;
             case Ethernet.TYPE_ARP:
                 arpInput(f, l3o, l3len);
@@ -302,7 +338,7 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         }
     }
 
-    private void ipv4Input(ByteBuf f, int o, int len, boolean checksumTrusted) {
+    private void ipv4Input(ByteBuf f, int o, int len, boolean checksumTrusted, boolean linkBroadcast) {
         if (len < Ipv4.MIN_HEADER_LENGTH || Ipv4.version(f, o) != 4) {
             stats.dropIpMalformed++;
             return;
@@ -319,7 +355,8 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         }
         int dst = Ipv4.dst(f, o);
         int src = Ipv4.src(f, o);
-        if (!isLocalAddress(dst)) {
+        boolean broadcast = !isLocalAddress(dst) && isBroadcast(dst); // UDP takes broadcasts (issue #5)
+        if (!isLocalAddress(dst) && !broadcast) {
             stats.dropIpNotForUs++;
             return;
         }
@@ -328,16 +365,33 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             return;
         }
         int ff = Ipv4.flagsFragment(f, o);
-        if ((ff & (Ipv4.FLAG_MF | 0x1fff)) != 0) {
-            stats.dropIpFragment++; // reassembly is not implemented yet: fragments are dropped and counted
+        if ((ff & (Ipv4.FLAG_MF | Ipv4.FRAGMENT_OFFSET_MASK)) != 0) {
+            // RFC 791 §3.2: the whole datagram comes back through ReassemblyOutput (issue #5).
+            reassembly.input(f, o, clock.nanoTime());
             return;
         }
+        ipv4Deliver(f, o, hl, total, src, dst, checksumTrusted, broadcast, linkBroadcast);
+    }
+
+    /** The protocol demultiplexing of a whole (possibly reassembled) datagram whose IPv4 header is at {@code o}. */
+    private void ipv4Deliver(ByteBuf f, int o, int hl, int total, int src, int dst, boolean checksumTrusted,
+                             boolean broadcast, boolean linkBroadcast) {
         int proto = Ipv4.protocol(f, o);
         int l4 = o + hl;
         int l4len = total - hl;
+        if (broadcast && proto != Ipv4.PROTO_UDP) {
+            stats.dropIpNotForUs++;
+            return;
+        }
         switch (proto) {
             case Ipv4.PROTO_TCP:
                 tcp.input(f, l4, l4len, src, dst, checksumTrusted);
+                break;
+            case Ipv4.PROTO_UDP:
+                if (!udp.input(f, l4, l4len, src, dst, checksumTrusted, broadcast)) {
+                    // RFC 1122 §4.1.3.1: a datagram for a port nobody listens on gets ICMP port unreachable.
+                    sendIcmpError(f, o, total, Icmpv4.DEST_UNREACHABLE, Icmpv4.CODE_PORT_UNREACHABLE, linkBroadcast);
+                }
                 break;
             case Ipv4.PROTO_ICMP:
                 icmpInput(f, l4, l4len, src, dst);
@@ -370,6 +424,64 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             r.setShort(ro + 2, Checksum.compute(r, ro, len));
             stats.icmpEchoReplies++;
             sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
+        } else if (type == Icmpv4.DEST_UNREACHABLE) {
+            // RFC 1122 §4.1.3.3: UDP passes ICMP errors up to its (connected) sockets (issue #5).
+            stats.icmpErrorsIn++;
+            udp.icmpError(type, f.getUnsignedByte(o + 1), f, o + Icmpv4.HEADER_LENGTH, len - Icmpv4.HEADER_LENGTH, src);
+        }
+    }
+
+    // ------------------------------------------------------------------ ICMP errors and reassembly (issue #5)
+
+    /**
+     * Sends an ICMP error about the datagram whose IPv4 header is at {@code ipo} ({@code available} bytes of it
+     * present), quoting its header and first 8 payload bytes (RFC 792; RFC 1122 §3.2.2). None is sent where
+     * RFC 1122 §3.2.2 forbids it (about an ICMP error, a broadcast or multicast destination, a link-layer
+     * broadcast, a non-initial fragment, a source that is not one host) or when the rate limit
+     * (RFC 1812 §4.3.2.8) is spent.
+     */
+    private void sendIcmpError(ByteBuf f, int ipo, int available, int type, int code, boolean linkBroadcast) {
+        int hl = Ipv4.headerLength(f, ipo);
+        int src = Ipv4.src(f, ipo);
+        int dst = Ipv4.dst(f, ipo);
+        if (linkBroadcast || isBroadcast(dst) || (dst >>> 28) == 0xe || isMartian(src) || isBroadcast(src)
+                || (Ipv4.flagsFragment(f, ipo) & Ipv4.FRAGMENT_OFFSET_MASK) != 0
+                || (Ipv4.protocol(f, ipo) == Ipv4.PROTO_ICMP
+                    && (available <= hl || Icmpv4.isError(f.getUnsignedByte(ipo + hl))))) {
+            return;
+        }
+        if (!icmpErrorLimit.tryTake(clock.nanoTime())) {
+            stats.icmpErrorsRateLimited++;
+            return;
+        }
+        int quoted = Math.min(available, hl + 8);
+        int len = Icmpv4.HEADER_LENGTH + quoted;
+        ByteBuf r = newIpv4Frame(len);
+        int ro = l4v4;
+        r.setByte(ro, type);
+        r.setByte(ro + 1, code);
+        r.setShort(ro + 2, 0);
+        r.setInt(ro + 4, 0); // unused
+        r.setBytes(ro + Icmpv4.HEADER_LENGTH, f, ipo, quoted);
+        r.setShort(ro + 2, Checksum.compute(r, ro, len));
+        stats.icmpErrorsOut++;
+        sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
+    }
+
+    /** Where reassembled and timed-out datagrams go. */
+    private final class ReassemblyOutput implements Ipv4Reassembly.Output {
+        @Override
+        public void reassembled(ByteBuf d, int ipo) {
+            int dst = Ipv4.dst(d, ipo);
+            boolean broadcast = !isLocalAddress(dst) && isBroadcast(dst);
+            ipv4Deliver(d, ipo, Ipv4.headerLength(d, ipo), Ipv4.totalLength(d, ipo), Ipv4.src(d, ipo), dst, false,
+                    broadcast, false);
+        }
+
+        @Override
+        public void timedOut(ByteBuf d, int ipo, int length) {
+            // RFC 1122 §3.3.2: time exceeded (fragment reassembly) when fragment zero had come.
+            sendIcmpError(d, ipo, length, Icmpv4.TIME_EXCEEDED, Icmpv4.CODE_REASSEMBLY_TIME_EXCEEDED, false);
         }
     }
 
@@ -409,6 +521,55 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
     public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
         Ipv4.write(frame, l3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
                 true);
+        checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, gsoSize);
+    }
+
+    @Override
+    public void sendIpv4Datagram(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset,
+                                 int tos) {
+        int pathMtu = mtuTo(dst);
+        if (Ipv4.MIN_HEADER_LENGTH + l4Length <= pathMtu) {
+            // DF clear: without path MTU discovery for UDP, routers may fragment (issue #5).
+            Ipv4.writeHeader(frame, l3, tos, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, 0, DEFAULT_TTL,
+                    protocol, src, dst);
+            checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, 0);
+        } else {
+            fragment(frame, src, dst, protocol, l4Length, csumOffset, tos, pathMtu);
+        }
+    }
+
+    /**
+     * RFC 791 §3.2 (RFC 1122 §3.3.3): sends a datagram larger than the MTU as fragments with one identification,
+     * DF clear, MF on all but the last, offsets in 8-byte units, each carrying a multiple of 8 payload bytes but
+     * the last. Releases {@code frame}.
+     */
+    private void fragment(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int tos,
+                          int pathMtu) {
+        try {
+            if (csumOffset >= 0) {
+                // A partial checksum cannot be offloaded across fragments: complete it over the whole datagram.
+                int c = Checksum.finish(Checksum.add(frame, l4v4, l4Length, 0));
+                frame.setShort(l4v4 + csumOffset, c == 0 ? 0xffff : c);
+            }
+            int id = ipId++ & 0xffff;
+            int per = (pathMtu - Ipv4.MIN_HEADER_LENGTH) & ~7;
+            stats.ipFragmented++;
+            for (int off = 0; off < l4Length; off += per) {
+                int n = Math.min(per, l4Length - off);
+                ByteBuf fr = newIpv4Frame(n);
+                fr.setBytes(l4v4, frame, l4v4 + off, n);
+                int flags = (off + n < l4Length ? Ipv4.FLAG_MF : 0) | (off >>> 3);
+                Ipv4.writeHeader(fr, l3, tos, Ipv4.MIN_HEADER_LENGTH + n, id, flags, DEFAULT_TTL, protocol, src, dst);
+                stats.ipFragmentsOut++;
+                checksumAndRoute(fr, dst, protocol, n, -1, 0);
+            }
+        } finally {
+            frame.release();
+        }
+    }
+
+    /** Completes (or leaves to the link) the transport checksum and sends the frame whose IPv4 header is written. */
+    private void checksumAndRoute(ByteBuf frame, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
         boolean local = isLocalAddress(dst) || (dst >>> 24) == 127;
         if (csumOffset >= 0) {
             if (vnet > 0 && !local) {
@@ -420,7 +581,9 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
                         gso ? VirtioNetHeader.GSO_TCPV4 : VirtioNetHeader.GSO_NONE, gso ? gsoSize : 0, hdrLen);
             } else {
                 // Complete it here: the field holds the pseudo-header sum, so summing the segment finishes it.
-                frame.setShort(l4v4 + csumOffset, Checksum.finish(Checksum.add(frame, l4v4, l4Length, 0)));
+                // A result of 0 goes out as 0xffff, its equal in one's complement: for UDP 0 means "none" (RFC 768).
+                int c = Checksum.finish(Checksum.add(frame, l4v4, l4Length, 0));
+                frame.setShort(l4v4 + csumOffset, c == 0 ? 0xffff : c);
             }
         }
         if (local) {
@@ -439,6 +602,11 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         if (link == null) {
             stats.framesOutDropped++;
             frame.release();
+            return;
+        }
+        if (isBroadcast(dst)) {
+            Ethernet.write(frame, vnet, MacAddress.BROADCAST.toLong(), mac, Ethernet.TYPE_IPV4); // issue #5
+            transmitFrame(frame);
             return;
         }
         int nextHop = gateway != 0 && !onLink(dst) ? gateway : dst;
@@ -478,6 +646,21 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
             }
         }
         return (ip >>> 24) == 127;
+    }
+
+    @Override
+    public boolean isBroadcast(int ip) {
+        if (ip == -1) {
+            return true; // 255.255.255.255, the limited broadcast
+        }
+        for (int i = 0; i < v4Addresses.length; i++) {
+            int m = v4Masks[i];
+            // The directed broadcast of a prefix (none on /31 and /32, RFC 3021).
+            if (m != -1 && m != -2 && (ip & ~m) == ~m && (ip & m) == (v4Addresses[i] & m)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean onLink(int ip) {
@@ -540,8 +723,10 @@ public final class Stack implements TcpEnv, ArpTable.Output, AutoCloseable {
         }
         closed = true;
         tcp.closeAll();
+        udp.closeAll();
         flush();
         dispatchEvents();
+        reassembly.clear();
         arp.clear();
         ByteBuf f;
         while ((f = loopback.poll()) != null) {

@@ -18,6 +18,7 @@ public final class StackStats {
     public long dropIpMalformed;
     public long dropIpChecksum;
     public long dropIpNotForUs;
+    /** Fragments reassembly dropped alone: duplicates, and the rest of a discarded datagram. */
     public long dropIpFragment;
     public long dropIpUnknownProtocol;
     public long dropIcmpMalformed;
@@ -43,11 +44,44 @@ public final class StackStats {
     public long tcpOutOfOrderDropped;
     public long tcpTimeouts;
 
+    // IPv4 fragments, UDP and ICMP errors (issue #5)
+    /** Fragments taken by reassembly. */
+    public long ipFragmentsIn;
+    /** Datagrams reassembled and delivered. */
+    public long ipReassembled;
+    /** Datagrams discarded because fragments overlapped (RFC 5722). */
+    public long dropIpReassemblyOverlap;
+    /** Datagrams not complete within the reassembly timeout. */
+    public long dropIpReassemblyTimeout;
+    /** Fragments refused and datagrams evicted to keep reassembly within its memory bound. */
+    public long dropIpReassemblyMemory;
+    /** Datagrams with more fragments than reassembly accepts. */
+    public long dropIpReassemblyTooMany;
+    /** First fragments without their whole transport header (RFC 1858). */
+    public long dropIpTinyFragment;
+    /** Datagrams sent in fragments, and the fragments. */
+    public long ipFragmented;
+    public long ipFragmentsOut;
+    public long udpDatagramsIn;
+    public long udpDatagramsOut;
+    public long dropUdpMalformed;
+    public long dropUdpChecksum;
+    /** Datagrams to a port no socket is bound to. */
+    public long dropUdpNoPort;
+    /** Datagrams dropped because the socket's receive queue was full (SO_RCVBUF). */
+    public long dropUdpReceiveBuffer;
+    /** ICMP errors sent (port unreachable, reassembly time exceeded), and those the rate limit held back. */
+    public long icmpErrorsOut;
+    public long icmpErrorsRateLimited;
+    /** ICMP errors received. */
+    public long icmpErrorsIn;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed
                 + dropIpChecksum + dropIpNotForUs + dropIpFragment + dropIpUnknownProtocol + dropIcmpMalformed
-                + dropTcpMalformed + dropTcpChecksum + dropTcpNoListener + dropTcpUnacceptable;
+                + dropTcpMalformed + dropTcpChecksum + dropTcpNoListener + dropTcpUnacceptable
+                + dropIpReassemblyOverlap + dropIpTinyFragment + dropUdpMalformed + dropUdpChecksum + dropUdpNoPort;
     }
 
     @Override

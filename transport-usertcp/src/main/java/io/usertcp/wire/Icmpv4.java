@@ -14,9 +14,19 @@ public final class Icmpv4 {
     public static final int CODE_PORT_UNREACHABLE = 3;
     /** Code of "fragmentation needed and DF set". */
     public static final int CODE_FRAG_NEEDED = 4;
+    /** Code of "fragment reassembly time exceeded" within time exceeded (RFC 792). */
+    public static final int CODE_REASSEMBLY_TIME_EXCEEDED = 1;
     /** Header length (type, code, checksum, rest-of-header). */
     public static final int HEADER_LENGTH = 8;
 
     private Icmpv4() {
+    }
+
+    /**
+     * Whether {@code type} is an ICMP error message (RFC 1122 §3.2.2: destination unreachable, source quench,
+     * redirect, time exceeded, parameter problem), to which no ICMP error may ever be sent.
+     */
+    public static boolean isError(int type) {
+        return type == DEST_UNREACHABLE || type == 4 || type == 5 || type == TIME_EXCEEDED || type == 12;
     }
 }

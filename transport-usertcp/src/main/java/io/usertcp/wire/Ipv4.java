@@ -16,6 +16,10 @@ public final class Ipv4 {
     public static final int FLAG_MF = 0x2000;
     /** The "don't fragment" flag. */
     public static final int FLAG_DF = 0x4000;
+    /** The fragment offset (in 8-byte units) within the flags/offset field. */
+    public static final int FRAGMENT_OFFSET_MASK = 0x1fff;
+    /** Longest header (IHL 15). */
+    public static final int MAX_HEADER_LENGTH = 60;
 
     private Ipv4() {
     }
@@ -77,6 +81,33 @@ public final class Ipv4 {
         b.setShort(o + 2, totalLength);
         b.setShort(o + 4, id);
         b.setShort(o + 6, dontFragment ? FLAG_DF : 0);
+        b.setByte(o + 8, ttl);
+        b.setByte(o + 9, protocol);
+        b.setShort(o + 10, 0);
+        b.setInt(o + 12, src);
+        b.setInt(o + 16, dst);
+        b.setShort(o + 10, Checksum.compute(b, o, MIN_HEADER_LENGTH));
+    }
+
+    /** The fragment offset in bytes (the 13-bit field counts 8-byte units; RFC 791 §3.1). */
+    public static int fragmentOffset(ByteBuf b, int o) {
+        return (b.getUnsignedShort(o + 6) & FRAGMENT_OFFSET_MASK) << 3;
+    }
+
+    /**
+     * Writes a 20-byte header with every field given, and its checksum: for datagrams that are not simply
+     * "DF set, TOS 0" (UDP and its fragments).
+     *
+     * @param flagsFragment the flags and fragment offset field: {@link #FLAG_DF}, {@link #FLAG_MF} and the
+     *                      offset in 8-byte units
+     */
+    public static void writeHeader(ByteBuf b, int o, int tos, int totalLength, int id, int flagsFragment, int ttl,
+                                   int protocol, int src, int dst) {
+        b.setByte(o, 0x45);
+        b.setByte(o + 1, tos);
+        b.setShort(o + 2, totalLength);
+        b.setShort(o + 4, id);
+        b.setShort(o + 6, flagsFragment);
         b.setByte(o + 8, ttl);
         b.setByte(o + 9, protocol);
         b.setShort(o + 10, 0);

@@ -1,0 +1,146 @@
+package io.usertcp.udp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+
+import java.util.Arrays;
+
+/**
+ * The received datagrams of one socket that the application has not read yet, in arrival order: a ring of
+ * parallel arrays (payload, source address and port, destination address), so that queueing a datagram
+ * allocates nothing but, for small payloads, a pooled buffer to copy it into.
+ *
+ * <p>Bounded in bytes like SO_RCVBUF: each datagram is charged its payload length plus
+ * {@link #OVERHEAD}, and a datagram that does not fit is refused, unless the queue is empty (so that one
+ * datagram larger than the bound can still be received, as on Linux).
+ */
+final class DatagramQueue {
+    /** Bookkeeping charged per datagram, so that empty datagrams are bounded too. */
+    static final int OVERHEAD = 64;
+    /**
+     * Payloads smaller than this, or filling less than half of the buffer they arrived in, are copied rather
+     * than kept as slices of that buffer (as TCP's receive queue does).
+     */
+    static final int COPY_BELOW = 512;
+
+    private final ByteBufAllocator alloc;
+    private ByteBuf[] data = new ByteBuf[8];
+    private int[] srcIp = new int[8];
+    private int[] srcPort = new int[8];
+    private int[] dstIp = new int[8];
+    private int head;
+    private int size;
+    private int charged;
+
+    DatagramQueue(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    int size() {
+        return size;
+    }
+
+    /** Bytes charged to the datagrams held. */
+    int charged() {
+        return charged;
+    }
+
+    /**
+     * Appends the {@code len} bytes of {@code frame} at {@code index} as one datagram, unless that would
+     * exceed {@code limit}; returns whether it did. Does not take ownership of {@code frame}.
+     */
+    boolean offer(ByteBuf frame, int index, int len, int src, int sport, int dst, int limit) {
+        int cost = len + OVERHEAD;
+        if (size > 0 && charged + cost > limit) {
+            return false;
+        }
+        if (size == data.length) {
+            grow();
+        }
+        ByteBuf payload;
+        if (len == 0) {
+            payload = Unpooled.EMPTY_BUFFER;
+        } else if (len < COPY_BELOW || len < frame.capacity() / 2) {
+            payload = alloc.directBuffer(len, len);
+            payload.writeBytes(frame, index, len);
+        } else {
+            payload = frame.retainedSlice(index, len);
+        }
+        int tail = (head + size) & (data.length - 1);
+        data[tail] = payload;
+        srcIp[tail] = src;
+        srcPort[tail] = sport;
+        dstIp[tail] = dst;
+        size++;
+        charged += cost;
+        return true;
+    }
+
+    private void grow() {
+        int n = data.length;
+        ByteBuf[] d = new ByteBuf[n * 2];
+        int[] si = new int[n * 2];
+        int[] sp = new int[n * 2];
+        int[] di = new int[n * 2];
+        for (int i = 0; i < size; i++) {
+            int j = (head + i) & (n - 1);
+            d[i] = data[j];
+            si[i] = srcIp[j];
+            sp[i] = srcPort[j];
+            di[i] = dstIp[j];
+        }
+        data = d;
+        srcIp = si;
+        srcPort = sp;
+        dstIp = di;
+        head = 0;
+    }
+
+    /** Payload length of the first datagram; the queue must not be empty. */
+    int peekLength() {
+        return data[head].readableBytes();
+    }
+
+    int peekSourceIp() {
+        return srcIp[head];
+    }
+
+    int peekSourcePort() {
+        return srcPort[head];
+    }
+
+    int peekDestinationIp() {
+        return dstIp[head];
+    }
+
+    /**
+     * Removes the first datagram, copying as much of its payload as fits into {@code dst} (the rest is
+     * discarded, as recvmsg truncates); returns the bytes copied.
+     */
+    int poll(ByteBuf dst) {
+        ByteBuf b = data[head];
+        int len = b.readableBytes();
+        int n = Math.min(len, dst.writableBytes());
+        dst.writeBytes(b, b.readerIndex(), n);
+        b.release();
+        data[head] = null;
+        head = (head + 1) & (data.length - 1);
+        size--;
+        charged -= len + OVERHEAD;
+        return n;
+    }
+
+    /** Releases every datagram. */
+    void clear() {
+        for (int i = 0; i < size; i++) {
+            int j = (head + i) & (data.length - 1);
+            data[j].release();
+            data[j] = null;
+        }
+        Arrays.fill(data, null);
+        head = 0;
+        size = 0;
+        charged = 0;
+    }
+}

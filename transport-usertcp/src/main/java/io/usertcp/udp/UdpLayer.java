@@ -1,0 +1,370 @@
+package io.usertcp.udp;
+
+import io.netty.buffer.ByteBuf;
+import io.usertcp.wire.Checksum;
+import io.usertcp.wire.Icmpv4;
+import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.Udp;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.nio.channels.AlreadyBoundException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NotYetConnectedException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * UDP (RFC 768; host requirements in RFC 1122 §4.1) for one stack: the table of bound sockets, ephemeral
+ * ports, checksums, demultiplexing of received datagrams, and ICMP errors for connected sockets.
+ *
+ * <p>Binding: a socket binds a local address (or the wildcard, 0) and a port. Two sockets may share a port
+ * when their addresses differ and neither is the wildcard, or when both set SO_REUSEADDR. A datagram goes to
+ * the socket that matches it most specifically (a connected socket whose peer is the sender, then a socket
+ * bound to the destination address, then the wildcard; among equals the most recently bound), as Linux's
+ * {@code compute_score} ranks them. Broadcast datagrams go to every matching socket.
+ *
+ * <p>Ephemeral ports come from the same range as TCP's ({@value #EPHEMERAL_LOW}-{@value #EPHEMERAL_HIGH}),
+ * picked at random (RFC 6056 §3.3.1, Algorithm 1), from UDP's own table.
+ */
+public final class UdpLayer {
+    /** First port of the ephemeral range. */
+    public static final int EPHEMERAL_LOW = 32768;
+    /** Last port of the ephemeral range. */
+    public static final int EPHEMERAL_HIGH = 60999;
+    /** Default SO_RCVBUF (Linux's net.core.rmem_default). */
+    public static final int DEFAULT_RECEIVE_BUFFER = 212992;
+    /** Default SO_SNDBUF (Linux's net.core.wmem_default). */
+    public static final int DEFAULT_SEND_BUFFER = 212992;
+
+    final UdpEnv env;
+    /** Sockets by local port, each a list through {@link UdpSocket#nextOnPort}, newest first; made on first bind. */
+    private UdpSocket[] ports;
+    private int bound;
+    private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
+
+    public UdpLayer(UdpEnv env) {
+        this.env = env;
+    }
+
+    /** A new, unbound socket. */
+    public UdpSocket open() {
+        return new UdpSocket(this);
+    }
+
+    /** Number of bound sockets. */
+    public int boundCount() {
+        return bound;
+    }
+
+    // ------------------------------------------------------------------ binding
+
+    void bind(UdpSocket s, int ip, int port) throws IOException {
+        if (s.closed) {
+            throw new ClosedChannelException();
+        }
+        if (s.localPort != 0) {
+            throw new AlreadyBoundException();
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+        if (ip != 0 && !env.isLocalAddress(ip)) {
+            throw new BindException("Cannot assign requested address: " + Ipv4.toString(ip)
+                    + " is not an address of this stack");
+        }
+        if (port == 0) {
+            port = pickEphemeral();
+        } else {
+            for (UdpSocket o = head(port); o != null; o = o.nextOnPort) {
+                if ((o.localIp == 0 || ip == 0 || o.localIp == ip) && !(o.reuseAddress && s.reuseAddress)) {
+                    throw new BindException("Address already in use: UDP port " + port + " is taken by " + o
+                            + " on this stack; close that channel, choose another port, or set SO_REUSEADDR on both");
+                }
+            }
+        }
+        s.boundIp = ip;
+        s.localIp = ip;
+        s.localPort = port;
+        if (ports == null) {
+            ports = new UdpSocket[65536];
+        }
+        s.nextOnPort = ports[port];
+        ports[port] = s;
+        bound++;
+    }
+
+    private UdpSocket head(int port) {
+        return ports == null ? null : ports[port];
+    }
+
+    private int pickEphemeral() throws IOException {
+        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        int start = random.nextInt(num);
+        for (int i = 0; i < num; i++) {
+            int port = EPHEMERAL_LOW + (start + i) % num;
+            if (head(port) == null) {
+                return port;
+            }
+        }
+        throw new BindException("Cannot assign requested address: no free UDP port in " + EPHEMERAL_LOW + "-"
+                + EPHEMERAL_HIGH);
+    }
+
+    private void unbind(UdpSocket s) {
+        if (s.localPort == 0) {
+            return;
+        }
+        UdpSocket prev = null;
+        for (UdpSocket o = ports[s.localPort]; o != null; prev = o, o = o.nextOnPort) {
+            if (o == s) {
+                if (prev == null) {
+                    ports[s.localPort] = s.nextOnPort;
+                } else {
+                    prev.nextOnPort = s.nextOnPort;
+                }
+                break;
+            }
+        }
+        s.nextOnPort = null;
+        s.localPort = 0;
+        bound--;
+    }
+
+    void connect(UdpSocket s, int ip, int port) throws IOException {
+        if (s.closed) {
+            throw new ClosedChannelException();
+        }
+        if (port <= 0 || port > 65535 || ip == 0) {
+            throw new SocketException("Invalid argument: cannot connect to " + Ipv4.toString(ip) + ":" + port);
+        }
+        checkDestination(s, ip);
+        int src = s.localIp != 0 ? s.localIp : env.sourceAddressFor(ip);
+        if (src == 0) {
+            throw new NoRouteToHostException("No route to host " + Ipv4.toString(ip));
+        }
+        if (s.localPort == 0) {
+            bind(s, 0, 0);
+        }
+        s.localIp = src; // as Linux's ip4_datagram_connect: the local address is fixed by the route
+        s.remoteIp = ip;
+        s.remotePort = port;
+    }
+
+    void disconnect(UdpSocket s) {
+        s.remoteIp = 0;
+        s.remotePort = 0;
+        s.localIp = s.boundIp;
+    }
+
+    void close(UdpSocket s) {
+        if (s.closed) {
+            return;
+        }
+        s.closed = true;
+        unbind(s);
+        s.remoteIp = 0;
+        s.remotePort = 0;
+        s.clearQueue();
+    }
+
+    /** Closes every socket (the stack is closing). */
+    public void closeAll() {
+        if (ports == null) {
+            return;
+        }
+        List<UdpSocket> all = new ArrayList<>(bound);
+        for (UdpSocket head : ports) {
+            for (UdpSocket s = head; s != null; s = s.nextOnPort) {
+                all.add(s);
+            }
+        }
+        for (UdpSocket s : all) {
+            close(s);
+        }
+    }
+
+    /** Refuses destinations this socket may not send to (RFC 1122 §4.1.3.6; SO_BROADCAST; no multicast yet). */
+    private void checkDestination(UdpSocket s, int ip) throws SocketException {
+        if (env.isBroadcast(ip) && !s.broadcast) {
+            throw new SocketException("Permission denied: " + Ipv4.toString(ip)
+                    + " is a broadcast address; set SO_BROADCAST to send to it");
+        }
+        if ((ip >>> 28) == 0xe) {
+            throw new SocketException("multicast destination " + Ipv4.toString(ip)
+                    + " is not supported by usertcp yet");
+        }
+    }
+
+    // ------------------------------------------------------------------ output
+
+    void send(UdpSocket s, ByteBuf data, int ip, int port) throws IOException {
+        if (s.closed) {
+            throw new ClosedChannelException();
+        }
+        SocketException err = s.takeError();
+        if (err != null) {
+            throw err; // a pending ICMP error fails the next send, as sock_error() does on Linux
+        }
+        if (ip == 0) {
+            if (s.remotePort == 0) {
+                throw new NotYetConnectedException();
+            }
+            ip = s.remoteIp;
+            port = s.remotePort;
+        } else if (port <= 0 || port > 65535) {
+            throw new SocketException("Invalid argument: cannot send to port " + port);
+        }
+        int len = data.readableBytes();
+        if (len > Udp.MAX_IPV4_PAYLOAD) {
+            throw new SocketException("Message too long: " + len + " bytes; a UDP datagram over IPv4 carries at most "
+                    + Udp.MAX_IPV4_PAYLOAD);
+        }
+        checkDestination(s, ip);
+        int src = s.localIp != 0 ? s.localIp : env.sourceAddressFor(ip);
+        if (src == 0) {
+            throw new NoRouteToHostException("No route to host " + Ipv4.toString(ip));
+        }
+        if (s.localPort == 0) {
+            bind(s, 0, 0); // autobind, as the kernel does on the first send
+        }
+        int udpLen = Udp.HEADER_LENGTH + len;
+        ByteBuf frame = env.newIpv4Frame(udpLen);
+        int o = env.ipv4PayloadOffset();
+        // RFC 768: the checksum covers a pseudo-header, the header and the data; the stack (or the NIC) completes it.
+        Udp.writeHeader(frame, o, s.localPort, port, udpLen,
+                Checksum.fold(Checksum.ipv4Pseudo(src, ip, Ipv4.PROTO_UDP, udpLen)));
+        frame.setBytes(o + Udp.HEADER_LENGTH, data, data.readerIndex(), len);
+        env.stats().udpDatagramsOut++;
+        env.sendIpv4Datagram(frame, src, ip, Ipv4.PROTO_UDP, udpLen, Udp.CHECKSUM_OFFSET, s.tos);
+    }
+
+    // ------------------------------------------------------------------ input
+
+    /**
+     * Processes one UDP datagram: {@code o} is the offset of its header in {@code frame}, {@code len} the IP
+     * payload length. Never throws for bad input: it is counted and dropped.
+     *
+     * @param broadcast the IP destination was a broadcast address
+     * @return false only when the datagram was valid, not broadcast, and no socket takes datagrams for its
+     *         destination (the caller may answer with ICMP port unreachable, RFC 1122 §4.1.3.1)
+     */
+    public boolean input(ByteBuf frame, int o, int len, int src, int dst, boolean checksumTrusted, boolean broadcast) {
+        env.stats().udpDatagramsIn++;
+        if (len < Udp.HEADER_LENGTH) {
+            env.stats().dropUdpMalformed++;
+            return true;
+        }
+        int udpLen = Udp.length(frame, o);
+        if (udpLen < Udp.HEADER_LENGTH || udpLen > len) {
+            env.stats().dropUdpMalformed++; // bytes beyond udpLen are link padding and ignored
+            return true;
+        }
+        // RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means the sender computed none (IPv4 only).
+        if (!checksumTrusted && Udp.checksum(frame, o) != 0
+                && Checksum.fold(Checksum.add(frame, o, udpLen, Checksum.ipv4Pseudo(src, dst, Ipv4.PROTO_UDP, udpLen)))
+                != 0xffff) {
+            env.stats().dropUdpChecksum++;
+            return true;
+        }
+        int sport = Udp.srcPort(frame, o);
+        int dport = Udp.dstPort(frame, o);
+        if (dport == 0) {
+            env.stats().dropUdpMalformed++;
+            return true;
+        }
+        int data = o + Udp.HEADER_LENGTH;
+        int dataLen = udpLen - Udp.HEADER_LENGTH;
+        if (broadcast) {
+            boolean any = false;
+            for (UdpSocket s = head(dport); s != null; s = s.nextOnPort) {
+                if (s.localIp == 0 && (s.remotePort == 0 || (s.remoteIp == src && s.remotePort == sport))) {
+                    s.deliver(frame, data, dataLen, src, sport, dst);
+                    any = true;
+                }
+            }
+            if (!any) {
+                env.stats().dropUdpNoPort++;
+            }
+            return true;
+        }
+        UdpSocket s = lookup(dst, dport, src, sport);
+        if (s == null) {
+            env.stats().dropUdpNoPort++;
+            return false;
+        }
+        s.deliver(frame, data, dataLen, src, sport, dst);
+        return true;
+    }
+
+    private UdpSocket lookup(int dst, int dport, int src, int sport) {
+        UdpSocket best = null;
+        int bestScore = -1;
+        for (UdpSocket s = head(dport); s != null; s = s.nextOnPort) {
+            int score = 0;
+            if (s.localIp != 0) {
+                if (s.localIp != dst) {
+                    continue;
+                }
+                score += 1;
+            }
+            if (s.remotePort != 0) {
+                if (s.remoteIp != src || s.remotePort != sport) {
+                    continue;
+                }
+                score += 2;
+            }
+            if (score > bestScore) {
+                best = s;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * An ICMP destination unreachable about a datagram we sent: {@code q} is the offset of the quoted IPv4
+     * header, {@code qlen} the bytes quoted. Hard errors (RFC 1122 §4.1.3.3; those Linux's
+     * {@code icmp_err_convert} marks fatal) are reported to the connected socket the datagram came from;
+     * unconnected sockets do not hear of them, as on Linux without IP_RECVERR.
+     */
+    public void icmpError(int type, int code, ByteBuf frame, int q, int qlen, int from) {
+        if (type != Icmpv4.DEST_UNREACHABLE || !isHardError(code) || qlen < Ipv4.MIN_HEADER_LENGTH) {
+            return;
+        }
+        int hl = Ipv4.headerLength(frame, q);
+        if (hl < Ipv4.MIN_HEADER_LENGTH || qlen < hl + 4 || Ipv4.protocol(frame, q) != Ipv4.PROTO_UDP) {
+            return;
+        }
+        int localIp = Ipv4.src(frame, q);
+        int remoteIp = Ipv4.dst(frame, q);
+        int localPort = Udp.srcPort(frame, q + hl);
+        int remotePort = Udp.dstPort(frame, q + hl);
+        for (UdpSocket s = head(localPort); s != null; s = s.nextOnPort) {
+            if (s.remotePort == remotePort && s.remoteIp == remoteIp && (s.localIp == 0 || s.localIp == localIp)) {
+                s.error(code, from);
+                return;
+            }
+        }
+    }
+
+    private static boolean isHardError(int code) {
+        switch (code) {
+            case 2: // protocol unreachable
+            case 3: // port unreachable
+            case 6: // destination network unknown
+            case 7: // destination host unknown
+            case 8: // source host isolated
+            case 9: // network administratively prohibited
+            case 10: // host administratively prohibited
+            case 13: // communication administratively prohibited
+                return true;
+            default:
+                return false;
+        }
+    }
+}
