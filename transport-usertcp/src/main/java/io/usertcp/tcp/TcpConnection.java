@@ -958,15 +958,7 @@ public final class TcpConnection extends TcpSocket {
                 cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
             }
         } else if (sackOk && (dupAcks >= 3 || scoreboard.sackedBytes() > 2 * mss) && seqGe(sndUna, recover)) {
-            // RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation.
-            int flight = sndMax - sndUna;
-            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
-            cwnd = ssthresh;
-            recover = sndMax;
-            inRecovery = true;
-            rttTiming = false;
-            rtxNext = sndUna;
-            rtxRoundMax = sndMax;
+            enterSackRecovery();
         } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = sndMax - sndUna;
@@ -978,6 +970,17 @@ public final class TcpConnection extends TcpSocket {
             cwnd = ssthresh + 3 * mss;
             tcp.env.stats().tcpRetransmits++;
         }
+    }
+
+    /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
+    private void enterSackRecovery() {
+        ssthresh = cc.onLoss(cwnd, sndMax - sndUna, mss, tcp.env.now());
+        cwnd = ssthresh;
+        recover = sndMax;
+        inRecovery = true;
+        rttTiming = false;
+        rtxNext = sndUna;
+        rtxRoundMax = sndMax;
     }
 
     private void onFin() {
@@ -1148,14 +1151,7 @@ public final class TcpConnection extends TcpSocket {
             rtxRoundMax = sndMax;
             sackRecoveryOutput();
         } else if (!scoreboard.isEmpty()) {
-            int flight = sndMax - sndUna;
-            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
-            cwnd = ssthresh;
-            recover = sndMax;
-            inRecovery = true;
-            rttTiming = false;
-            rtxNext = sndUna;
-            rtxRoundMax = sndMax;
+            enterSackRecovery();
             sackRecoveryOutput();
         } else {
             int dataEnd = finQueued && seqGt(sndMax, finSeq()) ? finSeq() : sndMax;
