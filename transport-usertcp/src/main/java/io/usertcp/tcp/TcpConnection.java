@@ -732,7 +732,11 @@ public final class TcpConnection extends TcpSocket {
                         }
                         rcvNxt += len;
                         rcvNxtOffset += len;
-                        ackLater();
+                        if (rcvNxt - lastAckSent >= 2 * mss) {
+                            sendAck(); // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: every second full-sized segment
+                        } else {
+                            ackLater(); // the rest are acknowledged once the batch of input is processed
+                        }
                         if (!reassembly.isEmpty()) {
                             // A hole was filled: take what now follows in order, and ACK at once (§4.2).
                             long more = reassembly.pull(rcvNxtOffset, inputShutdown ? null : receiveQueue);
