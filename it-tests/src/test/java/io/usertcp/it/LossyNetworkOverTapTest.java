@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * for 30 s, which closes its window: our stack must probe the zero window and resume.
  */
 @ExtendWith(LeakCheck.class)
-@Timeout(value = 8, unit = TimeUnit.MINUTES)
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
 class LossyNetworkOverTapTest {
     static final String STACK = "198.18.3.2";
     static final int ECHO_PORT = 7;
@@ -122,7 +122,7 @@ class LossyNetworkOverTapTest {
 
     @Test
     void sixtyFourMebibytesSurviveLossReorderingAndDuplication() throws Exception {
-        NetNs.Result r = ns.exec(Duration.ofSeconds(300), EchoOverTapTest.PYTHON, "-c", EchoOverTapTest.BULK, STACK,
+        NetNs.Result r = ns.exec(Duration.ofSeconds(600), EchoOverTapTest.PYTHON, "-c", EchoOverTapTest.BULK, STACK,
                 String.valueOf(ECHO_PORT), "64");
         System.out.println("[it] lossy bulk: " + r.stdout() + r.stderr());
         assertTrue(r.ok(), () -> "64 MiB through loss failed: " + r);
