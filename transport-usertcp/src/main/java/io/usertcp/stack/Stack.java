@@ -115,7 +115,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         }
         this.arp = new ArpTable(timers, this, vnet);
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
-                config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen());
+                config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
         this.udp = new UdpLayer(this);
         this.reassembly = new Ipv4Reassembly(timers, alloc, stats, new ReassemblyOutput());
     }

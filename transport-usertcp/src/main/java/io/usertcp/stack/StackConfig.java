@@ -24,8 +24,10 @@ public final class StackConfig {
     private final int defaultReceiveBuffer;
     private final int defaultSendBuffer;
     private final int maxHalfOpen;
+    private final Long seed;
 
     private StackConfig(Builder b) {
+        this.seed = b.seed;
         this.link = b.link;
         this.addresses = Collections.unmodifiableList(new ArrayList<>(b.addresses));
         this.gateway = b.gateway;
@@ -79,6 +81,11 @@ public final class StackConfig {
     /** The most connections in SYN-RECEIVED across all listeners. */
     public int maxHalfOpen() {
         return maxHalfOpen;
+    }
+
+    /** The seed of the stack's secrets (ISN and port keys), or null for one from SecureRandom. */
+    public Long seed() {
+        return seed;
     }
 
     /** An address of the stack with the length of its on-link prefix. */
@@ -169,8 +176,18 @@ public final class StackConfig {
         private int defaultReceiveBuffer = 1 << 20;
         private int defaultSendBuffer = 1 << 20;
         private int maxHalfOpen = 4096;
+        private Long seed;
 
         private Builder() {
+        }
+
+        /**
+         * Seeds the stack's secrets (ISN and ephemeral-port keys, timestamp offsets) so that a simulation in
+         * virtual time replays exactly. Never set it in production: RFC 6528 wants the ISN key secret.
+         */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
         }
 
         /** The link the stack sends and receives frames on, e.g. a {@link io.usertcp.link.TapConfig}. */

@@ -159,7 +159,7 @@ public final class TcpConnection extends TcpSocket {
         this.sendBuffer = new SendBuffer(tcp.env.alloc());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
         this.reassembly = new ReassemblyQueue(tcp.env.alloc());
-        this.tsOffset = java.util.concurrent.ThreadLocalRandom.current().nextInt();
+        this.tsOffset = tcp.nextRandomInt();
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
     }

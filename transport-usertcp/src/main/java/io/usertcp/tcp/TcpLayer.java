@@ -44,15 +44,33 @@ public final class TcpLayer {
 
     public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
                     int maxHalfOpen) {
+        this(env, defaultReceiveBuffer, defaultSendBuffer, minRtoNanos, timeWaitNanos, maxHalfOpen,
+                new SecureRandom().nextLong());
+    }
+
+    /**
+     * A TCP layer whose secrets (ISN and port keys, timestamp offsets) come from {@code seed}: for simulations
+     * that must replay exactly. Production uses a seed from {@link SecureRandom}.
+     */
+    public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
+                    int maxHalfOpen, long seed) {
         this.env = env;
         this.defaultReceiveBuffer = defaultReceiveBuffer;
         this.defaultSendBuffer = defaultSendBuffer;
         this.minRtoNanos = minRtoNanos;
         this.timeWaitNanos = timeWaitNanos;
         this.maxHalfOpen = maxHalfOpen;
-        SecureRandom r = new SecureRandom();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         this.isnHash = new SipHash(r.nextLong(), r.nextLong());
         this.portHash = new SipHash(r.nextLong(), r.nextLong());
+        this.random = r.split();
+    }
+
+    private final java.util.SplittableRandom random;
+
+    /** A random int from the layer's generator (timestamp offsets). */
+    int nextRandomInt() {
+        return random.nextInt();
     }
 
     /** Number of connections in the demux table (TIME-WAIT included). */

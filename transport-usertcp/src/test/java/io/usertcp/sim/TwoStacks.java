@@ -35,8 +35,10 @@ public final class TwoStacks implements AutoCloseable {
         linkA = pair[0].delay(oneWayDelayNanos).faults(aToB);
         linkB = pair[1].delay(oneWayDelayNanos).faults(bToA);
         ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
-        a = new Stack(common.link(linkA.factory()).address("198.18.0.1/24").build(), linkA, clock, alloc);
-        b = new Stack(rebuild(common).link(linkB.factory()).address("198.18.0.2/24").build(), linkB, clock, alloc);
+        // Fixed seeds: ISNs, ports and timestamp offsets are the same on every run, so a seed replays exactly.
+        a = new Stack(common.link(linkA.factory()).address("198.18.0.1/24").seed(1).build(), linkA, clock, alloc);
+        b = new Stack(rebuild(common).link(linkB.factory()).address("198.18.0.2/24").seed(2).build(), linkB, clock,
+                alloc);
     }
 
     private static StackConfig.Builder rebuild(StackConfig.Builder common) {
