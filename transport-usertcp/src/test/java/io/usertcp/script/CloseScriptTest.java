@@ -1,0 +1,48 @@
+package io.usertcp.script;
+
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** Closing (RFC 9293 §3.6) and TIME-WAIT. */
+class CloseScriptTest {
+    @Test
+    @DisplayName("RFC 9293 §3.6 case 2: passive close, CLOSE-WAIT -> LAST-ACK -> CLOSED")
+    void passiveClose() {
+        ScriptedPeer.runResource("passive_close.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 9293 §3.6 case 1, §3.6.1 (MUST-13): active close, FIN-WAIT-1/2 -> TIME-WAIT; a FIN there is ACKed")
+    void activeCloseAndTimeWait() {
+        ScriptedPeer.runResource("active_close.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 9293 §3.10.7.4, Figure 5 note 2: FIN-WAIT-1 receiving FIN and ACK of our FIN -> TIME-WAIT")
+    void finWaitOneStraightToTimeWait() {
+        ScriptedPeer.runResource("active_close_fin_wait_1_fin.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 9293 §3.6 case 3: simultaneous close, FIN-WAIT-1 -> CLOSING -> TIME-WAIT")
+    void simultaneousClose() {
+        ScriptedPeer.runResource("simultaneous_close.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 9293 §3.6.1 (MAY-2, condition 1): a higher SYN reopens a TIME-WAIT connection with a higher ISN")
+    void timeWaitIsReusedByAHigherSyn() {
+        ScriptedPeer.runResource("time_wait_new_syn.pkt");
+    }
+
+    @Disabled("BUG: a SYN that reopens a TIME-WAIT connection destroys the TIME-WAIT state at once; when the new "
+            + "incarnation is then reset (the SYN was an old duplicate), no connection is left (0 in the table) "
+            + "instead of the TIME-WAIT one. RFC 9293 §3.6.1 MAY-2 condition (2): return to TIME-WAIT if the SYN "
+            + "was an old duplicate")
+    @Test
+    @DisplayName("RFC 9293 §3.6.1 (MAY-2, condition 2): back to TIME-WAIT when the reopening SYN was an old duplicate")
+    void timeWaitReturnsIfTheSynWasAnOldDuplicate() {
+        ScriptedPeer.runResource("time_wait_new_syn_old_duplicate.pkt");
+    }
+}
