@@ -79,6 +79,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     private final TokenBucket icmpErrorLimit = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST);
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private int ipId;
+    private boolean inputFromLoopback; // while processing a frame from the loopback queue
     private boolean closed;
 
     /**
@@ -181,9 +182,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         int lo = loopback.size(); // only what was queued before this call: loopback replies wait a turn
         while (lo-- > 0 && n < budget) {
             ByteBuf f = loopback.poll();
+            inputFromLoopback = true;
             try {
                 input(f);
             } finally {
+                inputFromLoopback = false;
                 f.release();
             }
             n++;
@@ -404,8 +407,14 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     private boolean isMartian(int src) {
         int top = src >>> 24;
-        // 0/8, multicast and class E, and broadcast are never valid sources (RFC 1122 §3.2.1.3).
-        return top == 0 || top >= 224;
+        // 0/8, multicast and class E, broadcast, and (from the wire) loopback are never valid sources
+        // (RFC 1122 §3.2.1.3, RFC 9293 MUST-63).
+        return top == 0 || top >= 224 || (top == 127 && !inputFromLoopback) || isBroadcast(src);
+    }
+
+    @Override
+    public boolean isBroadcastOrMulticast(int ip) {
+        return ip == 0 || (ip >>> 28) == 0xe || isBroadcast(ip);
     }
 
     private void icmpInput(ByteBuf f, int o, int len, int src, int dst) {

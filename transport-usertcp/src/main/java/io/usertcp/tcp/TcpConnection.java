@@ -26,9 +26,10 @@ public final class TcpConnection extends TcpSocket {
     static final int DEFAULT_MSS_V4 = 536;
     /** Smallest MSS we accept from a peer (a floor against tiny-segment attacks). */
     static final int MIN_MSS = 88;
-    private static final int MAX_SYN_RETRIES = 6;
+    /** SYN retransmissions: at 1, 3, 7, ... 127, 247 s, so an open is given up on only after 3 minutes (MUST-23). */
+    private static final int MAX_SYN_RETRIES = 8;
     private static final int MAX_DATA_RETRIES = 15;
-    private static final long MAX_RTO_NANOS = 60_000_000_000L;
+    private static final long MAX_RTO_NANOS = 120_000_000_000L; // RFC 6298 (2.5) allows >= 60 s; Linux uses 120 s
     private static final long INITIAL_RTO_NANOS = 1_000_000_000L;
     private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
 
@@ -223,9 +224,11 @@ public final class TcpConnection extends TcpSocket {
     public int read(ByteBuf dst) {
         int n = receiveQueue.read(dst);
         if (n > 0 && state.isSynchronized()) {
-            int avail = receiveBufferSize - receiveQueue.size();
+            // Only when the window we could advertise (the field is 16 bits, scaled) grows enough: an update
+            // that changes nothing would be a duplicate ACK to the peer (RFC 5681 §2).
+            long advertisable = Math.min((long) receiveBufferSize - receiveQueue.size(), 65535L << rcvWscale);
             int cur = rcvAdvEdge - rcvNxt;
-            if (avail - cur >= Math.min(receiveBufferSize / 2, 2 * mss)) {
+            if (advertisable - cur >= Math.min(receiveBufferSize / 2, 2 * mss)) {
                 ackNowLater();
             }
         }
@@ -315,6 +318,12 @@ public final class TcpConnection extends TcpSocket {
             return;
         }
         long idle = now - lastReceived;
+        if (sndUna != sndMax && keepAliveSent == 0) {
+            // Data is outstanding: the retransmission timer watches the peer (RFC 1122 §4.2.3.6 probes idle
+            // connections only).
+            tcp.env.timers().schedule(keepAliveTimer, now + keepAliveIdleNanos);
+            return;
+        }
         if (idle < keepAliveIdleNanos && keepAliveSent == 0) {
             tcp.env.timers().schedule(keepAliveTimer, lastReceived + keepAliveIdleNanos);
             return;
@@ -564,7 +573,7 @@ public final class TcpConnection extends TcpSocket {
             sndMax = sndNxt;
         }
         if (!rtxTimer.isScheduled()) {
-            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
+            armRtx(tcp.env.now());
         }
     }
 
@@ -943,7 +952,7 @@ public final class TcpConnection extends TcpSocket {
             tcp.env.timers().cancel(rtxTimer);
             tcp.env.timers().cancel(probeTimer);
         } else {
-            tcp.env.timers().schedule(rtxTimer, now + currentRto());
+            armRtx(now);
             armProbe(now);
         }
         if (sendBlocked && writableBytes() > 0) {
@@ -985,6 +994,17 @@ public final class TcpConnection extends TcpSocket {
         rttTiming = false;
         rtxNext = sndUna;
         rtxRoundMax = sndMax;
+        // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
+        int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
+        int seg = scoreboard.skipSacked(sndUna);
+        if (seqLt(seg, dataEnd)) {
+            int len = Math.min(mss - sackOptionLength(), scoreboard.holeEnd(seg, dataEnd) - seg);
+            if (len > 0) {
+                sendData(seg, len, Tcp.ACK);
+                rtxNext = seg + len;
+                tcp.env.stats().tcpRetransmits++;
+            }
+        }
     }
 
     private void onFin() {
@@ -1119,7 +1139,7 @@ public final class TcpConnection extends TcpSocket {
             lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
         }
         if (sent && !rtxTimer.isScheduled()) {
-            tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
+            armRtx(tcp.env.now());
         }
         if (sent && !probeTimer.isScheduled()) {
             armProbe(tcp.env.now());
@@ -1213,7 +1233,7 @@ public final class TcpConnection extends TcpSocket {
             sndNxt += len + (fin ? 1 : 0);
             sndMax = sndNxt;
             if (!rtxTimer.isScheduled()) {
-                tcp.env.timers().schedule(rtxTimer, tcp.env.now() + currentRto());
+                armRtx(tcp.env.now());
             }
         }
     }
@@ -1434,7 +1454,7 @@ public final class TcpConnection extends TcpSocket {
         rttTiming = false;                       // Karn
         if (handshake) {
             sendSyn(state == TcpState.SYN_RECEIVED);
-            tcp.env.timers().schedule(rtxTimer, now + currentRto());
+            armRtx(now);
             return;
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
@@ -1449,7 +1469,16 @@ public final class TcpConnection extends TcpSocket {
         rtxNext = sndUna;
         tcp.env.stats().tcpRetransmits++;
         output();
-        tcp.env.timers().schedule(rtxTimer, now + currentRto());
+        armRtx(now);
+    }
+
+    /** (Re)starts the retransmission timer, no later than the user timeout's deadline (RFC 5482). */
+    private void armRtx(long now) {
+        long at = now + currentRto();
+        if (userTimeoutNanos > 0 && state.isSynchronized() && at - (lastProgress + userTimeoutNanos) > 0) {
+            at = Math.max(now, lastProgress + userTimeoutNanos);
+        }
+        tcp.env.timers().schedule(rtxTimer, at);
     }
 
     /** The retransmission timeout with exponential backoff applied. */
@@ -1459,7 +1488,7 @@ public final class TcpConnection extends TcpSocket {
 
     private void armPersist() {
         if (!persistTimer.isScheduled()) {
-            long delay = Math.min(Math.max(rto, tcp.minRtoNanos) << Math.min(persistBackoff, 10), MAX_RTO_NANOS);
+            long delay = Math.min(Math.max(rto, tcp.minRtoNanos) << Math.min(persistBackoff, 10), 60_000_000_000L);
             tcp.env.timers().schedule(persistTimer, tcp.env.now() + delay);
         }
     }

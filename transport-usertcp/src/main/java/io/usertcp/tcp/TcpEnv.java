@@ -50,6 +50,9 @@ public interface TcpEnv {
     /** The source address to use towards {@code dst}, or 0 if it is unroutable. */
     int sourceAddressFor(int dst);
 
+    /** Whether {@code ip} is 0.0.0.0, multicast, or a broadcast address of the stack's prefixes. */
+    boolean isBroadcastOrMulticast(int ip);
+
     /** Whether {@code ip} is one of the stack's addresses. */
     boolean isLocalAddress(int ip);
 

@@ -126,6 +126,11 @@ public final class TcpLayer {
             throw new BindException("Cannot assign requested address: " + Ipv4.toString(localIp)
                     + " is not an address of this stack");
         }
+        if (env.isBroadcastOrMulticast(remoteIp)) {
+            // RFC 9293 §3.9.1.1 (MUST-46): an OPEN to a broadcast or multicast address is refused.
+            throw new java.net.ConnectException("Cannot connect to " + Ipv4.toString(remoteIp)
+                    + ": TCP needs a unicast address, not a broadcast, multicast or unspecified one");
+        }
         if (remotePort <= 0 || remotePort > 65535) {
             throw new IllegalArgumentException("remote port out of range: " + remotePort);
         }

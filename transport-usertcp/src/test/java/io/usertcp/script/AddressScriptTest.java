@@ -10,35 +10,24 @@ class AddressScriptTest {
         ScriptedPeer.runText("connect-" + address, "+0 connect(" + address + ":80) = error\n+1 expect_connections(0)\n");
     }
 
-    @Disabled("BUG: TcpLayer.connect accepts the remote address 224.0.0.1 (an ARP request for it is sent) and sends"
-            + " a SYN; RFC 9293 §3.9.1.1 MUST-46: reject an OPEN to a broadcast or multicast (invalid) remote "
-            + "address")
     @Test
     @DisplayName("RFC 9293 §3.9.1.1 (MUST-46): OPEN to a multicast address is an error")
     void connectToMulticastIsAnError() {
         connectFails("224.0.0.1");
     }
 
-    @Disabled("BUG: TcpLayer.connect accepts the remote address 255.255.255.255 (the SYN goes to MAC "
-            + "ff:ff:ff:ff:ff:ff) and sends a SYN; RFC 9293 §3.9.1.1 MUST-46: reject an OPEN to a broadcast or "
-            + "multicast (invalid) remote address")
     @Test
     @DisplayName("RFC 9293 §3.9.1.1 (MUST-46): OPEN to the limited broadcast address is an error")
     void connectToLimitedBroadcastIsAnError() {
         connectFails("255.255.255.255");
     }
 
-    @Disabled("BUG: TcpLayer.connect accepts the remote address 198.18.0.255 (the SYN goes to MAC "
-            + "ff:ff:ff:ff:ff:ff) and sends a SYN; RFC 9293 §3.9.1.1 MUST-46: reject an OPEN to a broadcast or "
-            + "multicast (invalid) remote address")
     @Test
     @DisplayName("RFC 9293 §3.9.1.1 (MUST-46): OPEN to the subnet's broadcast address is an error")
     void connectToSubnetBroadcastIsAnError() {
         connectFails("198.18.0.255");
     }
 
-    @Disabled("BUG: TcpLayer.connect accepts the remote address 0.0.0.0 (an ARP request for it is sent) and sends a"
-            + " SYN; RFC 9293 §3.9.1.1 MUST-46: reject an OPEN to a broadcast or multicast (invalid) remote address")
     @Test
     @DisplayName("RFC 9293 §3.9.1.1 (MUST-46): OPEN to 0.0.0.0 is an error")
     void connectToZeroIsAnError() {
@@ -67,19 +56,12 @@ class AddressScriptTest {
         synIgnored("from-class-e", "240.0.0.1:40000>8080", "dropIpMalformed=1");
     }
 
-    @Disabled("BUG: a SYN from 198.18.0.255 (the subnet's broadcast address) is accepted and answered with a SYN-"
-            + "ACK sent to MAC ff:ff:ff:ff:ff:ff; Stack.isMartian only rejects 0/8, 224/4 and above. RFC 9293 "
-            + "§3.9.2.3 MUST-63, RFC 1122 §3.2.1.3: a SYN from a broadcast source must be ignored")
     @Test
     @DisplayName("RFC 9293 §3.9.2.3 (MUST-63), RFC 1122 §3.2.1.3: a SYN from the subnet's broadcast address is ignored")
     void synFromSubnetBroadcastIsIgnored() {
         synIgnored("from-subnet-bcast", "198.18.0.255:40000>8080", "dropIpMalformed=1");
     }
 
-    @Disabled("BUG: a SYN from 127.0.0.1 arriving on the link is accepted; its SYN-ACK is looped back inside the "
-            + "stack (127/8 is local), which answers it with a RST that kills the half-open connection "
-            + "(tcpSegmentsIn=3, tcpResetsOut=1, tcpResetsIn=1). RFC 1122 §3.2.1.3 (g): 127/8 must not appear "
-            + "outside a host; RFC 9293 §3.9.2.3 MUST-63: ignore a SYN from an invalid source")
     @Test
     @DisplayName("RFC 9293 §3.9.2.3 (MUST-63), RFC 1122 §3.2.1.3: a SYN from a loopback address on the wire is ignored")
     void synFromLoopbackIsIgnored() {
