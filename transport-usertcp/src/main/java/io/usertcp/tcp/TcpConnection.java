@@ -861,9 +861,10 @@ public final class TcpConnection extends TcpSocket {
         if (seqGt(ack, sndUna)) {
             newAck(ack, now);
         } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
-                && (!windowUpdate || newSack)) {
+                && (!windowUpdate || newSack) && sndWnd > 0) {
             // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
-            // an ACK that SACKs new data counts too (RFC 6675 §2).
+            // an ACK that SACKs new data counts too (RFC 6675 §2). Answers to zero-window probes do not: the
+            // peer can take nothing, so nothing may be retransmitted.
             onDupAck();
         }
         if (sndWnd > 0) {
@@ -1434,6 +1435,14 @@ public final class TcpConnection extends TcpSocket {
 
     private void onRetransmitTimeout(long now) {
         if (state == TcpState.CLOSED) {
+            return;
+        }
+        if (state.isSynchronized() && sndWnd == 0) {
+            // The peer's window is closed (perhaps shrunk onto data in flight): nothing may be resent, so this
+            // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
+            // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
+            sndNxt = sndUna;
+            armPersist();
             return;
         }
         retries++;

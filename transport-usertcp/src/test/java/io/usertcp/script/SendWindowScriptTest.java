@@ -24,11 +24,6 @@ class SendWindowScriptTest {
         ScriptedPeer.runResource("window_shrink.pkt");
     }
 
-    @Disabled("BUG: after the peer shrinks its window to zero with 1080 bytes beyond the right edge, the "
-            + "retransmission timer keeps firing (it has nothing it may send) and counts retries although every "
-            + "zero-window probe is answered; after 15 the connection is reset (RST at 544 s). RFC 9293 §3.8.6.1 "
-            + "MUST-37 (the connection stays open while probes are answered) and SHLD-17 (do not time out for data "
-            + "beyond the right edge)")
     @Test
     @DisplayName("RFC 9293 §3.8.6.1 (MUST-37, SHLD-17): a window shrunk to zero, probes answered for 10 minutes")
     void windowShrunkToZeroMayStayClosed() {
