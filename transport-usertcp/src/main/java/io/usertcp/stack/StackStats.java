@@ -43,6 +43,8 @@ public final class StackStats {
     public long tcpResetsIn;
     public long tcpOutOfOrderDropped;
     public long tcpTimeouts;
+    /** ACKs carrying a D-SACK block (RFC 2883): the peer received something twice. */
+    public long tcpDsacksIn;
 
     // IPv4 fragments, UDP and ICMP errors (issue #5)
     /** Fragments taken by reassembly. */

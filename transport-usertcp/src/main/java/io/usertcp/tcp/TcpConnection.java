@@ -849,9 +849,17 @@ public final class TcpConnection extends TcpSocket {
         }
         long now = tcp.env.now();
         boolean newSack = false;
+        boolean dsack = false;
         if (sackOk && opts.sackCount() > 0) {
             int una = seqGt(ack, sndUna) ? ack : sndUna;
-            for (int k = 0; k < opts.sackCount(); k++) {
+            // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
+            // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
+            dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
+                    && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
+            if (dsack) {
+                tcp.env.stats().tcpDsacksIn++;
+            }
+            for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
                 newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax);
             }
         }
@@ -861,10 +869,11 @@ public final class TcpConnection extends TcpSocket {
         if (seqGt(ack, sndUna)) {
             newAck(ack, now);
         } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
-                && (!windowUpdate || newSack) && sndWnd > 0) {
+                && (!windowUpdate || newSack) && sndWnd > 0 && (!dsack || newSack)) {
             // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
             // an ACK that SACKs new data counts too (RFC 6675 §2). Answers to zero-window probes do not: the
-            // peer can take nothing, so nothing may be retransmitted.
+            // peer can take nothing, so nothing may be retransmitted. Nor do ACKs that only report a duplicate
+            // (D-SACK, RFC 2883): they answer our own spurious retransmission.
             onDupAck();
         }
         if (sndWnd > 0) {

@@ -77,4 +77,10 @@ class RetransmissionScriptTest {
     void sackRecoveryNewReno() {
         ScriptedPeer.runResource("sack_recovery_newreno.pkt");
     }
+
+    @Test
+    @DisplayName("RFC 2883 §4: a D-SACK block is recognised, counted, and starts no fast retransmit")
+    void dsackIsRecognised() {
+        ScriptedPeer.runResource("dsack.pkt");
+    }
 }
