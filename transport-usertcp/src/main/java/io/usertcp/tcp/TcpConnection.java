@@ -867,7 +867,17 @@ public final class TcpConnection extends TcpSocket {
             armProbe(now);
         }
         if (seqGt(ack, sndUna)) {
+            long samplesBefore = rttSamples;
             newAck(ack, now);
+            if (rttSamples == samplesBefore && tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
+                // RFC 7323 §4 (RTTM): an ACK that advances SND.UNA echoes the TSval of the segment it answers,
+                // retransmitted or not, so it measures the RTT even where Karn's rule forbids timing. Our TS clock
+                // ticks in milliseconds: a sample is at least one tick.
+                int ms = tsNow() - opts.tsEcr();
+                if (ms >= 0 && ms < 600_000) {
+                    sampleRtt(Math.max(1, ms) * 1_000_000L);
+                }
+            }
         } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
                 && (!windowUpdate || newSack) && sndWnd > 0 && (!dsack || newSack)) {
             // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
@@ -1553,7 +1563,10 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
+    private long rttSamples;
+
     private void sampleRtt(long r) {
+        rttSamples++;
         if (r <= 0) {
             r = 1;
         }
