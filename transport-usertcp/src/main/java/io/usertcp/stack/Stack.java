@@ -29,7 +29,6 @@ import java.net.InetAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A user-space TCP/IP stack: one link (a NIC), its IPv4 addresses and routes, ARP, ICMP echo, TCP, UDP,
@@ -759,7 +758,4 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         }
         return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
     }
-
-    /** Nanoseconds in a millisecond, for readers of {@link #nextDeadline()}. */
-    static final long MILLIS = TimeUnit.MILLISECONDS.toNanos(1);
 }

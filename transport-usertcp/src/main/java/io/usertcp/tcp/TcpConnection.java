@@ -229,7 +229,7 @@ public final class TcpConnection extends TcpSocket {
             long advertisable = Math.min((long) receiveBufferSize - receiveQueue.size(), 65535L << rcvWscale);
             int cur = rcvAdvEdge - rcvNxt;
             if (advertisable - cur >= Math.min(receiveBufferSize / 2, 2 * mss)) {
-                ackNowLater();
+                ackLater();
             }
         }
         return n;
@@ -1030,7 +1030,7 @@ public final class TcpConnection extends TcpSocket {
     private void onFin() {
         finReceived = true;
         rcvNxt++;
-        ackNowLater();
+        ackLater();
         signal(EV_READABLE | EV_INPUT_CLOSED);
         switch (state) {
             case SYN_RECEIVED:
@@ -1434,10 +1434,6 @@ public final class TcpConnection extends TcpSocket {
             ackPending = true;
             tcp.env.ackLater(this);
         }
-    }
-
-    private void ackNowLater() {
-        ackLater();
     }
 
     /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
