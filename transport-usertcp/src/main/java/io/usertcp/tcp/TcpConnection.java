@@ -39,6 +39,8 @@ public final class TcpConnection extends TcpSocket {
     final int localPort;
     final int remotePort;
     TcpListener listener;          // set while SYN-RECEIVED for a passive open
+    TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
+    boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
     private TcpState state = TcpState.CLOSED;
     private Throwable error;
 
@@ -681,6 +683,11 @@ public final class TcpConnection extends TcpSocket {
                 sndWl1 = seq;
                 sndWl2 = ack;
                 maxSndWnd = Math.max(maxSndWnd, sndWnd);
+                if (revivable != null) {
+                    TcpConnection old = revivable; // the new incarnation is real: the old one goes for good
+                    revivable = null;
+                    old.destroy(null);
+                }
                 if (listener != null) {
                     TcpListener l = listener;
                     listener = null;
@@ -1595,6 +1602,7 @@ public final class TcpConnection extends TcpSocket {
             return;
         }
         boolean wasConnecting = state == TcpState.SYN_SENT;
+        boolean wasSynReceived = state == TcpState.SYN_RECEIVED;
         setState(TcpState.CLOSED);
         if (cause != null && error == null) {
             error = cause;
@@ -1615,6 +1623,15 @@ public final class TcpConnection extends TcpSocket {
             listener = null;
         }
         tcp.remove(this);
+        if (revivable != null) {
+            TcpConnection old = revivable;
+            revivable = null;
+            if (wasSynReceived) {
+                tcp.revive(old); // RFC 9293 §3.6.1 MAY-2 (2): the SYN was an old duplicate: back to TIME-WAIT
+            } else {
+                old.destroy(null);
+            }
+        }
         signal(wasConnecting ? EV_CONNECTED | EV_CLOSED : EV_CLOSED | EV_READABLE);
         if (handler() == null) {
             receiveQueue.clear();

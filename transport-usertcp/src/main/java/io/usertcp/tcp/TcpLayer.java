@@ -37,6 +37,7 @@ public final class TcpLayer {
     private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
     private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
     private final FlowKey probe = new FlowKey();
+    private TcpConnection parked; // a TIME-WAIT connection set aside by the SYN being processed
     private final TcpOptions options = new TcpOptions();
     private final SipHash isnHash;
     private final SipHash portHash;
@@ -162,8 +163,18 @@ public final class TcpLayer {
     }
 
     void remove(TcpConnection c) {
-        if (connections.remove(c.key) == c) {
+        if (connections.remove(c.key, c) || c.parked) {
+            c.parked = false;
             portUsers.computeIfPresent(c.localPort, (p, n) -> n > 1 ? n - 1 : null);
+        }
+    }
+
+    /** Puts a parked TIME-WAIT connection back in the table (its successor's SYN was an old duplicate). */
+    void revive(TcpConnection tw) {
+        if (tw.parked && tw.state() == TcpState.TIME_WAIT && connections.putIfAbsent(tw.key, tw) == null) {
+            tw.parked = false;
+        } else {
+            tw.destroy(null);
         }
     }
 
@@ -278,10 +289,15 @@ public final class TcpLayer {
         TcpConnection c = connections.get(probe.set(0, dstIp & 0xffff_ffffL, dstPort, 0, srcIp & 0xffff_ffffL,
                 srcPort));
         if (c != null) {
-            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq, opts)) {
-                // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection.
-                c.destroy(null);
-                c = null;
+            TcpListener tl;
+            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq, opts)
+                    && (tl = findListener(dstIp, dstPort)) != null && tl.canTakeSyn()
+                    && halfOpenTotal < maxHalfOpen) {
+                // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
+                // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
+                connections.remove(c.key, c);
+                c.parked = true;
+                parked = c;
             } else {
                 c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
                 return;
@@ -310,6 +326,8 @@ public final class TcpLayer {
         }
         TcpConnection nc = newConnection(dstIp, dstPort, srcIp, srcPort);
         nc.listener = l;
+        nc.revivable = parked;
+        parked = null;
         l.halfOpenAdded();
         nc.acceptSyn(seq, window, opts);
     }

@@ -36,10 +36,6 @@ class CloseScriptTest {
         ScriptedPeer.runResource("time_wait_new_syn.pkt");
     }
 
-    @Disabled("BUG: a SYN that reopens a TIME-WAIT connection destroys the TIME-WAIT state at once; when the new "
-            + "incarnation is then reset (the SYN was an old duplicate), no connection is left (0 in the table) "
-            + "instead of the TIME-WAIT one. RFC 9293 §3.6.1 MAY-2 condition (2): return to TIME-WAIT if the SYN "
-            + "was an old duplicate")
     @Test
     @DisplayName("RFC 9293 §3.6.1 (MAY-2, condition 2): back to TIME-WAIT when the reopening SYN was an old duplicate")
     void timeWaitReturnsIfTheSynWasAnOldDuplicate() {
