@@ -157,42 +157,29 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((SocketUnsafe) unsafe()).addListener(f -> {
-            if (!f.isSuccess()) {
-                promise.setFailure(f.cause());
-                return;
-            }
-            IoRegistration r = (IoRegistration) f.getNow();
-            UserTcpIoHandler h = r.attachment();
-            TcpConnection c = connection;
-            if (c != null && c.layer() != h.stack().tcp()) {
-                r.cancel();
-                promise.setFailure(new IllegalStateException("this connection belongs to the usertcp stack of "
-                        + "another event loop: a usertcp channel can only be served by the loop that owns its "
-                        + "stack. Give ServerBootstrap the same single-thread usertcp group for parent and "
-                        + "children: group(group) rather than group(bossGroup, otherGroup)"));
-                return;
-            }
-            registration = r;
-            ioHandler = h;
-            if (c != null) {
-                config.applyTo(c); // options set on an accepted child before it was registered
-            }
-            promise.setSuccess();
-            if (c != null && (c.isFinReceived() || c.isClosed())) {
-                // A FIN or reset that came before registration: epoll would report EPOLLRDHUP / EPOLLERR now.
-                eventLoop().execute(() -> readReady(true));
-            }
-        });
+        TcpConnection c = connection;
+        Registrations.register(eventLoop(), (SocketUnsafe) unsafe(), promise,
+                h -> c == null || c.layer() == h.stack().tcp(),
+                "this connection belongs to the usertcp stack of another event loop: a usertcp channel can only be "
+                        + "served by the loop that owns its stack. Give ServerBootstrap the same single-thread usertcp "
+                        + "group for parent and children: group(group) rather than group(bossGroup, otherGroup)",
+                r -> {
+                    registration = r;
+                    ioHandler = r.attachment();
+                    if (c != null) {
+                        config.applyTo(c); // options set on an accepted child before it was registered
+                    }
+                    promise.setSuccess();
+                    if (c != null && (c.isFinReceived() || c.isClosed())) {
+                        // A FIN or reset that came before registration: epoll would report EPOLLRDHUP/EPOLLERR now.
+                        eventLoop().execute(() -> readReady(true));
+                    }
+                });
     }
 
     @Override
     protected void doDeregister() {
-        IoRegistration r = registration;
-        if (r != null) {
-            registration = null;
-            r.cancel();
-        }
+        registration = Registrations.cancel(registration);
     }
 
     // ------------------------------------------------------------------ config hooks

@@ -91,24 +91,16 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((ServerUnsafe) unsafe()).addListener(f -> {
-            if (f.isSuccess()) {
-                registration = (IoRegistration) f.getNow();
-                ioHandler = registration.attachment();
-                promise.setSuccess();
-            } else {
-                promise.setFailure(f.cause());
-            }
+        Registrations.register(eventLoop(), (ServerUnsafe) unsafe(), promise, h -> true, null, r -> {
+            registration = r;
+            ioHandler = r.attachment();
+            promise.setSuccess();
         });
     }
 
     @Override
     protected void doDeregister() {
-        IoRegistration r = registration;
-        if (r != null) {
-            registration = null;
-            r.cancel();
-        }
+        registration = Registrations.cancel(registration);
     }
 
     /** The stack this channel listens on (valid once registered). */

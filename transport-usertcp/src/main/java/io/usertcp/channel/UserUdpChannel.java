@@ -138,39 +138,28 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((UdpUnsafe) unsafe()).addListener(f -> {
-            if (!f.isSuccess()) {
-                promise.setFailure(f.cause());
-                return;
-            }
-            IoRegistration r = (IoRegistration) f.getNow();
-            UserTcpIoHandler h = r.attachment();
-            UdpSocket s = socket;
-            if (s != null && s.layer() != h.stack().udp()) {
-                r.cancel();
-                promise.setFailure(new IllegalStateException("this UDP socket belongs to the usertcp stack of another "
-                        + "event loop: a usertcp channel can only be served by the loop that owns its stack"));
-                return;
-            }
-            registration = r;
-            ioHandler = h;
-            if (s == null) {
-                s = h.stack().udp().open();
-                s.handler(this::onUdpEvents);
-                socket = s;
-            }
-            config.applyTo(s);
-            promise.setSuccess();
-        });
+        UdpSocket existing = socket;
+        Registrations.register(eventLoop(), (UdpUnsafe) unsafe(), promise,
+                h -> existing == null || existing.layer() == h.stack().udp(),
+                "this UDP socket belongs to the usertcp stack of another event loop: a usertcp channel can only be "
+                        + "served by the loop that owns its stack",
+                r -> {
+                    registration = r;
+                    ioHandler = r.attachment();
+                    UdpSocket s = socket;
+                    if (s == null) {
+                        s = ioHandler.stack().udp().open();
+                        s.handler(this::onUdpEvents);
+                        socket = s;
+                    }
+                    config.applyTo(s);
+                    promise.setSuccess();
+                });
     }
 
     @Override
     protected void doDeregister() {
-        IoRegistration r = registration;
-        if (r != null) {
-            registration = null;
-            r.cancel();
-        }
+        registration = Registrations.cancel(registration);
     }
 
     /** The stack this channel's socket lives in (valid once registered; touch it on the event loop only). */
