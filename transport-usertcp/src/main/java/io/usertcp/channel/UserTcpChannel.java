@@ -23,11 +23,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
 import io.usertcp.stack.Stack;
 import io.usertcp.tcp.TcpConnection;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.tcp.TcpSocket;
 
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -220,9 +220,6 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
             throw new IllegalArgumentException("unresolved address " + i
                     + ": usertcp does no name lookups; resolve it first or use an IP literal");
         }
-        if (!(i.getAddress() instanceof Inet4Address) && !i.getAddress().isAnyLocalAddress()) {
-            throw new IllegalArgumentException("IPv6 is not supported by usertcp yet: " + i);
-        }
         return i;
     }
 
@@ -235,10 +232,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
     private boolean doConnect(SocketAddress remote, SocketAddress local) throws IOException {
         InetSocketAddress r = checkAddress(remote);
         InetSocketAddress l = local != null ? checkAddress(local) : requestedLocal;
-        int lip = l == null || l.getAddress().isAnyLocalAddress() ? 0 : Stack.toInt(l.getAddress());
+        IpAddress lip = l == null || l.getAddress().isAnyLocalAddress() ? null : IpAddress.of(l.getAddress());
         int lport = l == null ? 0 : l.getPort();
         Stack stack = ioHandler.stack();
-        TcpConnection c = stack.tcp().connect(lip, lport, Stack.toInt(r.getAddress()), r.getPort(),
+        TcpConnection c = stack.tcp().connect(lip, lport, IpAddress.of(r.getAddress()), r.getPort(),
                 config.getReceiveBufferSize(), config.getSendBufferSize());
         c.handler(this::onTcpEvents);
         config.applyTo(c); // TCP_NODELAY, SO_KEEPALIVE (the buffer sizes went with the SYN)

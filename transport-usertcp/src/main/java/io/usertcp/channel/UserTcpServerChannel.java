@@ -13,6 +13,7 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.usertcp.stack.Stack;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpListener;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.tcp.TcpSocket;
 
 import java.net.InetSocketAddress;
@@ -115,11 +116,14 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
     @Override
     protected void doBind(SocketAddress local) throws Exception {
         InetSocketAddress a = UserTcpChannel.checkAddress(local);
-        int ip = a.getAddress() == null || a.getAddress().isAnyLocalAddress() ? 0 : Stack.toInt(a.getAddress());
-        TcpListener l = stack().tcp().listen(ip, a.getPort(), Math.max(1, config.getBacklog()));
+        boolean wildcard = a.getAddress() == null || a.getAddress().isAnyLocalAddress();
+        // A wildcard listener (0.0.0.0 or ::) takes connections of both families, as a dual-stack socket does.
+        TcpListener l = stack().tcp().listen(wildcard ? null : IpAddress.of(a.getAddress()), a.getPort(),
+                Math.max(1, config.getBacklog()));
         l.handler(this::onTcpEvents);
         listener = l;
-        localAddress = l.localAddress();
+        localAddress = wildcard && a.getAddress() != null ? new InetSocketAddress(a.getAddress(), l.localAddress().getPort())
+                : l.localAddress();
     }
 
     void backlogChanged(int backlog) {

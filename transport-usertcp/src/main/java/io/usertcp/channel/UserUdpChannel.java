@@ -19,8 +19,8 @@ import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.util.internal.StringUtil;
 import io.usertcp.stack.Stack;
 import io.usertcp.udp.UdpSocket;
+import io.usertcp.wire.IpAddress;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -74,7 +74,8 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
     private final Runnable readTask = this::runScheduledRead;
     /** The last sender seen, reused while the same peer keeps sending (no address objects per datagram). */
     private InetSocketAddress lastSender;
-    private int lastSenderIp;
+    private long lastSenderHi;
+    private long lastSenderLo;
 
     /** A new, unbound channel. */
     public UserUdpChannel() {
@@ -197,14 +198,11 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
         if (i.isUnresolved()) {
             throw new UnresolvedAddressException();
         }
-        if (!(i.getAddress() instanceof Inet4Address) && !i.getAddress().isAnyLocalAddress()) {
-            throw new IllegalArgumentException("IPv6 is not supported by usertcp yet: " + i);
-        }
         return i;
     }
 
-    private static int ip(InetSocketAddress a) {
-        return a.getAddress().isAnyLocalAddress() ? 0 : Stack.toInt(a.getAddress());
+    private static IpAddress ip(InetSocketAddress a) {
+        return a.getAddress().isAnyLocalAddress() ? null : IpAddress.of(a.getAddress());
     }
 
     private UdpSocket socket() throws ClosedChannelException {
@@ -237,7 +235,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
             doBind(local);
         }
         UdpSocket s = socket();
-        s.connect(Stack.toInt(r.getAddress()), r.getPort());
+        s.connect(IpAddress.of(r.getAddress()), r.getPort());
         remoteAddress = r;
         localAddress = s.localAddress(); // the route fixed the local address
         connected = true;
@@ -319,7 +317,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
                 }
                 ByteBuf b = h.allocate(config.getAllocator());
                 h.attemptedBytesRead(b.writableBytes());
-                InetSocketAddress sender = sender(s.peekSourceIp(), s.peekSourcePort());
+                InetSocketAddress sender = sender(s.peekSourceHi(), s.peekSourceLo(), s.peekSourcePort());
                 h.lastBytesRead(s.receive(b));
                 h.incMessagesRead(1);
                 readPending = false;
@@ -348,19 +346,15 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
                 : h.continueReading();
     }
 
-    private InetSocketAddress sender(int ip, int port) {
+    private InetSocketAddress sender(long hi, long lo, int port) {
         InetSocketAddress last = lastSender;
-        if (last != null && last.getPort() == port && lastSenderIp == ip) {
-            return last;
+        if (last != null && last.getPort() == port && lastSenderHi == hi && lastSenderLo == lo) {
+            return last; // a stream of datagrams from one peer shares one address object
         }
-        try {
-            last = new InetSocketAddress(InetAddress.getByAddress(new byte[] {(byte) (ip >>> 24),
-                (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip}), port);
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e); // four bytes are always an address
-        }
+        last = new InetSocketAddress(IpAddress.of(hi, lo).toInet(), port);
         lastSender = last;
-        lastSenderIp = ip;
+        lastSenderHi = hi;
+        lastSenderLo = lo;
         return last;
     }
 
@@ -428,7 +422,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
                         if (!connected) {
                             throw new NotYetConnectedException();
                         }
-                        s.send(data, 0, 0);
+                        s.send(data, (IpAddress) null, 0);
                     } else {
                         InetSocketAddress a = checkAddress(to);
                         s.send(data, ip(a), a.getPort());

@@ -46,6 +46,7 @@ public final class TapDevice implements Link {
     private static final long TUNSETOFFLOAD = 0x400454d0L;
     private static final int TUN_F_CSUM = 0x01;
     private static final int TUN_F_TSO4 = 0x02;
+    private static final int TUN_F_TSO6 = 0x04;
     /** Largest frame with offload: an IPv4 packet of 64 KiB behind Ethernet and the virtio header. */
     private static final int OFFLOAD_FRAME_CAPACITY = io.usertcp.wire.VirtioNetHeader.LENGTH + 14 + 65535 + 4;
     /** Ethernet header (14) plus one 802.1Q tag (4). */
@@ -124,7 +125,7 @@ public final class TapDevice implements Link {
             boolean tso = false;
             if (cfg.offload()) {
                 // The argument of TUNSETOFFLOAD is the flag word itself, not a pointer.
-                if (c.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0) {
+                if (c.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0) {
                     tso = true;
                 } else {
                     logger.debug("TUNSETOFFLOAD refused on {} ({}): no segmentation offload", cfg.name(),
@@ -168,7 +169,12 @@ public final class TapDevice implements Link {
             // A deeper queue towards us than the default 1000 frames absorbs bursts (e.g. 1000 SYNs at once).
             ip("link", "set", "dev", name, "mtu", Integer.toString(mtu), "txqueuelen", "4096");
             for (String cidr : cfg.kernelAddresses()) {
-                ip("addr", "replace", cidr, "dev", name);
+                if (cidr.indexOf(':') >= 0) {
+                    // IPv6: usable at once, without the second or so of duplicate address detection.
+                    ip("addr", "replace", cidr, "dev", name, "nodad");
+                } else {
+                    ip("addr", "replace", cidr, "dev", name);
+                }
             }
             ip("link", "set", "dev", name, "up");
         }

@@ -7,6 +7,9 @@ import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.link.Link;
 import io.usertcp.net.ArpTable;
 import io.usertcp.net.Ipv4Reassembly;
+import io.usertcp.net.Ipv6Reassembly;
+import io.usertcp.net.NeighborCache;
+import io.usertcp.net.PathMtuCache;
 import io.usertcp.net.TokenBucket;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpEnv;
@@ -19,6 +22,7 @@ import io.usertcp.wire.Arp;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.Ethernet;
 import io.usertcp.wire.Icmpv4;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.MacAddress;
 import io.usertcp.wire.VirtioNetHeader;
@@ -44,7 +48,7 @@ import java.util.List;
  */
 public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseable {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(Stack.class);
-    private static final int LOOPBACK_MTU = 65535 - 40;
+    static final int LOOPBACK_MTU = 65535 - 40;
     /** Largest IPv4 payload of one TSO super-segment (the IPv4 total length is 16 bits). */
     private static final int TSO_MAX_L4 = 65535 - Ipv4.MIN_HEADER_LENGTH;
     private static final int DEFAULT_TTL = 64;
@@ -54,18 +58,21 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     private final Link link;
     /** Bytes of virtio_net_hdr before each frame's Ethernet header (0 without offload). */
-    private final int vnet;
-    private final int l3;
+    final int vnet;
+    final int l3;
     private final int l4v4;
-    private final boolean tso;
-    private final long mac;
-    private final int mtu;
+    final boolean tso;
+    final long mac;
+    final int mtu;
     private final Clock clock;
     private final ByteBufAllocator alloc;
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
     private final ArpTable arp;
     private final TcpLayer tcp;
+    private final PathMtuCache pathMtu = new PathMtuCache();
+    /** IPv6, or null when the config holds no IPv6 address. */
+    private final Ipv6Layer ipv6;
     private final int[] v4Addresses;
     private final int[] v4Masks;
     private final int gateway;
@@ -102,8 +109,6 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             if (a.address() instanceof Inet4Address) {
                 addrs.add(toInt(a.address()));
                 masks.add(a.prefixLength() == 0 ? 0 : -1 << (32 - a.prefixLength()));
-            } else {
-                throw new IllegalArgumentException("IPv6 address " + a + " is not supported by this stack yet");
             }
         }
         this.v4Addresses = addrs.stream().mapToInt(Integer::intValue).toArray();
@@ -118,6 +123,38 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
         this.udp = new UdpLayer(this);
         this.reassembly = new Ipv4Reassembly(timers, alloc, stats, new ReassemblyOutput());
+        List<StackConfig.InterfaceAddress> v6 = new ArrayList<>();
+        for (StackConfig.InterfaceAddress a : config.addresses()) {
+            if (!(a.address() instanceof Inet4Address)) {
+                v6.add(a);
+            }
+        }
+        if (!v6.isEmpty()) {
+            int firstId = config.seed() != null ? (int) (config.seed() * 0x9E3779B97F4A7C15L >>> 32)
+                    : new java.security.SecureRandom().nextInt();
+            this.ipv6 = new Ipv6Layer(this, v6, config.gateway6(), firstId);
+        } else {
+            if (config.gateway6() != null) {
+                throw new IllegalArgumentException("IPv6 gateway " + config.gateway6().getHostAddress()
+                        + " given but the stack has no IPv6 address: add one, e.g. address(\"fd00:198::2/64\")");
+            }
+            this.ipv6 = null;
+        }
+    }
+
+    /** The path MTU cache (RFC 1191, RFC 8201). */
+    public PathMtuCache pathMtu() {
+        return pathMtu;
+    }
+
+    /** The IPv6 neighbour cache, or null when the stack has no IPv6 address. */
+    public NeighborCache neighbors() {
+        return ipv6 != null ? ipv6.neighbors() : null;
+    }
+
+    /** IPv6 reassembly, or null when the stack has no IPv6 address. */
+    public Ipv6Reassembly ipv6Reassembly() {
+        return ipv6 != null ? ipv6.reassembly() : null;
     }
 
     /** The TCP layer. */
@@ -303,6 +340,13 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             case Ethernet.TYPE_IPV4:
                 ipv4Input(f, l3o, l3len, checksumTrusted, dst != mac);
                 break;
+            case Ethernet.TYPE_IPV6:
+                if (ipv6 == null) {
+                    stats.dropIp6NotForUs++;
+                } else {
+                    ipv6.input(f, l3o, l3len, checksumTrusted, Ethernet.src(f, base), inputFromLoopback);
+                }
+                break;
             case Ethernet.TYPE_ARP:
                 arpInput(f, l3o, l3len);
                 break;
@@ -411,7 +455,6 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return top == 0 || top >= 224 || (top == 127 && !inputFromLoopback) || isBroadcast(src);
     }
 
-    @Override
     public boolean isBroadcastOrMulticast(int ip) {
         return ip == 0 || (ip >>> 28) == 0xe || isBroadcast(ip);
     }
@@ -432,11 +475,82 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             r.setShort(ro + 2, Checksum.compute(r, ro, len));
             stats.icmpEchoReplies++;
             sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
-        } else if (type == Icmpv4.DEST_UNREACHABLE) {
-            // RFC 1122 §4.1.3.3: UDP passes ICMP errors up to its (connected) sockets (issue #5).
+        } else if (type == Icmpv4.DEST_UNREACHABLE || type == Icmpv4.TIME_EXCEEDED
+                || type == Icmpv4.PARAMETER_PROBLEM) {
+            // Source quench is ignored (RFC 6633); the rest go to the transport that sent the quoted datagram.
             stats.icmpErrorsIn++;
-            udp.icmpError(type, f.getUnsignedByte(o + 1), f, o + Icmpv4.HEADER_LENGTH, len - Icmpv4.HEADER_LENGTH, src);
+            icmpErrorInput(f, o, len, type, f.getUnsignedByte(o + 1), src);
         }
+    }
+
+    /**
+     * An ICMP error about a datagram we sent (RFC 792: the quote is its IPv4 header and at least 8 bytes after
+     * it). To TCP (RFC 9293 §3.9.2.2 MUST-54; RFC 5927: the quoted sequence number is checked there), with
+     * fragmentation-needed lowering the path MTU (RFC 1191); hard errors to connected UDP sockets
+     * (RFC 1122 §4.1.3.3).
+     */
+    private void icmpErrorInput(ByteBuf f, int o, int len, int type, int code, int from) {
+        int q = o + Icmpv4.HEADER_LENGTH;
+        int qlen = len - Icmpv4.HEADER_LENGTH;
+        if (qlen < Ipv4.MIN_HEADER_LENGTH || Ipv4.version(f, q) != 4) {
+            stats.dropIcmpMalformed++;
+            return;
+        }
+        int hl = Ipv4.headerLength(f, q);
+        int local = Ipv4.src(f, q);
+        int remote = Ipv4.dst(f, q);
+        if (hl < Ipv4.MIN_HEADER_LENGTH || qlen < hl + 8 || !isLocalAddress(local)
+                || (Ipv4.flagsFragment(f, q) & Ipv4.FRAGMENT_OFFSET_MASK) != 0) {
+            stats.dropIcmpMalformed++; // too short to name a connection, not ours, or not a first fragment
+            return;
+        }
+        int proto = Ipv4.protocol(f, q);
+        int u = q + hl;
+        int localPort = f.getUnsignedShort(u);
+        int remotePort = f.getUnsignedShort(u + 2);
+        long localLo = IpAddress.mappedLo(local);
+        long remoteLo = IpAddress.mappedLo(remote);
+        if (type == Icmpv4.DEST_UNREACHABLE && code == Icmpv4.CODE_FRAG_NEEDED) {
+            int mtu = f.getUnsignedShort(o + 6);
+            if (mtu == 0) {
+                mtu = PathMtuCache.plateau(Ipv4.totalLength(f, q)); // RFC 1191 §5: an old router
+            }
+            if (proto == Ipv4.PROTO_TCP) {
+                tcp.icmpPacketTooBig(0, localLo, localPort, 0, remoteLo, remotePort, f.getInt(u + 4), mtu);
+            } else {
+                reportPathMtu(IpAddress.v4(remote), mtu);
+            }
+            return;
+        }
+        if (proto == Ipv4.PROTO_TCP) {
+            // RFC 1122 §4.2.3.9: protocol and port unreachable (and the administrative prohibitions, as
+            // Linux) are hard errors; the rest are soft.
+            boolean hard = type == Icmpv4.DEST_UNREACHABLE && (code == 2 || code == 3 || code == 9 || code == 10
+                    || code == 13);
+            tcp.icmpError(0, localLo, localPort, 0, remoteLo, remotePort, f.getInt(u + 4), hard,
+                    describeIcmp(type, code, from));
+        } else if (proto == Ipv4.PROTO_UDP && type == Icmpv4.DEST_UNREACHABLE) {
+            udp.icmpError(code, 0, localLo, localPort, 0, remoteLo, remotePort, IpAddress.v4(from));
+        }
+    }
+
+    private static String describeIcmp(int type, int code, int from) {
+        String what;
+        if (type == Icmpv4.DEST_UNREACHABLE) {
+            switch (code) {
+                case 0: what = "network unreachable"; break;
+                case 1: what = "host unreachable"; break;
+                case 2: what = "protocol unreachable"; break;
+                case 3: what = "port unreachable"; break;
+                case 9: case 10: case 13: what = "communication administratively prohibited"; break;
+                default: what = "destination unreachable (code " + code + ")"; break;
+            }
+        } else if (type == Icmpv4.TIME_EXCEEDED) {
+            what = "time exceeded";
+        } else {
+            what = "parameter problem";
+        }
+        return "ICMP " + what + " from " + Ipv4.toString(from);
     }
 
     // ------------------------------------------------------------------ ICMP errors and reassembly (issue #5)
@@ -493,15 +607,113 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         }
     }
 
-    // ------------------------------------------------------------------ output
+    // ------------------------------------------------------------------ TcpEnv and UdpEnv: both families
 
     @Override
+    public int payloadOffset(boolean v6) {
+        return v6 ? l3 + io.usertcp.wire.Ipv6.HEADER_LENGTH : l4v4;
+    }
+
+    @Override
+    public ByteBuf newFrame(boolean v6, int l4Length) {
+        return v6 ? ipv6OrFail().newFrame(l4Length) : newIpv4Frame(l4Length);
+    }
+
+    @Override
+    public void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset,
+                     int gsoSize) {
+        if (dst.isV4()) {
+            sendIpv4(frame, src.v4(), dst.v4(), protocol, l4Length, csumOffset, gsoSize);
+        } else {
+            ipv6OrFail().send(frame, src, dst, protocol, l4Length, csumOffset, gsoSize);
+        }
+    }
+
+    @Override
+    public void sendDatagram(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length,
+                             int csumOffset, int tos) {
+        if (dst.isV4()) {
+            sendIpv4Datagram(frame, src.v4(), dst.v4(), protocol, l4Length, csumOffset, tos);
+        } else {
+            ipv6OrFail().sendDatagram(frame, src, dst, protocol, l4Length, csumOffset, tos);
+        }
+    }
+
+    @Override
+    public int maxSegmentPayload(IpAddress dst, int mss, int tcpHeaderLength) {
+        return dst.isV4() ? maxSegmentPayload(dst.v4(), mss, tcpHeaderLength)
+                : ipv6OrFail().maxSegmentPayload(dst, mss, tcpHeaderLength);
+    }
+
+    @Override
+    public int mtuTo(IpAddress dst) {
+        return dst.isV4() ? mtuTo(dst.v4()) : ipv6 == null ? Ipv6Layer.MIN_MTU : ipv6.mtuTo(dst.hi(), dst.lo());
+    }
+
+    @Override
+    public int reportPathMtu(IpAddress dst, int reported) {
+        if (dst.isLoopback() || isLocalAddress(dst)) {
+            return LOOPBACK_MTU;
+        }
+        long now = clock.nanoTime();
+        pathMtu.update(dst.isV6(), dst.hi(), dst.lo(), reported, mtu, now);
+        return pathMtu.mtu(dst.isV6(), dst.hi(), dst.lo(), mtu, now);
+    }
+
+    @Override
+    public IpAddress sourceAddressFor(IpAddress dst) {
+        if (dst.isV4()) {
+            int s = sourceAddressFor(dst.v4());
+            return s == 0 ? null : IpAddress.v4(s);
+        }
+        return ipv6 == null ? null : ipv6.sourceFor(dst.hi(), dst.lo());
+    }
+
+    @Override
+    public boolean isBroadcastOrMulticast(IpAddress ip) {
+        return ip.isV4() ? isBroadcastOrMulticast(ip.v4()) : ip.isAnyLocal() || ip.isMulticast();
+    }
+
+    @Override
+    public boolean isLocalAddress(IpAddress ip) {
+        return ip.isV4() ? isLocalAddress(ip.v4()) : ip.isLoopback() || (ipv6 != null && ipv6.isLocal(ip.hi(), ip.lo()));
+    }
+
+    @Override
+    public boolean isBroadcast(IpAddress ip) {
+        return ip.isV4() && isBroadcast(ip.v4());
+    }
+
+    private Ipv6Layer ipv6OrFail() {
+        if (ipv6 == null) {
+            throw new IllegalStateException("the stack has no IPv6 address");
+        }
+        return ipv6;
+    }
+
+    /** Queues a frame for the stack's own input (the loopback interface), or drops it if the queue is full. */
+    void loopback(ByteBuf frame) {
+        if (loopback.size() >= 4096) {
+            stats.framesOutDropped++;
+            frame.release();
+            return;
+        }
+        loopback.add(frame);
+    }
+
+    /** Takes a token of the ICMP error rate limit shared by both families; false when spent. */
+    boolean takeIcmpErrorToken() {
+        return icmpErrorLimit.tryTake(clock.nanoTime());
+    }
+
+    // ------------------------------------------------------------------ output
+
     public int ipv4PayloadOffset() {
         return l4v4;
     }
 
     /** A frame of {@code length} bytes after the virtio header (zeroed), writerIndex at its end. */
-    private ByteBuf newFrame(int length) {
+    ByteBuf newFrame(int length) {
         int total = vnet + length;
         ByteBuf f = alloc.directBuffer(total, total);
         if (vnet > 0) {
@@ -511,12 +723,10 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return f;
     }
 
-    @Override
     public ByteBuf newIpv4Frame(int l4Length) {
         return newFrame(Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + l4Length);
     }
 
-    @Override
     public int maxSegmentPayload(int dst, int mss, int tcpHeaderLength) {
         if (!tso || isLocalAddress(dst) || (dst >>> 24) == 127) {
             return mss;
@@ -525,14 +735,12 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return Math.max(mss, max - max % mss);
     }
 
-    @Override
     public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
         Ipv4.write(frame, l3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
                 true);
         checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, gsoSize);
     }
 
-    @Override
     public void sendIpv4Datagram(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset,
                                  int tos) {
         int pathMtu = mtuTo(dst);
@@ -599,12 +807,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             if (vnet > 0) {
                 VirtioNetHeader.writeNone(frame, 0);
             }
-            if (loopback.size() >= 4096) {
-                stats.framesOutDropped++;
-                frame.release();
-                return;
-            }
-            loopback.add(frame);
+            loopback(frame);
             return;
         }
         if (link == null) {
@@ -628,12 +831,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         transmitFrame(frame);
     }
 
-    @Override
     public int mtuTo(int dst) {
-        return isLocalAddress(dst) || (dst >>> 24) == 127 ? LOOPBACK_MTU : mtu;
+        return isLocalAddress(dst) || (dst >>> 24) == 127 ? LOOPBACK_MTU
+                : pathMtu.mtu(false, 0, IpAddress.mappedLo(dst), mtu, clock.nanoTime());
     }
 
-    @Override
     public int sourceAddressFor(int dst) {
         if ((dst >>> 24) == 127) {
             return dst == 0x7f000001 ? dst : 0x7f000001;
@@ -646,7 +848,6 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return gateway != 0 || v4Addresses.length > 0 ? primaryIpv4() : 0;
     }
 
-    @Override
     public boolean isLocalAddress(int ip) {
         for (int a : v4Addresses) {
             if (a == ip) {
@@ -656,7 +857,6 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return (ip >>> 24) == 127;
     }
 
-    @Override
     public boolean isBroadcast(int ip) {
         if (ip == -1) {
             return true; // 255.255.255.255, the limited broadcast
@@ -705,7 +905,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     }
 
     /** Sends a complete frame on the link and releases it. */
-    private void transmitFrame(ByteBuf frame) {
+    void transmitFrame(ByteBuf frame) {
         try {
             if (link != null && link.transmit(frame)) {
                 stats.framesOut++;
@@ -736,6 +936,9 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         dispatchEvents();
         reassembly.clear();
         arp.clear();
+        if (ipv6 != null) {
+            ipv6.clear();
+        }
         ByteBuf f;
         while ((f = loopback.poll()) != null) {
             f.release();

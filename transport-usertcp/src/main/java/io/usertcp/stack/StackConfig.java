@@ -19,6 +19,7 @@ public final class StackConfig {
     private final LinkFactory link;
     private final List<InterfaceAddress> addresses;
     private final InetAddress gateway;
+    private final InetAddress gateway6;
     private final Duration minRto;
     private final Duration timeWait;
     private final int defaultReceiveBuffer;
@@ -31,6 +32,7 @@ public final class StackConfig {
         this.link = b.link;
         this.addresses = Collections.unmodifiableList(new ArrayList<>(b.addresses));
         this.gateway = b.gateway;
+        this.gateway6 = b.gateway6;
         this.minRto = b.minRto;
         this.timeWait = b.timeWait;
         this.defaultReceiveBuffer = b.defaultReceiveBuffer;
@@ -53,9 +55,14 @@ public final class StackConfig {
         return addresses;
     }
 
-    /** The next hop for destinations off every prefix, or {@code null} to send everything on-link. */
+    /** The IPv4 next hop for destinations off every prefix, or {@code null} to send everything on-link. */
     public InetAddress gateway() {
         return gateway;
+    }
+
+    /** The IPv6 next hop for destinations off every prefix, or {@code null}. */
+    public InetAddress gateway6() {
+        return gateway6;
     }
 
     /** The floor of the retransmission timeout (RFC 6298 (2.4) says 1 s; Linux and we use 200 ms). */
@@ -171,6 +178,7 @@ public final class StackConfig {
         private LinkFactory link;
         private final List<InterfaceAddress> addresses = new ArrayList<>();
         private InetAddress gateway;
+        private InetAddress gateway6;
         private Duration minRto = Duration.ofMillis(200);
         private Duration timeWait = Duration.ofSeconds(60);
         private int defaultReceiveBuffer = 1 << 20;
@@ -208,9 +216,17 @@ public final class StackConfig {
             return this;
         }
 
-        /** The default gateway (must lie within one of the on-link prefixes). */
+        /**
+         * The default gateway of the address's family (must lie within one of the on-link prefixes, or be
+         * link-local for IPv6); call once per family to set both.
+         */
         public Builder gateway(String address) {
-            this.gateway = parseLiteral(address);
+            InetAddress a = parseLiteral(address);
+            if (a instanceof java.net.Inet6Address) {
+                this.gateway6 = a;
+            } else {
+                this.gateway = a;
+            }
             return this;
         }
 

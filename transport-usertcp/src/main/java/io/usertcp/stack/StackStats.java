@@ -78,12 +78,70 @@ public final class StackStats {
     /** ICMP errors received. */
     public long icmpErrorsIn;
 
+    // IPv6 fragment reassembly (RFC 8200 §4.5)
+    /** IPv6 fragments taken by reassembly, atomic fragments included. */
+    public long ip6FragmentsIn;
+    /** IPv6 datagrams reassembled from several fragments and delivered. */
+    public long ip6Reassembled;
+    /** Atomic fragments (offset 0, M clear) delivered as whole datagrams on their own (RFC 6946). */
+    public long ip6AtomicFragments;
+    /** IPv6 fragments dropped alone: exact duplicates, and the later fragments of a discarded datagram. */
+    public long ip6FragDropped;
+    /**
+     * IPv6 fragments refused as malformed: a length not a multiple of 8 with M set, a datagram over 65535
+     * bytes, two different ends, data past the end.
+     */
+    public long ip6FragMalformed;
+    /** IPv6 first fragments without the whole header chain up to the upper-layer header (RFC 7112). */
+    public long ip6FragIncompleteChain;
+    /** IPv6 datagrams discarded because fragments overlapped (RFC 5722). */
+    public long ip6FragOverlap;
+    /** IPv6 datagrams not complete within the reassembly timeout. */
+    public long ip6FragTimeouts;
+    /** IPv6 fragments refused and datagrams evicted to keep reassembly within its memory bound. */
+    public long ip6FragMemory;
+    /** IPv6 datagrams with more fragments than reassembly accepts. */
+    public long ip6FragTooMany;
+
+    // IPv6, NDP and ICMP errors into TCP (issue #5)
+    /** IPv6 packets dropped as malformed (bad version or length, bad extension headers, bad addresses). */
+    public long dropIp6Malformed;
+    /** IPv6 packets for an address that is not ours. */
+    public long dropIp6NotForUs;
+    /** IPv6 packets whose next header no layer takes. */
+    public long dropIp6UnknownProtocol;
+    /** ICMPv6 messages dropped as malformed (short, bad checksum, NDP rules of RFC 4861 broken). */
+    public long dropIcmp6Malformed;
+    /** ICMPv6 echo replies sent. */
+    public long icmp6EchoReplies;
+    /** ICMPv6 error messages received. */
+    public long icmp6ErrorsIn;
+    /** ICMPv6 error messages sent. */
+    public long icmp6ErrorsOut;
+    /** Neighbour solicitations sent. */
+    public long ndpSolicitationsOut;
+    /** Neighbour advertisements sent. */
+    public long ndpAdvertisementsOut;
+    /** Frames dropped because the neighbour did not answer solicitations. */
+    public long dropNdpUnresolved;
+    /** IPv6 datagrams sent as fragments. */
+    public long ip6Fragmented;
+    /** IPv6 fragments sent. */
+    public long ip6FragmentsOut;
+    /** ICMP errors that reached a TCP connection (quoted sequence number in the window). */
+    public long tcpIcmpErrors;
+    /** ICMP errors TCP ignored: no connection, or a quoted sequence number outside SND.UNA..SND.NXT. */
+    public long tcpIcmpIgnored;
+    /** Times a connection's MSS went down because the path MTU did. */
+    public long tcpPathMtuReductions;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed
                 + dropIpChecksum + dropIpNotForUs + dropIpFragment + dropIpUnknownProtocol + dropIcmpMalformed
                 + dropTcpMalformed + dropTcpChecksum + dropTcpNoListener + dropTcpUnacceptable
-                + dropIpReassemblyOverlap + dropIpTinyFragment + dropUdpMalformed + dropUdpChecksum + dropUdpNoPort;
+                + dropIpReassemblyOverlap + dropIpTinyFragment + dropUdpMalformed + dropUdpChecksum + dropUdpNoPort
+                + dropIp6Malformed + dropIp6NotForUs + dropIp6UnknownProtocol + dropIcmp6Malformed;
     }
 
     @Override

@@ -3,16 +3,14 @@ package io.usertcp.tcp;
 import io.netty.buffer.ByteBuf;
 import io.usertcp.stack.Timer;
 import io.usertcp.wire.Checksum;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
 
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 
 /**
  * One TCP connection: the transmission control block of RFC 9293 §3.3.1 and its state machine
@@ -24,6 +22,7 @@ import java.net.UnknownHostException;
 public final class TcpConnection extends TcpSocket {
     /** Default MSS when the peer sends none (RFC 9293 §3.7.1, MUST-15: 536 for IPv4). */
     static final int DEFAULT_MSS_V4 = 536;
+    static final int DEFAULT_MSS_V6 = 1220;
     /** Smallest MSS we accept from a peer (a floor against tiny-segment attacks). */
     static final int MIN_MSS = 88;
     /** SYN retransmissions: at 1, 3, 7, ... 127, 247 s, so an open is given up on only after 3 minutes (MUST-23). */
@@ -34,8 +33,10 @@ public final class TcpConnection extends TcpSocket {
     private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
 
     final FlowKey key;
-    final int localIp;
-    final int remoteIp;
+    final IpAddress local;
+    final IpAddress remote;
+    /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
+    private final int ipHeaderLength;
     final int localPort;
     final int remotePort;
     TcpListener listener;          // set while SYN-RECEIVED for a passive open
@@ -151,13 +152,15 @@ public final class TcpConnection extends TcpSocket {
         }
     };
     private int persistBackoff;
+    private String softError;
 
-    TcpConnection(TcpLayer tcp, FlowKey key, int localIp, int localPort, int remoteIp, int remotePort) {
+    TcpConnection(TcpLayer tcp, FlowKey key, IpAddress local, int localPort, IpAddress remote, int remotePort) {
         super(tcp);
         this.key = key;
-        this.localIp = localIp;
+        this.local = local;
         this.localPort = localPort;
-        this.remoteIp = remoteIp;
+        this.remote = remote;
+        this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.remotePort = remotePort;
         this.sendBuffer = new SendBuffer(tcp.env.alloc());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
@@ -196,12 +199,12 @@ public final class TcpConnection extends TcpSocket {
 
     /** The local socket address. */
     public InetSocketAddress localAddress() {
-        return new InetSocketAddress(toInet(localIp), localPort);
+        return new InetSocketAddress(local.toInet(), localPort);
     }
 
     /** The remote socket address. */
     public InetSocketAddress remoteAddress() {
-        return new InetSocketAddress(toInet(remoteIp), remotePort);
+        return new InetSocketAddress(remote.toInet(), remotePort);
     }
 
     /** Bytes that can be read now. */
@@ -449,7 +452,7 @@ public final class TcpConnection extends TcpSocket {
 
     @Override
     public String toString() {
-        return Ipv4.toString(localIp) + ":" + localPort + "->" + Ipv4.toString(remoteIp) + ":" + remotePort
+        return local + ":" + localPort + "->" + remote + ":" + remotePort
                 + " " + state;
     }
 
@@ -464,7 +467,7 @@ public final class TcpConnection extends TcpSocket {
         sndBufSeq = iss + 1;
         recover = iss;
         rcvWscale = windowScaleFor(receiveBufferSize);
-        mss = tcp.env.mtuTo(remoteIp) - 40;
+        mss = pathMss();
         cwnd = initialCwnd();
         setState(TcpState.SYN_SENT);
         sendSyn(false);
@@ -491,8 +494,9 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void applySynOptions(TcpOptions opts, boolean weMayScale) {
-        int pathMss = tcp.env.mtuTo(remoteIp) - 40;
-        int peerMss = opts.mss() > 0 ? opts.mss() : DEFAULT_MSS_V4;
+        int pathMss = pathMss();
+        // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
+        int peerMss = opts.mss() > 0 ? opts.mss() : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
         mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
         if (mssClamp > 0) {
             mss = Math.min(mss, mssClamp);
@@ -512,6 +516,11 @@ public final class TcpConnection extends TcpSocket {
             sndWscale = 0;
             rcvWscale = 0;
         }
+    }
+
+    /** The MSS the path's MTU allows (RFC 9293 §3.7.1: MTU less the IP and TCP fixed headers). */
+    private int pathMss() {
+        return tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
     }
 
     private int initialCwnd() {
@@ -535,15 +544,15 @@ public final class TcpConnection extends TcpSocket {
         boolean ts = !ack || tsOk;
         int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0) + (ts ? 12 : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
-        ByteBuf f = tcp.env.newIpv4Frame(hdr);
-        int o = tcp.env.ipv4PayloadOffset();
+        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
+        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
         int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
         Tcp.writeHeader(f, o, localPort, remotePort, iss, ack ? rcvNxt : 0, hdr, flags,
                 Math.min(receiveBufferSize, 65535));
         int p = o + Tcp.MIN_HEADER_LENGTH;
         f.setByte(p, Tcp.OPT_MSS);
         f.setByte(p + 1, 4);
-        int announce = tcp.env.mtuTo(remoteIp) - 40;
+        int announce = tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
         f.setShort(p + 2, mssClamp > 0 ? Math.min(announce, mssClamp) : announce);
         if (ws) {
             f.setByte(p + 4, Tcp.OPT_NOP);
@@ -1108,7 +1117,7 @@ public final class TcpConnection extends TcpSocket {
             cwnd = Math.min(cwnd, initialCwnd());
         }
         int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
-        int segmentMax = tcp.env.maxSegmentPayload(remoteIp, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
+        int segmentMax = tcp.env.maxSegmentPayload(remote, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
         if (segmentMax > smss) {
             // Keep at least four super-segments per window, so that losing one still leaves later ones to
             // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.
@@ -1281,8 +1290,8 @@ public final class TcpConnection extends TcpSocket {
         int blocks = sackBlocksToSend();
         int tsLen = tsOk ? 12 : 0;
         int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
-        ByteBuf f = tcp.env.newIpv4Frame(hdr + len);
-        int o = tcp.env.ipv4PayloadOffset();
+        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr + len);
+        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
         Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
         if (tsOk) {
             writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
@@ -1302,8 +1311,8 @@ public final class TcpConnection extends TcpSocket {
         int blocks = rst ? 0 : sackBlocksToSend();
         int tsLen = tsOk && !rst ? 12 : 0;
         int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
-        ByteBuf f = tcp.env.newIpv4Frame(hdr);
-        int o = tcp.env.ipv4PayloadOffset();
+        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
+        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
         int win = rst ? 0 : receiveWindowField();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
         if (tsLen > 0) {
@@ -1392,9 +1401,9 @@ public final class TcpConnection extends TcpSocket {
     private void transmit(ByteBuf f, int o, int l4Length) {
         int gso = mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
         // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(Checksum.ipv4Pseudo(localIp, remoteIp, Ipv4.PROTO_TCP, l4Length)));
+        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.sendIpv4(f, localIp, remoteIp, Ipv4.PROTO_TCP, l4Length, 16, gso);
+        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso);
     }
 
     /**
@@ -1472,9 +1481,11 @@ public final class TcpConnection extends TcpSocket {
         boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
         boolean userTimedOut = userTimeoutNanos > 0 && !handshake && now - lastProgress >= userTimeoutNanos;
         if (userTimedOut || retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
+            // A soft ICMP error seen meanwhile names the likely cause (as Linux reports sk_err_soft).
+            String why = softError != null ? " (last ICMP error: " + softError + ")" : "";
             IOException e = state == TcpState.SYN_SENT
-                    ? new ConnectException("Connection timed out: " + remoteAddress())
-                    : new IOException("Connection timed out");
+                    ? new ConnectException("Connection timed out: " + remoteAddress() + why)
+                    : new IOException("Connection timed out" + why);
             if (state.isSynchronized()) {
                 sendControl(sndMax, 0, Tcp.RST);
             }
@@ -1501,6 +1512,63 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.stats().tcpRetransmits++;
         output();
         armRtx(now);
+    }
+
+    // ------------------------------------------------------------------ ICMP errors (RFC 5927, RFC 9293 §3.9.2.2)
+
+    /**
+     * RFC 5927 §4.1: an ICMP error quotes the sequence number of the segment that caused it; only one in
+     * SND.UNA =< SEG.SEQ < SND.NXT (SND.MAX here: after a go-back-N older sends are still in flight) can be
+     * about a segment in flight. Anything else is ignored, so a blind attacker must guess the window.
+     */
+    boolean icmpSequenceAcceptable(int seq) {
+        return state != TcpState.CLOSED && seqLe(sndUna, seq) && seqLt(seq, sndMax);
+    }
+
+    /**
+     * An ICMP error for this connection whose quoted sequence number passed {@link #icmpSequenceAcceptable}
+     * (RFC 9293 §3.9.2.2, MUST-54). In SYN-SENT a hard error (protocol or port unreachable, administratively
+     * prohibited) aborts the open (RFC 1122 §4.2.3.9, SHLD-26); every other error, and every error on a
+     * synchronized connection, is soft (RFC 5461 §4): it never ends the connection (MUST-56) and is kept to be
+     * reported (MUST-47) through {@link #softError()} and as the cause if the connection later times out.
+     */
+    void icmpError(boolean hard, String description) {
+        if (hard && state == TcpState.SYN_SENT) {
+            destroy(new ConnectException(description + ": " + remoteAddress()));
+            return;
+        }
+        softError = description;
+    }
+
+    /** The last soft ICMP error reported for this connection (e.g. "host unreachable from 198.18.0.1"), or null. */
+    public String softError() {
+        return softError;
+    }
+
+    /**
+     * The path MTU towards the peer went down to {@code mtu} (RFC 1191 §6.4, RFC 8201 §5.4 via RFC 5927 §4.2
+     * checks): segments now carry at most MTU less the headers. Segments in flight that were too large are
+     * resent at once at the new size (RFC 1191 §6.5: this is not a congestion signal, so cwnd and ssthresh stay).
+     * Returns whether the MSS went down.
+     */
+    boolean pathMtuReduced(int mtu) {
+        int newMss = Math.max(MIN_MSS, mtu - ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
+        if (mssClamp > 0) {
+            newMss = Math.min(newMss, mssClamp);
+        }
+        if (newMss >= mss || state == TcpState.CLOSED) {
+            return false;
+        }
+        mss = newMss;
+        tcp.env.stats().tcpPathMtuReductions++;
+        if (state.isSynchronized() && seqLt(sndUna, sndMax)) {
+            sndNxt = sndUna;
+            rtxNext = sndUna;
+            rttTiming = false; // Karn: what is resent gives no RTT sample
+            tcp.env.stats().tcpRetransmits++;
+            output();
+        }
+        return true;
     }
 
     /** (Re)starts the retransmission timer, no later than the user timeout's deadline (RFC 5482). */
@@ -1667,14 +1735,5 @@ public final class TcpConnection extends TcpSocket {
 
     private static boolean inWindow(int seq, int start, int len) {
         return seqLe(start, seq) && seqLt(seq, start + len);
-    }
-
-    static InetAddress toInet(int ip) {
-        try {
-            return Inet4Address.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8),
-                (byte) ip});
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e);
-        }
     }
 }

@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.usertcp.wire.Checksum;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
@@ -85,8 +86,21 @@ public final class TcpLayer {
      * @throws BindException if another listener holds the port
      */
     public TcpListener listen(int localIp, int port, int backlog) throws IOException {
-        if (localIp != 0 && !env.isLocalAddress(localIp)) {
-            throw new BindException("Cannot assign requested address: " + Ipv4.toString(localIp)
+        return listen(localIp == 0 ? null : IpAddress.v4(localIp), port, backlog);
+    }
+
+    /**
+     * Starts listening on {@code local} (null or an unspecified address for all addresses of both families)
+     * and {@code port} (0 for an ephemeral one).
+     *
+     * @throws BindException if another listener holds the port
+     */
+    public TcpListener listen(IpAddress local, int port, int backlog) throws IOException {
+        if (local != null && local.isAnyLocal()) {
+            local = null;
+        }
+        if (local != null && !env.isLocalAddress(local)) {
+            throw new BindException("Cannot assign requested address: " + local
                     + " is not an address of this stack");
         }
         if (port == 0) {
@@ -94,12 +108,12 @@ public final class TcpLayer {
         }
         List<TcpListener> list = listeners.computeIfAbsent(port, p -> new ArrayList<>(1));
         for (TcpListener l : list) {
-            if (l.localIp == 0 || localIp == 0 || l.localIp == localIp) {
+            if (l.local == null || local == null || l.local.equals(local)) {
                 throw new BindException("Address already in use: port " + port + " is taken by " + l
                         + " on this stack; close that channel or choose another port");
             }
         }
-        TcpListener l = new TcpListener(this, localIp, port, backlog);
+        TcpListener l = new TcpListener(this, local, port, backlog);
         list.add(l);
         return l;
     }
@@ -118,31 +132,50 @@ public final class TcpLayer {
      */
     public TcpConnection connect(int localIp, int localPort, int remoteIp, int remotePort, int receiveBuffer,
                                  int sendBuffer) throws IOException {
-        if (localIp == 0) {
-            localIp = env.sourceAddressFor(remoteIp);
-            if (localIp == 0) {
-                throw new java.net.NoRouteToHostException("No route to host " + Ipv4.toString(remoteIp));
-            }
-        } else if (!env.isLocalAddress(localIp)) {
-            throw new BindException("Cannot assign requested address: " + Ipv4.toString(localIp)
-                    + " is not an address of this stack");
+        return connect(localIp == 0 ? null : IpAddress.v4(localIp), localPort, IpAddress.v4(remoteIp), remotePort,
+                receiveBuffer, sendBuffer);
+    }
+
+    /**
+     * Opens a connection to {@code remote} (either family). {@code local} null (or unspecified) picks the
+     * source address by route; {@code localPort} 0 picks an ephemeral port; the buffers are SO_RCVBUF and
+     * SO_SNDBUF (0 for the stack's defaults).
+     */
+    public TcpConnection connect(IpAddress local, int localPort, IpAddress remote, int remotePort, int receiveBuffer,
+                                 int sendBuffer) throws IOException {
+        if (local != null && local.isAnyLocal()) {
+            local = null;
         }
-        if (env.isBroadcastOrMulticast(remoteIp)) {
+        if (local != null && local.isV4() != remote.isV4()) {
+            throw new java.net.ConnectException("Cannot connect from " + local + " to " + remote
+                    + ": the addresses are of different families");
+        }
+        if (env.isBroadcastOrMulticast(remote)) {
             // RFC 9293 §3.9.1.1 (MUST-46): an OPEN to a broadcast or multicast address is refused.
-            throw new java.net.ConnectException("Cannot connect to " + Ipv4.toString(remoteIp)
+            throw new java.net.ConnectException("Cannot connect to " + remote
                     + ": TCP needs a unicast address, not a broadcast, multicast or unspecified one");
+        }
+        if (local == null) {
+            local = env.sourceAddressFor(remote);
+            if (local == null) {
+                throw new java.net.NoRouteToHostException("No route to host " + remote + " (the stack has no "
+                        + (remote.isV4() ? "IPv4" : "IPv6") + " address or route towards it)");
+            }
+        } else if (!env.isLocalAddress(local)) {
+            throw new BindException("Cannot assign requested address: " + local
+                    + " is not an address of this stack");
         }
         if (remotePort <= 0 || remotePort > 65535) {
             throw new IllegalArgumentException("remote port out of range: " + remotePort);
         }
         if (localPort == 0) {
-            localPort = pickEphemeral(localIp, remoteIp, remotePort);
-        } else if (connections.containsKey(probe.set(0, localIp & 0xffff_ffffL, localPort, 0,
-                remoteIp & 0xffff_ffffL, remotePort))) {
-            throw new BindException("Address already in use: " + Ipv4.toString(localIp) + ":" + localPort
-                    + " is already connected to " + Ipv4.toString(remoteIp) + ":" + remotePort);
+            localPort = pickEphemeral(local, remote, remotePort);
+        } else if (connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
+                remotePort))) {
+            throw new BindException("Address already in use: " + local + ":" + localPort
+                    + " is already connected to " + remote + ":" + remotePort);
         }
-        TcpConnection c = newConnection(localIp, localPort, remoteIp, remotePort);
+        TcpConnection c = newConnection(local, localPort, remote, remotePort);
         if (receiveBuffer > 0) {
             c.receiveBufferSize(receiveBuffer);
         }
@@ -153,10 +186,9 @@ public final class TcpLayer {
         return c;
     }
 
-    private TcpConnection newConnection(int localIp, int localPort, int remoteIp, int remotePort) {
-        FlowKey key = new FlowKey().set(0, localIp & 0xffff_ffffL, localPort, 0, remoteIp & 0xffff_ffffL,
-                remotePort);
-        TcpConnection c = new TcpConnection(this, key, localIp, localPort, remoteIp, remotePort);
+    private TcpConnection newConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
+        FlowKey key = new FlowKey().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
+        TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
         portUsers.merge(localPort, 1, Integer::sum);
         return c;
@@ -215,24 +247,27 @@ public final class TcpLayer {
     /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
     int isn(TcpConnection c) {
         long m = env.now() / 4000;
-        long f = isnHash.hash(c.localIp, c.remoteIp, c.localPort, c.remotePort, 0);
+        long f = c.local.isV4() ? isnHash.hash(c.local.v4(), c.remote.v4(), c.localPort, c.remotePort, 0)
+                : isnHash.hash(c.local.hi(), c.local.lo(), c.remote.hi(), c.remote.lo(),
+                        (long) c.localPort << 16 | c.remotePort);
         return (int) (m + f);
     }
 
-    private int pickEphemeral(int localIp, int remoteIp, int remotePort) throws IOException {
+    private int pickEphemeral(IpAddress local, IpAddress remote, int remotePort) throws IOException {
         // RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then a shared counter.
         int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        long offset = portHash.hash(localIp, remoteIp, remotePort, 0, 0) & 0x7fff_ffffL;
+        long offset = (local.isV4() ? portHash.hash(local.v4(), remote.v4(), remotePort, 0, 0)
+                : portHash.hash(local.hi(), local.lo(), remote.hi(), remote.lo(), remotePort)) & 0x7fff_ffffL;
         for (int i = 0; i < num; i++) {
             int port = EPHEMERAL_LOW + (int) ((offset + nextEphemeral + i) % num);
-            probe.set(0, localIp & 0xffff_ffffL, port, 0, remoteIp & 0xffff_ffffL, remotePort);
+            probe.set(local.hi(), local.lo(), port, remote.hi(), remote.lo(), remotePort);
             if (!connections.containsKey(probe) && !listeners.containsKey(port)) {
                 nextEphemeral += i + 1;
                 return port;
             }
         }
         throw new BindException("Cannot assign requested address: no free ephemeral port towards "
-                + Ipv4.toString(remoteIp) + ":" + remotePort);
+                + remote + ":" + remotePort);
     }
 
     private int pickListenPort() throws IOException {
@@ -252,6 +287,15 @@ public final class TcpLayer {
      * the TCP length (header and data) as given by the IP layer.
      */
     public void input(ByteBuf frame, int o, int len, int srcIp, int dstIp, boolean checksumTrusted) {
+        input(frame, o, len, 0, IpAddress.mappedLo(srcIp), 0, IpAddress.mappedLo(dstIp), checksumTrusted);
+    }
+
+    /**
+     * Processes one TCP segment between addresses given as halves (IPv4 ones IPv4-mapped, see
+     * {@link IpAddress}).
+     */
+    public void input(ByteBuf frame, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo,
+                      boolean checksumTrusted) {
         env.stats().tcpSegmentsIn++;
         if (len < Tcp.MIN_HEADER_LENGTH) {
             env.stats().dropTcpMalformed++;
@@ -263,7 +307,7 @@ public final class TcpLayer {
             return;
         }
         // RFC 9293 §3.1 (MUST-2/3): verify the checksum over pseudo-header, header and data.
-        long sum = Checksum.ipv4Pseudo(srcIp, dstIp, Ipv4.PROTO_TCP, len);
+        long sum = IpAddress.pseudoHeaderSum(srcHi, srcLo, dstHi, dstLo, Ipv4.PROTO_TCP, len);
         if (!checksumTrusted && Checksum.fold(Checksum.add(frame, o, len, sum)) != 0xffff) {
             env.stats().dropTcpChecksum++;
             return;
@@ -286,12 +330,11 @@ public final class TcpLayer {
             opts.parse(frame, o, Tcp.MIN_HEADER_LENGTH);
         }
 
-        TcpConnection c = connections.get(probe.set(0, dstIp & 0xffff_ffffL, dstPort, 0, srcIp & 0xffff_ffffL,
-                srcPort));
+        TcpConnection c = connections.get(probe.set(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort));
         if (c != null) {
             TcpListener tl;
             if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq, opts)
-                    && (tl = findListener(dstIp, dstPort)) != null && tl.canTakeSyn()
+                    && (tl = findListener(dstHi, dstLo, dstPort)) != null && tl.canTakeSyn()
                     && halfOpenTotal < maxHalfOpen) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
                 // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
@@ -303,10 +346,10 @@ public final class TcpLayer {
                 return;
             }
         }
-        TcpListener l = findListener(dstIp, dstPort);
+        TcpListener l = findListener(dstHi, dstLo, dstPort);
         if (l == null) {
             env.stats().dropTcpNoListener++;
-            reset(frame, o, srcIp, dstIp, srcPort, dstPort, seq, ack, flags, dataLen);
+            reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
             return;
         }
         // LISTEN state (§3.10.7.2).
@@ -314,7 +357,7 @@ public final class TcpLayer {
             return;
         }
         if ((flags & Tcp.ACK) != 0) {
-            reset(frame, o, srcIp, dstIp, srcPort, dstPort, seq, ack, flags, dataLen);
+            reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
             return;
         }
         if ((flags & Tcp.SYN) == 0) {
@@ -324,7 +367,7 @@ public final class TcpLayer {
             env.stats().dropTcpListenOverflow++;
             return;
         }
-        TcpConnection nc = newConnection(dstIp, dstPort, srcIp, srcPort);
+        TcpConnection nc = newConnection(IpAddress.of(dstHi, dstLo), dstPort, IpAddress.of(srcHi, srcLo), srcPort);
         nc.listener = l;
         nc.revivable = parked;
         parked = null;
@@ -332,7 +375,40 @@ public final class TcpLayer {
         nc.acceptSyn(seq, window, opts);
     }
 
-    private TcpListener findListener(int dstIp, int port) {
+    /**
+     * An ICMP error about a segment we sent from {@code local:localPort} to {@code remote:remotePort} whose
+     * sequence number was {@code seq} (all read from the quote). Ignored unless a connection has it in flight
+     * (RFC 5927 §4.1); then a hard error aborts an open and anything else is a soft error
+     * ({@link TcpConnection#icmpError}).
+     */
+    public void icmpError(long localHi, long localLo, int localPort, long remoteHi, long remoteLo, int remotePort,
+                          int seq, boolean hard, String description) {
+        TcpConnection c = connections.get(probe.set(localHi, localLo, localPort, remoteHi, remoteLo, remotePort));
+        if (c == null || !c.icmpSequenceAcceptable(seq)) {
+            env.stats().tcpIcmpIgnored++;
+            return;
+        }
+        env.stats().tcpIcmpErrors++;
+        c.icmpError(hard, description);
+    }
+
+    /**
+     * A packet-too-big report (ICMP fragmentation needed, ICMPv6 packet too big) about a segment as
+     * {@link #icmpError}: if a connection has it in flight, the path MTU is lowered (RFC 1191, RFC 8201) and
+     * the connection resends what no longer fits.
+     */
+    public void icmpPacketTooBig(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                                 int remotePort, int seq, int mtu) {
+        TcpConnection c = connections.get(probe.set(localHi, localLo, localPort, remoteHi, remoteLo, remotePort));
+        if (c == null || !c.icmpSequenceAcceptable(seq)) {
+            env.stats().tcpIcmpIgnored++;
+            return;
+        }
+        env.stats().tcpIcmpErrors++;
+        c.pathMtuReduced(env.reportPathMtu(c.remote, mtu));
+    }
+
+    private TcpListener findListener(long dstHi, long dstLo, int port) {
         List<TcpListener> list = listeners.get(port);
         if (list == null) {
             return null;
@@ -340,10 +416,10 @@ public final class TcpLayer {
         TcpListener wildcard = null;
         for (int i = 0; i < list.size(); i++) {
             TcpListener l = list.get(i);
-            if (l.localIp == dstIp) {
+            if (l.local != null && l.local.equals(dstHi, dstLo)) {
                 return l;
             }
-            if (l.localIp == 0) {
+            if (l.local == null) {
                 wildcard = l;
             }
         }
@@ -351,7 +427,7 @@ public final class TcpLayer {
     }
 
     /** RFC 9293 §3.10.7.1: the reply to a segment for no connection. Never answers a RST. */
-    private void reset(ByteBuf frame, int o, int srcIp, int dstIp, int srcPort, int dstPort, int seq, int ack,
+    private void reset(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int seq, int ack,
                        int flags, int dataLen) {
         if ((flags & Tcp.RST) != 0) {
             return;
@@ -368,12 +444,15 @@ public final class TcpLayer {
             rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
             rflags = Tcp.RST | Tcp.ACK;
         }
-        ByteBuf f = env.newIpv4Frame(Tcp.MIN_HEADER_LENGTH);
-        int ro = env.ipv4PayloadOffset();
+        boolean v6 = !IpAddress.isV4(srcHi, srcLo);
+        ByteBuf f = env.newFrame(v6, Tcp.MIN_HEADER_LENGTH);
+        int ro = env.payloadOffset(v6);
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
-        f.setShort(ro + 16, Checksum.fold(Checksum.ipv4Pseudo(dstIp, srcIp, Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH)));
+        f.setShort(ro + 16, Checksum.fold(IpAddress.pseudoHeaderSum(dstHi, dstLo, srcHi, srcLo, Ipv4.PROTO_TCP,
+                Tcp.MIN_HEADER_LENGTH)));
         env.stats().tcpResetsOut++;
         env.stats().tcpSegmentsOut++;
-        env.sendIpv4(f, dstIp, srcIp, Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH, 16, 0);
+        env.send(f, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo), Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH,
+                16, 0);
     }
 }

@@ -1,5 +1,7 @@
 package io.usertcp.tcp;
 
+import io.usertcp.wire.IpAddress;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 
@@ -9,23 +11,23 @@ import java.util.ArrayDeque;
  * arrive while it is full are dropped (the peer retransmits them), as Linux does.
  */
 public final class TcpListener extends TcpSocket {
-    final int localIp; // 0 for every address of the stack
+    final IpAddress local; // null for every address of the stack, of both families
     final int port;
     private int backlog;
     private final ArrayDeque<TcpConnection> acceptQueue = new ArrayDeque<>();
     private int halfOpen;
     private boolean closed;
 
-    TcpListener(TcpLayer tcp, int localIp, int port, int backlog) {
+    TcpListener(TcpLayer tcp, IpAddress local, int port, int backlog) {
         super(tcp);
-        this.localIp = localIp;
+        this.local = local;
         this.port = port;
         this.backlog = Math.max(1, backlog);
     }
 
-    /** The bound address ({@code 0.0.0.0} for all of the stack's addresses). */
+    /** The bound address ({@code 0.0.0.0} for all of the stack's addresses, which takes both families). */
     public InetSocketAddress localAddress() {
-        return new InetSocketAddress(TcpConnection.toInet(localIp), port);
+        return new InetSocketAddress(local != null ? local.toInet() : IpAddress.V4_ANY.toInet(), port);
     }
 
     /** The accept-queue bound (SO_BACKLOG). */

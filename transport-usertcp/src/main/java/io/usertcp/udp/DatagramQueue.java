@@ -26,9 +26,12 @@ final class DatagramQueue {
 
     private final ByteBufAllocator alloc;
     private ByteBuf[] data = new ByteBuf[8];
-    private int[] srcIp = new int[8];
+    // Addresses as halves (IPv4 ones IPv4-mapped, see IpAddress): nothing is allocated per datagram.
+    private long[] srcHi = new long[8];
+    private long[] srcLo = new long[8];
     private int[] srcPort = new int[8];
-    private int[] dstIp = new int[8];
+    private long[] dstHi = new long[8];
+    private long[] dstLo = new long[8];
     private int head;
     private int size;
     private int charged;
@@ -50,7 +53,8 @@ final class DatagramQueue {
      * Appends the {@code len} bytes of {@code frame} at {@code index} as one datagram, unless that would
      * exceed {@code limit}; returns whether it did. Does not take ownership of {@code frame}.
      */
-    boolean offer(ByteBuf frame, int index, int len, int src, int sport, int dst, int limit) {
+    boolean offer(ByteBuf frame, int index, int len, long srcHi, long srcLo, int sport, long dstHi, long dstLo,
+                  int limit) {
         int cost = len + OVERHEAD;
         if (size > 0 && charged + cost > limit) {
             return false;
@@ -69,9 +73,11 @@ final class DatagramQueue {
         }
         int tail = (head + size) & (data.length - 1);
         data[tail] = payload;
-        srcIp[tail] = src;
+        this.srcHi[tail] = srcHi;
+        this.srcLo[tail] = srcLo;
         srcPort[tail] = sport;
-        dstIp[tail] = dst;
+        this.dstHi[tail] = dstHi;
+        this.dstLo[tail] = dstLo;
         size++;
         charged += cost;
         return true;
@@ -80,20 +86,26 @@ final class DatagramQueue {
     private void grow() {
         int n = data.length;
         ByteBuf[] d = new ByteBuf[n * 2];
-        int[] si = new int[n * 2];
+        long[] sh = new long[n * 2];
+        long[] sl = new long[n * 2];
         int[] sp = new int[n * 2];
-        int[] di = new int[n * 2];
+        long[] dh = new long[n * 2];
+        long[] dl = new long[n * 2];
         for (int i = 0; i < size; i++) {
             int j = (head + i) & (n - 1);
             d[i] = data[j];
-            si[i] = srcIp[j];
+            sh[i] = srcHi[j];
+            sl[i] = srcLo[j];
             sp[i] = srcPort[j];
-            di[i] = dstIp[j];
+            dh[i] = dstHi[j];
+            dl[i] = dstLo[j];
         }
         data = d;
-        srcIp = si;
+        srcHi = sh;
+        srcLo = sl;
         srcPort = sp;
-        dstIp = di;
+        dstHi = dh;
+        dstLo = dl;
         head = 0;
     }
 
@@ -102,16 +114,24 @@ final class DatagramQueue {
         return data[head].readableBytes();
     }
 
-    int peekSourceIp() {
-        return srcIp[head];
+    long peekSourceHi() {
+        return srcHi[head];
+    }
+
+    long peekSourceLo() {
+        return srcLo[head];
     }
 
     int peekSourcePort() {
         return srcPort[head];
     }
 
-    int peekDestinationIp() {
-        return dstIp[head];
+    long peekDestinationHi() {
+        return dstHi[head];
+    }
+
+    long peekDestinationLo() {
+        return dstLo[head];
     }
 
     /**

@@ -2,7 +2,7 @@ package io.usertcp.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.usertcp.wire.Checksum;
-import io.usertcp.wire.Icmpv4;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Udp;
 
@@ -63,7 +63,7 @@ public final class UdpLayer {
 
     // ------------------------------------------------------------------ binding
 
-    void bind(UdpSocket s, int ip, int port) throws IOException {
+    void bind(UdpSocket s, IpAddress ip, int port) throws IOException {
         if (s.closed) {
             throw new ClosedChannelException();
         }
@@ -73,22 +73,22 @@ public final class UdpLayer {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port out of range: " + port);
         }
-        if (ip != 0 && !env.isLocalAddress(ip)) {
-            throw new BindException("Cannot assign requested address: " + Ipv4.toString(ip)
+        if (ip != null && !env.isLocalAddress(ip)) {
+            throw new BindException("Cannot assign requested address: " + ip
                     + " is not an address of this stack");
         }
         if (port == 0) {
             port = pickEphemeral();
         } else {
             for (UdpSocket o = head(port); o != null; o = o.nextOnPort) {
-                if ((o.localIp == 0 || ip == 0 || o.localIp == ip) && !(o.reuseAddress && s.reuseAddress)) {
+                if ((o.local == null || ip == null || o.local.equals(ip)) && !(o.reuseAddress && s.reuseAddress)) {
                     throw new BindException("Address already in use: UDP port " + port + " is taken by " + o
                             + " on this stack; close that channel, choose another port, or set SO_REUSEADDR on both");
                 }
             }
         }
-        s.boundIp = ip;
-        s.localIp = ip;
+        s.bound = ip;
+        s.local = ip;
         s.localPort = port;
         if (ports == null) {
             ports = new UdpSocket[65536];
@@ -135,30 +135,44 @@ public final class UdpLayer {
         bound--;
     }
 
-    void connect(UdpSocket s, int ip, int port) throws IOException {
+    void connect(UdpSocket s, IpAddress ip, int port) throws IOException {
         if (s.closed) {
             throw new ClosedChannelException();
         }
-        if (port <= 0 || port > 65535 || ip == 0) {
-            throw new SocketException("Invalid argument: cannot connect to " + Ipv4.toString(ip) + ":" + port);
+        if (port <= 0 || port > 65535 || ip.isAnyLocal()) {
+            throw new SocketException("Invalid argument: cannot connect to " + ip + ":" + port);
         }
         checkDestination(s, ip);
-        int src = s.localIp != 0 ? s.localIp : env.sourceAddressFor(ip);
-        if (src == 0) {
-            throw new NoRouteToHostException("No route to host " + Ipv4.toString(ip));
-        }
+        IpAddress src = sourceFor(s, ip);
         if (s.localPort == 0) {
-            bind(s, 0, 0);
+            bind(s, null, 0);
         }
-        s.localIp = src; // as Linux's ip4_datagram_connect: the local address is fixed by the route
-        s.remoteIp = ip;
+        s.local = src; // as Linux's ip4_datagram_connect: the local address is fixed by the route
+        s.remote = ip;
         s.remotePort = port;
     }
 
+    /** The source address for a datagram from {@code s} to {@code ip}: the bound one, else by route. */
+    private IpAddress sourceFor(UdpSocket s, IpAddress ip) throws IOException {
+        if (s.local != null) {
+            if (s.local.isV4() != ip.isV4()) {
+                throw new SocketException("Address family not supported: socket bound to " + s.local
+                        + " cannot reach " + ip + "; bind the wildcard address to use both families");
+            }
+            return s.local;
+        }
+        IpAddress src = env.sourceAddressFor(ip);
+        if (src == null) {
+            throw new NoRouteToHostException("No route to host " + ip + " (the stack has no "
+                    + (ip.isV4() ? "IPv4" : "IPv6") + " address or route towards it)");
+        }
+        return src;
+    }
+
     void disconnect(UdpSocket s) {
-        s.remoteIp = 0;
+        s.remote = null;
         s.remotePort = 0;
-        s.localIp = s.boundIp;
+        s.local = s.bound;
     }
 
     void close(UdpSocket s) {
@@ -167,7 +181,7 @@ public final class UdpLayer {
         }
         s.closed = true;
         unbind(s);
-        s.remoteIp = 0;
+        s.remote = null;
         s.remotePort = 0;
         s.clearQueue();
     }
@@ -189,20 +203,19 @@ public final class UdpLayer {
     }
 
     /** Refuses destinations this socket may not send to (RFC 1122 §4.1.3.6; SO_BROADCAST; no multicast yet). */
-    private void checkDestination(UdpSocket s, int ip) throws SocketException {
+    private void checkDestination(UdpSocket s, IpAddress ip) throws SocketException {
         if (env.isBroadcast(ip) && !s.broadcast) {
-            throw new SocketException("Permission denied: " + Ipv4.toString(ip)
+            throw new SocketException("Permission denied: " + ip
                     + " is a broadcast address; set SO_BROADCAST to send to it");
         }
-        if ((ip >>> 28) == 0xe) {
-            throw new SocketException("multicast destination " + Ipv4.toString(ip)
-                    + " is not supported by usertcp yet");
+        if (ip.isMulticast()) {
+            throw new SocketException("multicast destination " + ip + " is not supported by usertcp yet");
         }
     }
 
     // ------------------------------------------------------------------ output
 
-    void send(UdpSocket s, ByteBuf data, int ip, int port) throws IOException {
+    void send(UdpSocket s, ByteBuf data, IpAddress ip, int port) throws IOException {
         if (s.closed) {
             throw new ClosedChannelException();
         }
@@ -210,37 +223,38 @@ public final class UdpLayer {
         if (err != null) {
             throw err; // a pending ICMP error fails the next send, as sock_error() does on Linux
         }
-        if (ip == 0) {
+        if (ip == null) {
             if (s.remotePort == 0) {
                 throw new NotYetConnectedException();
             }
-            ip = s.remoteIp;
+            ip = s.remote;
             port = s.remotePort;
         } else if (port <= 0 || port > 65535) {
             throw new SocketException("Invalid argument: cannot send to port " + port);
         }
         int len = data.readableBytes();
-        if (len > Udp.MAX_IPV4_PAYLOAD) {
-            throw new SocketException("Message too long: " + len + " bytes; a UDP datagram over IPv4 carries at most "
-                    + Udp.MAX_IPV4_PAYLOAD);
+        // IPv4's total length and IPv6's payload length are 16 bits (no jumbograms, RFC 2675).
+        int max = ip.isV4() ? Udp.MAX_IPV4_PAYLOAD : 65535 - Udp.HEADER_LENGTH;
+        if (len > max) {
+            throw new SocketException("Message too long: " + len + " bytes; a UDP datagram over "
+                    + (ip.isV4() ? "IPv4" : "IPv6") + " carries at most " + max);
         }
         checkDestination(s, ip);
-        int src = s.localIp != 0 ? s.localIp : env.sourceAddressFor(ip);
-        if (src == 0) {
-            throw new NoRouteToHostException("No route to host " + Ipv4.toString(ip));
-        }
+        IpAddress src = sourceFor(s, ip);
         if (s.localPort == 0) {
-            bind(s, 0, 0); // autobind, as the kernel does on the first send
+            bind(s, null, 0); // autobind, as the kernel does on the first send
         }
         int udpLen = Udp.HEADER_LENGTH + len;
-        ByteBuf frame = env.newIpv4Frame(udpLen);
-        int o = env.ipv4PayloadOffset();
-        // RFC 768: the checksum covers a pseudo-header, the header and the data; the stack (or the NIC) completes it.
+        boolean v6 = ip.isV6();
+        ByteBuf frame = env.newFrame(v6, udpLen);
+        int o = env.payloadOffset(v6);
+        // RFC 768: the checksum covers a pseudo-header, the header and the data; the stack (or the NIC) completes
+        // it. Over IPv6 it is mandatory (RFC 8200 §8.1); a computed 0 goes out as 0xffff either way.
         Udp.writeHeader(frame, o, s.localPort, port, udpLen,
-                Checksum.fold(Checksum.ipv4Pseudo(src, ip, Ipv4.PROTO_UDP, udpLen)));
+                Checksum.fold(IpAddress.pseudoHeaderSum(src, ip, Ipv4.PROTO_UDP, udpLen)));
         frame.setBytes(o + Udp.HEADER_LENGTH, data, data.readerIndex(), len);
         env.stats().udpDatagramsOut++;
-        env.sendIpv4Datagram(frame, src, ip, Ipv4.PROTO_UDP, udpLen, Udp.CHECKSUM_OFFSET, s.tos);
+        env.sendDatagram(frame, src, ip, Ipv4.PROTO_UDP, udpLen, Udp.CHECKSUM_OFFSET, s.tos);
     }
 
     // ------------------------------------------------------------------ input
@@ -254,6 +268,13 @@ public final class UdpLayer {
      *         destination (the caller may answer with ICMP port unreachable, RFC 1122 §4.1.3.1)
      */
     public boolean input(ByteBuf frame, int o, int len, int src, int dst, boolean checksumTrusted, boolean broadcast) {
+        return input(frame, o, len, 0, IpAddress.mappedLo(src), 0, IpAddress.mappedLo(dst), checksumTrusted,
+                broadcast);
+    }
+
+    /** As {@link #input(ByteBuf, int, int, int, int, boolean, boolean)} for addresses as halves (see {@link IpAddress}). */
+    public boolean input(ByteBuf frame, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo,
+                         boolean checksumTrusted, boolean broadcast) {
         env.stats().udpDatagramsIn++;
         if (len < Udp.HEADER_LENGTH) {
             env.stats().dropUdpMalformed++;
@@ -264,12 +285,20 @@ public final class UdpLayer {
             env.stats().dropUdpMalformed++; // bytes beyond udpLen are link padding and ignored
             return true;
         }
-        // RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means the sender computed none (IPv4 only).
-        if (!checksumTrusted && Udp.checksum(frame, o) != 0
-                && Checksum.fold(Checksum.add(frame, o, udpLen, Checksum.ipv4Pseudo(src, dst, Ipv4.PROTO_UDP, udpLen)))
-                != 0xffff) {
-            env.stats().dropUdpChecksum++;
-            return true;
+        boolean v4 = IpAddress.isV4(srcHi, srcLo);
+        if (!checksumTrusted) {
+            if (Udp.checksum(frame, o) == 0) {
+                // RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means the sender computed none (IPv4 only);
+                // over IPv6 the checksum is mandatory and a zero one is dropped (RFC 8200 §8.1).
+                if (!v4) {
+                    env.stats().dropUdpChecksum++;
+                    return true;
+                }
+            } else if (Checksum.fold(Checksum.add(frame, o, udpLen,
+                    IpAddress.pseudoHeaderSum(srcHi, srcLo, dstHi, dstLo, Ipv4.PROTO_UDP, udpLen))) != 0xffff) {
+                env.stats().dropUdpChecksum++;
+                return true;
+            }
         }
         int sport = Udp.srcPort(frame, o);
         int dport = Udp.dstPort(frame, o);
@@ -282,8 +311,8 @@ public final class UdpLayer {
         if (broadcast) {
             boolean any = false;
             for (UdpSocket s = head(dport); s != null; s = s.nextOnPort) {
-                if (s.localIp == 0 && (s.remotePort == 0 || (s.remoteIp == src && s.remotePort == sport))) {
-                    s.deliver(frame, data, dataLen, src, sport, dst);
+                if (s.local == null && (s.remotePort == 0 || (s.remote.equals(srcHi, srcLo) && s.remotePort == sport))) {
+                    s.deliver(frame, data, dataLen, srcHi, srcLo, sport, dstHi, dstLo);
                     any = true;
                 }
             }
@@ -292,28 +321,28 @@ public final class UdpLayer {
             }
             return true;
         }
-        UdpSocket s = lookup(dst, dport, src, sport);
+        UdpSocket s = lookup(dstHi, dstLo, dport, srcHi, srcLo, sport);
         if (s == null) {
             env.stats().dropUdpNoPort++;
             return false;
         }
-        s.deliver(frame, data, dataLen, src, sport, dst);
+        s.deliver(frame, data, dataLen, srcHi, srcLo, sport, dstHi, dstLo);
         return true;
     }
 
-    private UdpSocket lookup(int dst, int dport, int src, int sport) {
+    private UdpSocket lookup(long dstHi, long dstLo, int dport, long srcHi, long srcLo, int sport) {
         UdpSocket best = null;
         int bestScore = -1;
         for (UdpSocket s = head(dport); s != null; s = s.nextOnPort) {
             int score = 0;
-            if (s.localIp != 0) {
-                if (s.localIp != dst) {
+            if (s.local != null) {
+                if (!s.local.equals(dstHi, dstLo)) {
                     continue;
                 }
                 score += 1;
             }
             if (s.remotePort != 0) {
-                if (s.remoteIp != src || s.remotePort != sport) {
+                if (!s.remote.equals(srcHi, srcLo) || s.remotePort != sport) {
                     continue;
                 }
                 score += 2;
@@ -327,25 +356,20 @@ public final class UdpLayer {
     }
 
     /**
-     * An ICMP destination unreachable about a datagram we sent: {@code q} is the offset of the quoted IPv4
-     * header, {@code qlen} the bytes quoted. Hard errors (RFC 1122 §4.1.3.3; those Linux's
+     * An ICMP (or ICMPv6) destination unreachable about a datagram we sent from {@code local:localPort} to
+     * {@code remote:remotePort} (the halves come from the quoted header), as an IPv4 unreachable {@code code}
+     * (the stack maps ICMPv6 codes onto these). Hard errors (RFC 1122 §4.1.3.3; those Linux's
      * {@code icmp_err_convert} marks fatal) are reported to the connected socket the datagram came from;
      * unconnected sockets do not hear of them, as on Linux without IP_RECVERR.
      */
-    public void icmpError(int type, int code, ByteBuf frame, int q, int qlen, int from) {
-        if (type != Icmpv4.DEST_UNREACHABLE || !isHardError(code) || qlen < Ipv4.MIN_HEADER_LENGTH) {
+    public void icmpError(int code, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                          int remotePort, IpAddress from) {
+        if (!isHardError(code)) {
             return;
         }
-        int hl = Ipv4.headerLength(frame, q);
-        if (hl < Ipv4.MIN_HEADER_LENGTH || qlen < hl + 4 || Ipv4.protocol(frame, q) != Ipv4.PROTO_UDP) {
-            return;
-        }
-        int localIp = Ipv4.src(frame, q);
-        int remoteIp = Ipv4.dst(frame, q);
-        int localPort = Udp.srcPort(frame, q + hl);
-        int remotePort = Udp.dstPort(frame, q + hl);
         for (UdpSocket s = head(localPort); s != null; s = s.nextOnPort) {
-            if (s.remotePort == remotePort && s.remoteIp == remoteIp && (s.localIp == 0 || s.localIp == localIp)) {
+            if (s.remotePort == remotePort && s.remote.equals(remoteHi, remoteLo)
+                    && (s.local == null || s.local.equals(localHi, localLo))) {
                 s.error(code, from);
                 return;
             }

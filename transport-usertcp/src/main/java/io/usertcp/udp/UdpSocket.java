@@ -1,15 +1,13 @@
 package io.usertcp.udp;
 
 import io.netty.buffer.ByteBuf;
-import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
 import java.net.SocketException;
-import java.net.UnknownHostException;
 
 /**
  * A UDP socket of a {@link UdpLayer}: its binding (local address and port, optionally a remote address and
@@ -36,14 +34,14 @@ public final class UdpSocket {
 
     final UdpLayer udp;
     final DatagramQueue queue;
-    /** Local address datagrams are taken for and sent from; 0 for any (until a connect picks one). */
-    int localIp;
-    /** The address given to bind (0 for any): what a disconnect goes back to. */
-    int boundIp;
+    /** Local address datagrams are taken for and sent from; null for any (until a connect picks one). */
+    IpAddress local;
+    /** The address given to bind (null for any): what a disconnect goes back to. */
+    IpAddress bound;
     /** 0 while unbound. */
     int localPort;
-    /** The connected peer; 0 when not connected. */
-    int remoteIp;
+    /** The connected peer; null when not connected. */
+    IpAddress remote;
     int remotePort;
     /** Next socket bound to the same port (the layer's port table is a list per port). */
     UdpSocket nextOnPort;
@@ -56,7 +54,7 @@ public final class UdpSocket {
     boolean closed;
     /** Pending ICMP error: its code (type 3), or -1; and who sent it. */
     private int errorCode = -1;
-    private int errorFrom;
+    private IpAddress errorFrom;
     private Handler handler;
     private int pending;
     private boolean queued;
@@ -77,19 +75,35 @@ public final class UdpSocket {
     }
 
     /**
-     * Binds to {@code ip} (0 for every address of the stack) and {@code port} (0 for an ephemeral one).
+     * Binds to IPv4 address {@code ip} (0 for every address of the stack, of both families) and {@code port}
+     * (0 for an ephemeral one).
      *
      * @throws java.net.BindException if the port is taken or the address is not the stack's
      */
     public void bind(int ip, int port) throws IOException {
-        udp.bind(this, ip, port);
+        udp.bind(this, ip == 0 ? null : IpAddress.v4(ip), port);
     }
 
     /**
-     * Connects to {@code ip:port}: datagrams are then sent there by default and only datagrams from there
+     * Binds to {@code ip} (null or unspecified for every address of the stack, of both families) and
+     * {@code port} (0 for an ephemeral one).
+     *
+     * @throws java.net.BindException if the port is taken or the address is not the stack's
+     */
+    public void bind(IpAddress ip, int port) throws IOException {
+        udp.bind(this, ip == null || ip.isAnyLocal() ? null : ip, port);
+    }
+
+    /**
+     * Connects to IPv4 {@code ip:port}: datagrams are then sent there by default and only datagrams from there
      * are received. Binds first (to an ephemeral port) if unbound, and picks the local address by route.
      */
     public void connect(int ip, int port) throws IOException {
+        udp.connect(this, IpAddress.v4(ip), port);
+    }
+
+    /** As {@link #connect(int, int)} for an address of either family. */
+    public void connect(IpAddress ip, int port) throws IOException {
         udp.connect(this, ip, port);
     }
 
@@ -107,6 +121,11 @@ public final class UdpSocket {
      *                                  it on the next call; the datagram is then not sent
      */
     public void send(ByteBuf data, int ip, int port) throws IOException {
+        udp.send(this, data, ip == 0 ? null : IpAddress.v4(ip), port);
+    }
+
+    /** As {@link #send(ByteBuf, int, int)} to an address of either family, or to the connected peer if null. */
+    public void send(ByteBuf data, IpAddress ip, int port) throws IOException {
         udp.send(this, data, ip, port);
     }
 
@@ -127,9 +146,14 @@ public final class UdpSocket {
         return closed;
     }
 
-    /** The local address (0 for any). */
+    /** The local IPv4 address (0 for any or for an IPv6 one). */
     public int localIp() {
-        return localIp;
+        return local != null && local.isV4() ? local.v4() : 0;
+    }
+
+    /** The local address (null for any). */
+    public IpAddress local() {
+        return local;
     }
 
     /** The local port (0 while unbound). */
@@ -137,9 +161,9 @@ public final class UdpSocket {
         return localPort;
     }
 
-    /** The connected peer's address (0 if not connected). */
-    public int remoteIp() {
-        return remoteIp;
+    /** The connected peer's address (null if not connected). */
+    public IpAddress remote() {
+        return remote;
     }
 
     /** The connected peer's port (0 if not connected). */
@@ -149,12 +173,13 @@ public final class UdpSocket {
 
     /** The local address and port, or null while unbound. */
     public InetSocketAddress localAddress() {
-        return localPort == 0 ? null : new InetSocketAddress(toInet(localIp), localPort);
+        return localPort == 0 ? null
+                : new InetSocketAddress((local != null ? local : IpAddress.V4_ANY).toInet(), localPort);
     }
 
     /** The connected peer, or null. */
     public InetSocketAddress remoteAddress() {
-        return remotePort == 0 ? null : new InetSocketAddress(toInet(remoteIp), remotePort);
+        return remotePort == 0 ? null : new InetSocketAddress(remote.toInet(), remotePort);
     }
 
     /** SO_RCVBUF: the most bytes of datagrams held for the application (see {@link DatagramQueue}). */
@@ -234,9 +259,14 @@ public final class UdpSocket {
         return queue.peekLength();
     }
 
-    /** Source address of the next datagram; there must be one. */
-    public int peekSourceIp() {
-        return queue.peekSourceIp();
+    /** Source address of the next datagram, first half (see {@link IpAddress}); there must be one. */
+    public long peekSourceHi() {
+        return queue.peekSourceHi();
+    }
+
+    /** Source address of the next datagram, second half; there must be one. */
+    public long peekSourceLo() {
+        return queue.peekSourceLo();
     }
 
     /** Source port of the next datagram; there must be one. */
@@ -245,8 +275,8 @@ public final class UdpSocket {
     }
 
     /** Destination address of the next datagram (the stack's address, or a broadcast one); there must be one. */
-    public int peekDestinationIp() {
-        return queue.peekDestinationIp();
+    public IpAddress peekDestination() {
+        return IpAddress.of(queue.peekDestinationHi(), queue.peekDestinationLo());
     }
 
     /**
@@ -272,17 +302,17 @@ public final class UdpSocket {
             return null;
         }
         errorCode = -1;
-        String from = Ipv4.toString(errorFrom);
+        IpAddress from = errorFrom;
         if (code == 2 || code == 3) {
             return new PortUnreachableException("ICMP " + (code == 3 ? "port" : "protocol") + " unreachable from "
-                    + from + ": nothing listens on " + Ipv4.toString(remoteIp) + ":" + remotePort);
+                    + from + ": nothing listens on " + remote + ":" + remotePort);
         }
         return new NoRouteToHostException("ICMP destination unreachable (code " + code + ") from " + from
-                + " for " + Ipv4.toString(remoteIp) + ":" + remotePort);
+                + " for " + remote + ":" + remotePort);
     }
 
-    void deliver(ByteBuf frame, int index, int len, int src, int sport, int dst) {
-        if (!queue.offer(frame, index, len, src, sport, dst, receiveBufferSize)) {
+    void deliver(ByteBuf frame, int index, int len, long srcHi, long srcLo, int sport, long dstHi, long dstLo) {
+        if (!queue.offer(frame, index, len, srcHi, srcLo, sport, dstHi, dstLo, receiveBufferSize)) {
             drops++;
             udp.env.stats().dropUdpReceiveBuffer++;
             return;
@@ -290,7 +320,7 @@ public final class UdpSocket {
         signal(EV_READABLE);
     }
 
-    void error(int code, int from) {
+    void error(int code, IpAddress from) {
         errorCode = code;
         errorFrom = from;
         signal(EV_ERROR);
@@ -319,18 +349,9 @@ public final class UdpSocket {
         }
     }
 
-    static InetAddress toInet(int ip) {
-        try {
-            return InetAddress.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8),
-                (byte) ip});
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e); // four bytes are always a valid address
-        }
-    }
-
     @Override
     public String toString() {
-        return "UdpSocket{" + (localPort == 0 ? "unbound" : Ipv4.toString(localIp) + ":" + localPort)
-                + (remotePort == 0 ? "" : " -> " + Ipv4.toString(remoteIp) + ":" + remotePort) + "}";
+        return "UdpSocket{" + (localPort == 0 ? "unbound" : (local != null ? local : "*") + ":" + localPort)
+                + (remotePort == 0 ? "" : " -> " + remote + ":" + remotePort) + "}";
     }
 }

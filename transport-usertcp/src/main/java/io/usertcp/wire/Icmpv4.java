@@ -10,6 +10,10 @@ public final class Icmpv4 {
     public static final int ECHO_REQUEST = 8;
     /** Time exceeded. */
     public static final int TIME_EXCEEDED = 11;
+    /** Parameter problem (RFC 792). */
+    public static final int PARAMETER_PROBLEM = 12;
+    /** Source quench (RFC 792; deprecated by RFC 6633, ignored on receipt). */
+    public static final int SOURCE_QUENCH = 4;
     /** Code of "port unreachable" within destination unreachable. */
     public static final int CODE_PORT_UNREACHABLE = 3;
     /** Code of "fragmentation needed and DF set". */

@@ -263,7 +263,7 @@ class UdpLayerTest {
         peer.input(RawPeer.ipv4(PEER_IP, RawPeer.SUBNET_BROADCAST, Ipv4.PROTO_UDP, 3, 0,
                 RawPeer.udp(PEER_IP, RawPeer.SUBNET_BROADCAST, 6000, 4444, "all".getBytes(), true)),
                 MacAddress.BROADCAST.toLong());
-        assertThat(s.peekDestinationIp()).isEqualTo(RawPeer.SUBNET_BROADCAST);
+        assertThat(s.peekDestination()).isEqualTo(io.usertcp.wire.IpAddress.v4(RawPeer.SUBNET_BROADCAST));
         assertThat(read(s)).isEqualTo("all".getBytes());
     }
 

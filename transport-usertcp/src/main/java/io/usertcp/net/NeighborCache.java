@@ -1,0 +1,426 @@
+package io.usertcp.net;
+
+import io.netty.buffer.ByteBuf;
+import io.usertcp.stack.Timer;
+import io.usertcp.stack.TimerQueue;
+import io.usertcp.wire.Ipv6;
+import io.usertcp.wire.MacAddress;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The IPv6 neighbour cache (RFC 4861 §7.3): the counterpart of {@link ArpTable}. It maps on-link addresses to
+ * MAC addresses through the states INCOMPLETE, REACHABLE, STALE, DELAY and PROBE, holds a bounded queue of
+ * frames waiting for resolution, and sends the neighbour solicitations of address resolution and of neighbour
+ * unreachability detection.
+ *
+ * <p>Bounds: at most {@link #MAX_ENTRIES} entries (the oldest entry that is not INCOMPLETE is evicted, else the
+ * oldest one) and {@link #MAX_PENDING_PER_ENTRY} queued frames per entry (further frames are dropped).
+ *
+ * <p>REACHABLE entries carry no timer: one that has not been confirmed for {@link #REACHABLE_TIME_NANOS} is
+ * treated as STALE when next looked at, so a confirmation (sent by TCP for every acknowledgement of new data)
+ * costs no timer operation. The IsRouter flag and the default router list are not kept here.
+ */
+public final class NeighborCache {
+    /** Most entries kept. */
+    public static final int MAX_ENTRIES = 1024;
+    /** Most frames queued behind one INCOMPLETE entry. */
+    public static final int MAX_PENDING_PER_ENTRY = 64;
+    /** Multicast solicitations sent before address resolution fails (RFC 4861 §10). */
+    public static final int MAX_MULTICAST_SOLICIT = 3;
+    /** Unicast solicitations sent in PROBE before the entry is deleted (RFC 4861 §10). */
+    public static final int MAX_UNICAST_SOLICIT = 3;
+    /** RetransTimer: the time between solicitations (RFC 4861 §10). */
+    public static final long RETRANS_TIMER_NANOS = 1_000_000_000L;
+    /** ReachableTime: how long a confirmation keeps an entry REACHABLE (RFC 4861 §10 REACHABLE_TIME). */
+    public static final long REACHABLE_TIME_NANOS = 30_000_000_000L;
+    /** How long an entry stays in DELAY before probing (RFC 4861 §10). */
+    public static final long DELAY_FIRST_PROBE_TIME_NANOS = 5_000_000_000L;
+
+    /** The reachability states of RFC 4861 §7.3.2. */
+    public enum State {
+        /** Address resolution is in progress; no link-layer address yet. */
+        INCOMPLETE,
+        /** Positive confirmation was received within ReachableTime. */
+        REACHABLE,
+        /** Not known to be reachable; nothing is done until a packet is sent. */
+        STALE,
+        /** A packet was sent to a STALE entry; waiting for an upper-layer confirmation before probing. */
+        DELAY,
+        /** Unicast solicitations are being sent to verify reachability. */
+        PROBE
+    }
+
+    /** What the cache needs from the stack. */
+    public interface Output {
+        /**
+         * Sends a neighbour solicitation for the target: to its solicited-node multicast address when
+         * {@code dstMac} is -1 (address resolution), else unicast to {@code dstMac} (unreachability detection).
+         */
+        void sendNeighborSolicitation(long targetHi, long targetLo, long dstMac);
+
+        /** Sends a queued frame whose Ethernet destination has just been filled in. Takes ownership. */
+        void transmitResolved(ByteBuf frame);
+
+        /**
+         * Drops a frame that could not be resolved (queue full, resolution failed, entry evicted). Takes
+         * ownership; the stack may answer with ICMPv6 address unreachable (RFC 4861 §7.3.3).
+         */
+        void dropUnresolved(ByteBuf frame);
+    }
+
+    private final Map<Key, Entry> entries = new HashMap<>();
+    private final Key probe = new Key(0, 0); // reused for lookups: no allocation on the hot path
+    private final TimerQueue timers;
+    private final Output output;
+    private final int ethernetOffset;
+    private Entry last; // one-entry cache: the hot path is nearly always one next hop
+    private long reachableTime = REACHABLE_TIME_NANOS;
+    private long retransTimer = RETRANS_TIMER_NANOS;
+
+    /**
+     * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
+     */
+    public NeighborCache(TimerQueue timers, Output output, int ethernetOffset) {
+        this.timers = timers;
+        this.output = output;
+        this.ethernetOffset = ethernetOffset;
+    }
+
+    /** Sets ReachableTime, as a router advertisement may (RFC 4861 §6.3.4); non-positive values are ignored. */
+    public void reachableTime(long nanos) {
+        if (nanos > 0) {
+            reachableTime = nanos;
+        }
+    }
+
+    /** Sets RetransTimer, as a router advertisement may (RFC 4861 §6.3.4); non-positive values are ignored. */
+    public void retransTimer(long nanos) {
+        if (nanos > 0) {
+            retransTimer = nanos;
+        }
+    }
+
+    /**
+     * The MAC to send a packet for {@code hi/lo} to, or -1 if not known (absent or INCOMPLETE: call
+     * {@link #resolve}). Sending to a STALE entry moves it to DELAY (RFC 4861 §7.3.3).
+     */
+    public long lookup(long hi, long lo, long now) {
+        Entry e = find(hi, lo);
+        if (e == null || e.state == State.INCOMPLETE) {
+            return -1;
+        }
+        use(e, now);
+        return e.mac;
+    }
+
+    /**
+     * Queues {@code frame} (which has room for its Ethernet header) until {@code hi/lo} resolves, creating an
+     * INCOMPLETE entry and sending a multicast solicitation if none is outstanding (RFC 4861 §7.2.2). If the
+     * address is already resolved the frame is sent at once. Takes ownership.
+     */
+    public void resolve(long hi, long lo, ByteBuf frame, long now) {
+        Entry e = find(hi, lo);
+        if (e == null) {
+            e = create(hi, lo, now);
+        }
+        if (e.state != State.INCOMPLETE) {
+            use(e, now);
+            MacAddress.write(frame, ethernetOffset, e.mac);
+            output.transmitResolved(frame);
+            return;
+        }
+        if (e.pending.size() >= MAX_PENDING_PER_ENTRY) {
+            output.dropUnresolved(frame);
+        } else {
+            e.pending.add(frame);
+        }
+        if (!e.timer.isScheduled()) {
+            e.probes = 1;
+            output.sendNeighborSolicitation(hi, lo, -1);
+            timers.schedule(e.timer, now + retransTimer);
+        }
+    }
+
+    /**
+     * Records the source link-layer address of a neighbour solicitation from {@code hi/lo} (RFC 4861 §7.2.3;
+     * also of a router solicitation, router advertisement or redirect, §6.2.6, §6.3.4, §8.3): a new entry is
+     * created STALE, an existing one whose address differs gets the new one and becomes STALE, and an INCOMPLETE
+     * one sends what waited for it (which moves it on to DELAY). The same address changes nothing.
+     */
+    public void learnFromSolicitation(long hi, long lo, long mac, long now) {
+        if (mac < 0) {
+            return; // no source link-layer address option: nothing to learn
+        }
+        Entry e = find(hi, lo);
+        if (e == null) {
+            e = create(hi, lo, now);
+        }
+        if (e.state != State.INCOMPLETE && e.mac == mac) {
+            return;
+        }
+        e.mac = mac;
+        e.updated = now;
+        enter(e, State.STALE);
+        flush(e, now);
+    }
+
+    /**
+     * Applies a neighbour advertisement for target {@code hi/lo} (RFC 4861 §7.2.5).
+     *
+     * @param mac the target link-layer address option, or -1 if the advertisement had none
+     */
+    public void advertisement(long hi, long lo, long mac, boolean solicited, boolean override, long now) {
+        Entry e = find(hi, lo);
+        if (e == null) {
+            return; // no entry: silently discarded
+        }
+        if (e.state == State.INCOMPLETE) {
+            if (mac < 0) {
+                return; // nothing to resolve with
+            }
+            e.mac = mac;
+            e.updated = now;
+            enter(e, solicited ? State.REACHABLE : State.STALE);
+            flush(e, now);
+            return;
+        }
+        age(e, now);
+        boolean differs = mac >= 0 && mac != e.mac;
+        if (!override && differs) {
+            // Keep the cached address; a REACHABLE entry becomes STALE (it may have moved).
+            if (e.state == State.REACHABLE) {
+                enter(e, State.STALE);
+            }
+            return;
+        }
+        if (differs) {
+            e.mac = mac;
+            e.updated = now;
+        }
+        if (solicited) {
+            e.updated = now;
+            enter(e, State.REACHABLE);
+        } else if (differs) {
+            enter(e, State.STALE);
+        }
+    }
+
+    /**
+     * An upper-layer hint that {@code hi/lo} is reachable (RFC 4861 §7.3.1), such as an acknowledgement of new
+     * data: a resolved entry becomes REACHABLE. Unknown and INCOMPLETE entries are left alone.
+     */
+    public void confirmReachable(long hi, long lo, long now) {
+        Entry e = find(hi, lo);
+        if (e == null || e.state == State.INCOMPLETE) {
+            return;
+        }
+        e.updated = now;
+        enter(e, State.REACHABLE);
+    }
+
+    /** The state of the entry of {@code hi/lo} at {@code now}, or null if there is none. */
+    public State state(long hi, long lo, long now) {
+        Entry e = find(hi, lo);
+        if (e == null) {
+            return null;
+        }
+        age(e, now);
+        return e.state;
+    }
+
+    /** Number of entries. */
+    public int size() {
+        return entries.size();
+    }
+
+    /** Releases every queued frame and forgets every entry (the stack is closing). */
+    public void clear() {
+        for (Entry e : entries.values()) {
+            timers.cancel(e.timer);
+            ByteBuf f;
+            while ((f = e.pending.poll()) != null) {
+                f.release();
+            }
+        }
+        entries.clear();
+        last = null;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    private Entry find(long hi, long lo) {
+        Entry e = last;
+        if (e != null && e.key.hi == hi && e.key.lo == lo) {
+            return e;
+        }
+        probe.hi = hi;
+        probe.lo = lo;
+        e = entries.get(probe);
+        if (e != null) {
+            last = e;
+        }
+        return e;
+    }
+
+    private Entry create(long hi, long lo, long now) {
+        if (entries.size() >= MAX_ENTRIES) {
+            evictOne();
+        }
+        Entry e = new Entry(new Key(hi, lo), now);
+        entries.put(e.key, e);
+        last = e;
+        return e;
+    }
+
+    /** REACHABLE for longer than ReachableTime without confirmation becomes STALE (RFC 4861 §7.3.3). */
+    private void age(Entry e, long now) {
+        if (e.state == State.REACHABLE && now - e.updated >= reachableTime) {
+            e.state = State.STALE;
+        }
+    }
+
+    /** A packet is being sent through {@code e}: the first one to a STALE entry starts the DELAY timer. */
+    private void use(Entry e, long now) {
+        age(e, now);
+        if (e.state == State.STALE) {
+            e.state = State.DELAY;
+            timers.schedule(e.timer, now + DELAY_FIRST_PROBE_TIME_NANOS);
+        }
+    }
+
+    /** Enters a state without a running timer (REACHABLE or STALE). */
+    private void enter(Entry e, State s) {
+        timers.cancel(e.timer);
+        e.probes = 0;
+        e.state = s;
+    }
+
+    /** Sends the frames queued on a just-resolved entry. */
+    private void flush(Entry e, long now) {
+        if (e.pending.isEmpty()) {
+            return;
+        }
+        use(e, now);
+        ByteBuf f;
+        while ((f = e.pending.poll()) != null) {
+            MacAddress.write(f, ethernetOffset, e.mac);
+            output.transmitResolved(f);
+        }
+    }
+
+    private void expired(Entry e, long now) {
+        switch (e.state) {
+            case INCOMPLETE:
+                if (e.probes >= MAX_MULTICAST_SOLICIT) {
+                    remove(e); // resolution failed: drop what waited (RFC 4861 §7.3.3)
+                    return;
+                }
+                e.probes++;
+                output.sendNeighborSolicitation(e.key.hi, e.key.lo, -1);
+                timers.schedule(e.timer, now + retransTimer);
+                break;
+            case DELAY:
+                e.state = State.PROBE;
+                e.probes = 1;
+                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                timers.schedule(e.timer, now + retransTimer);
+                break;
+            case PROBE:
+                if (e.probes >= MAX_UNICAST_SOLICIT) {
+                    remove(e); // unreachable: the next packet resolves anew (RFC 4861 §7.3.3)
+                    return;
+                }
+                e.probes++;
+                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                timers.schedule(e.timer, now + retransTimer);
+                break;
+            default:
+                break; // REACHABLE and STALE run no timer
+        }
+    }
+
+    private void evictOne() {
+        Entry victim = null;
+        boolean victimIncomplete = true;
+        for (Entry e : entries.values()) {
+            boolean incomplete = e.state == State.INCOMPLETE;
+            if (victim == null || (victimIncomplete && !incomplete)
+                    || (incomplete == victimIncomplete && e.updated - victim.updated < 0)) {
+                victim = e;
+                victimIncomplete = incomplete;
+            }
+        }
+        if (victim != null) {
+            remove(victim);
+        }
+    }
+
+    private void remove(Entry e) {
+        entries.remove(e.key);
+        timers.cancel(e.timer);
+        if (last == e) {
+            last = null;
+        }
+        ByteBuf f;
+        while ((f = e.pending.poll()) != null) {
+            output.dropUnresolved(f);
+        }
+    }
+
+    /** A 128-bit address as a map key; ordered so that colliding keys form a tree, not a list. */
+    private static final class Key implements Comparable<Key> {
+        long hi;
+        long lo;
+
+        Key(long hi, long lo) {
+            this.hi = hi;
+            this.lo = lo;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key && ((Key) o).hi == hi && ((Key) o).lo == lo;
+        }
+
+        @Override
+        public int hashCode() {
+            long h = lo * 0x9e37_79b9_7f4a_7c15L + hi;
+            return (int) (h ^ (h >>> 32));
+        }
+
+        @Override
+        public int compareTo(Key k) {
+            int c = Long.compare(hi, k.hi);
+            return c != 0 ? c : Long.compare(lo, k.lo);
+        }
+    }
+
+    private final class Entry {
+        final Key key;
+        State state = State.INCOMPLETE;
+        long mac = -1;
+        long updated; // last confirmation or change of address: REACHABLE ageing and eviction order
+        int probes;
+        final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(4);
+        final Timer timer = new Timer() {
+            @Override
+            protected void expired(long now) {
+                NeighborCache.this.expired(Entry.this, now);
+            }
+        };
+
+        Entry(Key key, long now) {
+            this.key = key;
+            this.updated = now;
+        }
+
+        @Override
+        public String toString() {
+            return Ipv6.toString(key.hi, key.lo) + " " + state
+                    + (mac < 0 ? "" : " at " + MacAddress.of(mac));
+        }
+    }
+}
