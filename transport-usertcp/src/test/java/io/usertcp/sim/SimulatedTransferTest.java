@@ -24,6 +24,11 @@ class SimulatedTransferTest {
     static boolean trace;
 
     static void transfer(long seed, FaultModel aToB, FaultModel bToA, long bytes, long delay) throws Exception {
+        transfer(seed, aToB, bToA, bytes, delay, false);
+    }
+
+    static void transfer(long seed, FaultModel aToB, FaultModel bToA, long bytes, long delay, boolean ipv6)
+            throws Exception {
         try (TwoStacks net = new TwoStacks(delay, aToB, bToA)) {
             if (trace) {
                 net.linkA.tap(f -> System.out.println(net.clock.nanoTime() / 1000 + "us A " + Trace.describe(f)));
@@ -40,12 +45,13 @@ class SimulatedTransferTest {
                     t.drain();
                 }
             });
-            TcpConnection cc = net.a.tcp().connect(0, 0, TwoStacks.B_IP, 5000);
+            TcpConnection cc = ipv6 ? net.a.tcp().connect(null, 0, TwoStacks.B_IP6, 5000, 0, 0)
+                    : net.a.tcp().connect(0, 0, TwoStacks.B_IP, 5000);
             Transfer client = new Transfer(cc, bytes);
             boolean done = net.runUntil(() -> server.get() != null && client.finSeen() && server.get().finSeen(),
                     600 * SEC);
             Transfer s = server.get();
-            String where = "seed " + seed + " faults a->b " + aToB + " b->a " + bToA + ": client sent "
+            String where = "seed " + seed + (ipv6 ? " (IPv6)" : "") + " faults a->b " + aToB + " b->a " + bToA + ": client sent "
                     + client.sent() + " got " + client.received() + ", server "
                     + (s == null ? "none" : "sent " + s.sent() + " got " + s.received())
                     + ", a " + net.a.stats() + ", b " + net.b.stats();
@@ -73,15 +79,38 @@ class SimulatedTransferTest {
         return LongStream.range(0, 2000);
     }
 
+    @Test
+    void cleanLinkMovesFourMegabytesEachWayOverIpv6() throws Exception {
+        transfer(0, FaultModel.NONE, FaultModel.NONE, 4 << 20, 50_000, true);
+    }
+
+    static LongStream ipv6Seeds() {
+        return LongStream.range(0, 500);
+    }
+
+    /**
+     * The same faults over IPv6, which has no header checksum: a corrupted header must be caught by the
+     * transport checksum's pseudo-header or the length checks, never delivered.
+     */
+    @ParameterizedTest(name = "IPv6 seed {0}")
+    @MethodSource("ipv6Seeds")
+    void seededFaultsOverIpv6(long seed) throws Exception {
+        seeded(seed, true);
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void seededFaults(long seed) throws Exception {
+        seeded(seed, false);
+    }
+
+    static void seeded(long seed, boolean ipv6) throws Exception {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         FaultModel ab = FaultModel.of(r.nextDouble() * 0.1, r.nextDouble() * 0.05, r.nextDouble() * 0.05,
                 r.nextDouble() * 0.02, r.nextLong());
         FaultModel ba = FaultModel.of(r.nextDouble() * 0.1, r.nextDouble() * 0.05, r.nextDouble() * 0.05,
                 r.nextDouble() * 0.02, r.nextLong());
         long bytes = 16_384 + r.nextInt(200_000);
-        transfer(seed, ab, ba, bytes, 10_000 + r.nextInt(5_000_000));
+        transfer(seed, ab, ba, bytes, 10_000 + r.nextInt(5_000_000), ipv6);
     }
 }

@@ -6,6 +6,7 @@ import io.usertcp.link.FaultModel;
 import io.usertcp.link.MemoryLink;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
+import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,11 +15,13 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Two stacks joined by an in-memory cable, run in virtual time by a single-threaded loop: the test bench
- * for TCP. Stack {@code a} is 198.18.0.1, stack {@code b} is 198.18.0.2.
+ * for TCP. Stack {@code a} is 198.18.0.1 and fd00:198::1, stack {@code b} is 198.18.0.2 and fd00:198::2.
  */
 public final class TwoStacks implements AutoCloseable {
     public static final int A_IP = 0xC6120001;
     public static final int B_IP = 0xC6120002;
+    public static final IpAddress A_IP6 = IpAddress.of(StackConfig.parseLiteral("fd00:198::1"));
+    public static final IpAddress B_IP6 = IpAddress.of(StackConfig.parseLiteral("fd00:198::2"));
 
     public final VirtualClock clock = new VirtualClock();
     public final MemoryLink linkA;
@@ -36,8 +39,8 @@ public final class TwoStacks implements AutoCloseable {
         linkB = pair[1].delay(oneWayDelayNanos).faults(bToA);
         ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
         // Fixed seeds: ISNs, ports and timestamp offsets are the same on every run, so a seed replays exactly.
-        a = new Stack(common.link(linkA.factory()).address("198.18.0.1/24").seed(1).build(), linkA, clock, alloc);
-        b = new Stack(rebuild(common).link(linkB.factory()).address("198.18.0.2/24").seed(2).build(), linkB, clock,
+        a = new Stack(common.link(linkA.factory()).address("198.18.0.1/24").address("fd00:198::1/64").seed(1).build(), linkA, clock, alloc);
+        b = new Stack(rebuild(common).link(linkB.factory()).address("198.18.0.2/24").address("fd00:198::2/64").seed(2).build(), linkB, clock,
                 alloc);
     }
 
