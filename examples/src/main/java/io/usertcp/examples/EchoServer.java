@@ -18,7 +18,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A TCP echo server on the usertcp stack over a Linux TAP device: the Java counterpart of the seed program
  * (a Go echo server over a TAP), with the same four arguments
- * {@code <tap-device> <kernel-address/prefix> <stack-address> <port>}.
+ * {@code <tap-device> <kernel-address/prefix> <stack-address> <port>}. The kernel and stack addresses may be
+ * comma-separated lists of IPv4 and IPv6 addresses ({@code 198.18.0.1/24,fd00:198::1/64 198.18.0.2,fd00:198::2});
+ * see {@link ServerArgs}.
  *
  * <p>Run as root, it creates the TAP device and configures the kernel's side of it (link up, the kernel
  * address and with it the route to the stack). Run as any other user, it attaches to a TAP device that
@@ -47,7 +49,7 @@ public final class EchoServer {
     }
 
     /**
-     * Opens the stack on a TAP device from the four seed arguments and serves {@code childHandler} on the
+     * Opens the stack on a TAP device from the four seed arguments ({@link ServerArgs}) and serves {@code childHandler} on the
      * port until the process is stopped; returns the exit status when it cannot start. Shared by the
      * server examples.
      */
@@ -56,38 +58,21 @@ public final class EchoServer {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
         }
-        String tap = arg(args, 0, DEFAULT_TAP);
-        String kernelAddress = arg(args, 1, DEFAULT_KERNEL_ADDRESS);
-        String stackAddress = arg(args, 2, DEFAULT_STACK_ADDRESS);
-        int port;
+        ServerArgs parsed;
         try {
-            port = Integer.parseInt(arg(args, 3, String.valueOf(defaultPort)));
-        } catch (NumberFormatException e) {
-            port = -1;
-        }
-        if (port < 1 || port > 65535) {
-            System.err.println("bad port '" + args[3] + "': use 1..65535");
+            parsed = ServerArgs.parse(args, defaultPort);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
             return 2;
         }
-        int slash = kernelAddress.indexOf('/');
-        if (slash < 0) {
-            System.err.println("the kernel address needs a prefix length, e.g. " + DEFAULT_KERNEL_ADDRESS
-                    + ": '" + kernelAddress + "'");
-            return 2;
-        }
-        // The stack sits on the kernel's subnet: it gets the kernel address's prefix length.
-        String stackCidr = stackAddress.contains("/") ? stackAddress
-                : stackAddress + kernelAddress.substring(slash);
+        String tap = parsed.tap();
+        int port = parsed.port();
         String netns = netns();
         boolean root = isRoot();
 
         StackConfig config;
         try {
-            TapConfig.Builder link = TapConfig.builder(tap).namespace(netns);
-            if (root) {
-                link.kernelAddress(kernelAddress);
-            }
-            config = StackConfig.builder().link(link.build()).address(stackCidr).build();
+            config = stackConfig(parsed, netns, root);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
@@ -101,10 +86,7 @@ public final class EchoServer {
             System.err.println("usertcp: cannot " + (root ? "create" : "attach to") + " TAP device " + tap
                     + ": " + describe(e));
             if (!root) {
-                System.err.println("Run as root, or create the device once for your user:");
-                System.err.println("  sudo ip tuntap add dev " + tap + " mode tap user $USER");
-                System.err.println("  sudo ip addr add " + kernelAddress + " dev " + tap);
-                System.err.println("  sudo ip link set " + tap + " up");
+                printManualSetup(parsed);
             }
             return 1;
         }
@@ -126,14 +108,44 @@ public final class EchoServer {
             group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
         }, "usertcp-echo-shutdown"));
 
-        String where = tap + (netns != null ? " in netns " + netns : "")
-                + (root ? ", kernel side " + kernelAddress : ", attached; kernel side not configured");
-        System.out.println("usertcp " + label + " listening on " + stackCidr.substring(0, stackCidr.indexOf('/'))
-                + ":" + port + " (" + where + ")");
+        System.out.println("usertcp " + label + " listening on " + parsed.listening() + " ("
+                + where(parsed, netns, root) + ")");
         System.out.flush();
 
         server.closeFuture().awaitUninterruptibly();
         return 0;
+    }
+
+    /**
+     * The stack's config from the parsed arguments: every stack address, and (as root) every kernel address
+     * on the TAP device, moved into {@code netns} when not null.
+     */
+    static StackConfig stackConfig(ServerArgs args, String netns, boolean root) {
+        TapConfig.Builder link = TapConfig.builder(args.tap()).namespace(netns);
+        if (root) {
+            for (String k : args.kernelAddresses()) {
+                link.kernelAddress(k);
+            }
+        }
+        StackConfig.Builder stack = StackConfig.builder().link(link.build());
+        for (String s : args.stackAddresses()) {
+            stack.address(s);
+        }
+        return stack.build();
+    }
+
+    /** Where the server runs, for its startup line: "tap0 in netns x, kernel side 198.18.0.1/24". */
+    static String where(ServerArgs args, String netns, boolean root) {
+        return args.tap() + (netns != null ? " in netns " + netns : "")
+                + (root ? ", kernel side " + args.kernelSide() : ", attached; kernel side not configured");
+    }
+
+    /** Tells a user who is not root how to make the TAP device once. */
+    static void printManualSetup(ServerArgs args) {
+        System.err.println("Run as root, or create the device once for your user:");
+        for (String line : args.manualSetup()) {
+            System.err.println("  " + line);
+        }
     }
 
     static String arg(String[] args, int i, String def) {

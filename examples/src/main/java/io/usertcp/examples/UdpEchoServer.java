@@ -13,7 +13,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.usertcp.channel.UserTcpIoHandler;
 import io.usertcp.channel.UserUdpChannel;
-import io.usertcp.link.TapConfig;
 import io.usertcp.stack.StackConfig;
 
 import java.util.concurrent.TimeUnit;
@@ -22,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * A UDP echo server (RFC 862) on the usertcp stack over a Linux TAP device: every datagram goes back to its
  * sender. The arguments and defaults are those of {@link EchoServer}
  * ({@code [tap-device] [kernel-address/prefix] [stack-address] [port]}, port 7), and so are root, non-root and
- * {@code usertcp.netns} handling. Datagrams of any size up to 65507 bytes are echoed (larger than the MTU they
- * travel as IPv4 fragments).
+ * {@code usertcp.netns} handling, and the kernel and stack addresses may likewise be comma-separated lists of IPv4
+ * and IPv6 addresses ({@link ServerArgs}). Datagrams of any size up to 65507 bytes are echoed (larger than the
+ * MTU they travel as IPv4 or IPv6 fragments).
  */
 public final class UdpEchoServer {
 
@@ -44,36 +44,21 @@ public final class UdpEchoServer {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
         }
-        String tap = EchoServer.arg(args, 0, EchoServer.DEFAULT_TAP);
-        String kernelAddress = EchoServer.arg(args, 1, EchoServer.DEFAULT_KERNEL_ADDRESS);
-        String stackAddress = EchoServer.arg(args, 2, EchoServer.DEFAULT_STACK_ADDRESS);
-        int port;
+        ServerArgs parsed;
         try {
-            port = Integer.parseInt(EchoServer.arg(args, 3, String.valueOf(DEFAULT_PORT)));
-        } catch (NumberFormatException e) {
-            port = -1;
-        }
-        if (port < 1 || port > 65535) {
-            System.err.println("bad port '" + args[3] + "': use 1..65535");
+            parsed = ServerArgs.parse(args, DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
             return 2;
         }
-        int slash = kernelAddress.indexOf('/');
-        if (slash < 0) {
-            System.err.println("the kernel address needs a prefix length, e.g. " + EchoServer.DEFAULT_KERNEL_ADDRESS
-                    + ": '" + kernelAddress + "'");
-            return 2;
-        }
-        String stackCidr = stackAddress.contains("/") ? stackAddress : stackAddress + kernelAddress.substring(slash);
+        String tap = parsed.tap();
+        int port = parsed.port();
         String netns = EchoServer.netns();
         boolean root = EchoServer.isRoot();
 
         StackConfig config;
         try {
-            TapConfig.Builder link = TapConfig.builder(tap).namespace(netns);
-            if (root) {
-                link.kernelAddress(kernelAddress);
-            }
-            config = StackConfig.builder().link(link.build()).address(stackCidr).build();
+            config = EchoServer.stackConfig(parsed, netns, root);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
@@ -86,10 +71,7 @@ public final class UdpEchoServer {
             System.err.println("usertcp: cannot " + (root ? "create" : "attach to") + " TAP device " + tap + ": "
                     + EchoServer.describe(e));
             if (!root) {
-                System.err.println("Run as root, or create the device once for your user:");
-                System.err.println("  sudo ip tuntap add dev " + tap + " mode tap user $USER");
-                System.err.println("  sudo ip addr add " + kernelAddress + " dev " + tap);
-                System.err.println("  sudo ip link set " + tap + " up");
+                EchoServer.printManualSetup(parsed);
             }
             return 1;
         }
@@ -112,10 +94,8 @@ public final class UdpEchoServer {
             group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
         }, "usertcp-udp-echo-shutdown"));
 
-        String where = tap + (netns != null ? " in netns " + netns : "")
-                + (root ? ", kernel side " + kernelAddress : ", attached; kernel side not configured");
-        System.out.println("usertcp UDP echo server listening on " + stackCidr.substring(0, stackCidr.indexOf('/'))
-                + ":" + port + " (" + where + ")");
+        System.out.println("usertcp UDP echo server listening on " + parsed.listening() + " ("
+                + EchoServer.where(parsed, netns, root) + ")");
         System.out.flush();
 
         channel.closeFuture().awaitUninterruptibly();

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -107,6 +109,50 @@ public final class NetNs implements AutoCloseable {
         Background b = new Background(String.join(" ", command), p, log);
         background.add(b);
         return b;
+    }
+
+    /**
+     * Creates a veth pair with one end, {@code name}, in this namespace and the other, {@code peerName}, in
+     * {@code peer} (both down, without addresses). Neither end ever exists in the root namespace, and deleting
+     * either namespace deletes the pair, so {@link #close()} cleans it up like everything else in here.
+     */
+    public void addVeth(String name, NetNs peer, String peerName) throws IOException {
+        execOk(DEFAULT_TIMEOUT, "ip", "link", "add", name, "type", "veth", "peer", "name", peerName,
+                "netns", peer.name());
+    }
+
+    /**
+     * The namespace's kernel counters, named as {@code nstat} names them: {@code /proc/net/snmp} (e.g.
+     * {@code IpFragCreates}, {@code IcmpOutDestUnreachs}), {@code /proc/net/snmp6} (e.g.
+     * {@code Icmp6OutPktTooBigs}, {@code Ip6ReasmOKs}) and {@code /proc/net/netstat} (e.g.
+     * {@code TcpExtTCPTimeouts}), read inside the namespace.
+     */
+    public Map<String, Long> counters() throws IOException {
+        Result r = execOk(DEFAULT_TIMEOUT, "cat", "/proc/net/snmp", "/proc/net/snmp6", "/proc/net/netstat");
+        Map<String, Long> out = new TreeMap<>();
+        List<String> lines = r.stdout().lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            int colon = line.indexOf(':');
+            if (colon > 0 && i + 1 < lines.size() && lines.get(i + 1).startsWith(line.substring(0, colon + 1))) {
+                // "Ip: Forwarding DefaultTTL ..." followed by "Ip: 1 64 ...": names, then values
+                String prefix = line.substring(0, colon);
+                String[] names = line.substring(colon + 1).trim().split("\\s+");
+                String[] values = lines.get(i + 1).substring(colon + 1).trim().split("\\s+");
+                for (int k = 0; k < Math.min(names.length, values.length); k++) {
+                    if (values[k].matches("-?\\d+")) {
+                        out.put(prefix + names[k], Long.parseLong(values[k]));
+                    }
+                }
+                i++;
+            } else {
+                String[] f = line.trim().split("\\s+"); // snmp6: "Ip6InReceives    12"
+                if (f.length == 2 && f[1].matches("\\d+")) {
+                    out.put(f[0], Long.parseLong(f[1]));
+                }
+            }
+        }
+        return out;
     }
 
     /** Stops the background processes and every other process left in the namespace, then deletes it. */
