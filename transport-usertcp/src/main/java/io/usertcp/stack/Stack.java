@@ -129,7 +129,8 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 v6.add(a);
             }
         }
-        if (!v6.isEmpty()) {
+        if (!v6.isEmpty() || link == null) {
+            // A stack without a link is loopback only: it has ::1 as it has 127.0.0.1.
             int firstId = config.seed() != null ? (int) (config.seed() * 0x9E3779B97F4A7C15L >>> 32)
                     : new java.security.SecureRandom().nextInt();
             this.ipv6 = new Ipv6Layer(this, v6, config.gateway6(), firstId);
