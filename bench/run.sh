@@ -10,7 +10,7 @@
 #
 # Environment: TCPBENCH_SRC (default: ../shared/bench/tcpbench.c beside the repository), BENCH_SECONDS (rr and
 # crr duration, default 5), BENCH_MIB (bulk size, default 64), JAVA (default java), JAVA_OPTS (for both
-# servers), BENCH_WARMUP (0 to skip the warm-up runs).
+# servers), BENCH_WARMUP (0 to skip the warm-up runs), BENCH_IPV6 (1 to run everything over IPv6, fd00::/8).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,8 +31,13 @@ die() { echo "bench: $*" >&2; exit 1; }
 id=$(printf '%04x' $((RANDOM % 65536)))
 NS_A=utb-a-$id NS_B=utb-b-$id NS_C=utb-c-$id
 TAP=utbt$id VETH_B=utbb$id VETH_C=utbc$id
-USERTCP_KERNEL=198.18.10.1/24 USERTCP_ADDR=198.18.10.2
-NIO_SERVER=198.18.20.1 NIO_CLIENT=198.18.20.2
+if [ "${BENCH_IPV6:-0}" = 1 ]; then
+    USERTCP_KERNEL=fd00:198:10::1/64 USERTCP_ADDR=fd00:198:10::2
+    NIO_SERVER=fd00:198:20::1 NIO_CLIENT=fd00:198:20::2 PREFIX=64 NODAD=nodad
+else
+    USERTCP_KERNEL=198.18.10.1/24 USERTCP_ADDR=198.18.10.2
+    NIO_SERVER=198.18.20.1 NIO_CLIENT=198.18.20.2 PREFIX=24 NODAD=
+fi
 work=$(mktemp -d /tmp/usertcp-bench.XXXXXX)
 pids=()
 
@@ -78,8 +83,10 @@ done
 ip link add "$VETH_B" type veth peer name "$VETH_C"
 ip link set "$VETH_B" netns "$NS_B"
 ip link set "$VETH_C" netns "$NS_C"
-ip -n "$NS_B" addr add "$NIO_SERVER/24" dev "$VETH_B"
-ip -n "$NS_C" addr add "$NIO_CLIENT/24" dev "$VETH_C"
+# shellcheck disable=SC2086
+ip -n "$NS_B" addr add "$NIO_SERVER/$PREFIX" dev "$VETH_B" $NODAD
+# shellcheck disable=SC2086
+ip -n "$NS_C" addr add "$NIO_CLIENT/$PREFIX" dev "$VETH_C" $NODAD
 ip -n "$NS_B" link set "$VETH_B" up
 ip -n "$NS_C" link set "$VETH_C" up
 
