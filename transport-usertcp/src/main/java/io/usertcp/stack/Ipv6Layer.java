@@ -230,12 +230,15 @@ final class Ipv6Layer implements NeighborCache.Output {
             stats.dropIp6NotForUs++;
             return;
         }
+        // RFC 4443 §2.4 (e.4, e.5): a packet that came as a link-layer multicast or broadcast draws errors only
+        // as one to a multicast address does (the exceptions of (e.3) included).
+        boolean errorsAsMulticast = multicast || linkGroupAddressed(f, o);
         if (!Ipv6Extensions.walk(f, o, pl, walk)) {
             stats.dropIp6Malformed++;
-            if (walk.icmpAllowed(multicast)) {
+            if (walk.icmpAllowed(errorsAsMulticast)) {
                 // RFC 8200 §4: Parameter Problem pointing at the offending field.
                 sendError(f, o, Ipv6.HEADER_LENGTH + pl, Icmpv6.PARAMETER_PROBLEM, walk.icmpCode(), walk.pointer,
-                        multicast);
+                        errorsAsMulticast);
             }
             return;
         }
@@ -243,11 +246,22 @@ final class Ipv6Layer implements NeighborCache.Output {
             reassembly.input(f, o, walk.nextHeaderField, walk.fragmentOffset, stack.now());
             return;
         }
-        deliver(f, o, Ipv6.HEADER_LENGTH + pl, checksumTrusted, multicast, linkSrc);
+        deliver(f, o, Ipv6.HEADER_LENGTH + pl, checksumTrusted, multicast, errorsAsMulticast, linkSrc, false);
     }
 
-    /** Hands the upper-layer payload found by {@link #walk} to its protocol. */
-    private void deliver(ByteBuf f, int o, int total, boolean checksumTrusted, boolean multicast, long linkSrc) {
+    /** Whether the frame whose IPv6 header is at {@code o} was sent to an Ethernet group (multicast, broadcast). */
+    private static boolean linkGroupAddressed(ByteBuf f, int o) {
+        return o >= Ethernet.HEADER_LENGTH
+                && (Ethernet.dst(f, o - Ethernet.HEADER_LENGTH) & 0x0100_0000_0000L) != 0;
+    }
+
+    /**
+     * Hands the upper-layer payload found by {@link #walk} to its protocol. {@code errorsAsMulticast}: the packet
+     * went to a multicast address or came as a link-layer group frame, so no error answers it (RFC 4443 §2.4 (e));
+     * {@code fragmented}: it came in a fragment header (reassembled, or an atomic fragment).
+     */
+    private void deliver(ByteBuf f, int o, int total, boolean checksumTrusted, boolean multicast,
+                         boolean errorsAsMulticast, long linkSrc, boolean fragmented) {
         long sh = Ipv6.srcHi(f, o);
         long sl = Ipv6.srcLo(f, o);
         long dh = Ipv6.dstHi(f, o);
@@ -270,17 +284,17 @@ final class Ipv6Layer implements NeighborCache.Output {
                 }
                 if (!stack.udp().input(f, uo, ul, sh, sl, dh, dl, checksumTrusted, false)) {
                     // RFC 4443 §3.1: port unreachable for a datagram nobody takes.
-                    sendError(f, o, total, Icmpv6.DEST_UNREACHABLE, Icmpv6.PORT_UNREACHABLE, 0, false);
+                    sendError(f, o, total, Icmpv6.DEST_UNREACHABLE, Icmpv6.PORT_UNREACHABLE, 0, errorsAsMulticast);
                 }
                 break;
             case Ipv6.ICMPV6:
-                icmpInput(f, o, uo, ul, checksumTrusted, multicast, linkSrc);
+                icmpInput(f, o, uo, ul, checksumTrusted, multicast, linkSrc, fragmented);
                 break;
             case Ipv6.NO_NEXT_HEADER:
                 break; // RFC 8200 §4.7: nothing follows
             default:
                 stats.dropIp6UnknownProtocol++;
-                if (!multicast) {
+                if (!errorsAsMulticast) {
                     // RFC 8200 §4: an unrecognized Next Header draws Parameter Problem code 1.
                     sendError(f, o, total, Icmpv6.PARAMETER_PROBLEM, Icmpv6.UNRECOGNIZED_NEXT_HEADER, walk.pointer,
                             false);
@@ -290,7 +304,7 @@ final class Ipv6Layer implements NeighborCache.Output {
     }
 
     private void icmpInput(ByteBuf f, int o, int io, int ilen, boolean checksumTrusted, boolean multicast,
-                           long linkSrc) {
+                           long linkSrc, boolean fragmented) {
         long sh = Ipv6.srcHi(f, o);
         long sl = Ipv6.srcLo(f, o);
         long dh = Ipv6.dstHi(f, o);
@@ -302,6 +316,12 @@ final class Ipv6Layer implements NeighborCache.Output {
             return;
         }
         int type = f.getUnsignedByte(io);
+        if (fragmented && type >= Icmpv6.ROUTER_SOLICIT && type <= Icmpv6.REDIRECT) {
+            // RFC 6980 §5: NDP messages in a packet with a Fragment header (atomic fragments included) are
+            // silently ignored, so that fragmentation cannot hide them from RA-Guard-like filters.
+            stats.dropIcmp6Malformed++;
+            return;
+        }
         switch (type) {
             case Icmpv6.ECHO_REQUEST:
                 if (sh == 0 && sl == 0) {
@@ -340,11 +360,12 @@ final class Ipv6Layer implements NeighborCache.Output {
         r.setBytes(l4, f, io, ilen);
         r.setByte(l4, Icmpv6.ECHO_REPLY);
         r.setShort(l4 + 2, 0);
-        Ipv6.write(r, l3, 0, ilen, Ipv6.ICMPV6, DEFAULT_HOP_LIMIT, src.hi(), src.lo(), sh, sl);
         r.setShort(l4 + 2, Checksum.finish(Checksum.add(r, l4, ilen,
                 Checksum.ipv6Pseudo(src.hi(), src.lo(), sh, sl, Ipv6.ICMPV6, ilen))));
         stats.icmp6EchoReplies++;
-        route(r, sh, sl);
+        // RFC 4443 §4.2: the data is returned entirely; a reply larger than the path MTU (the request came in
+        // fragments) is fragmented by us, its source (RFC 8200 §4.5), rather than dropped by the link.
+        sendDatagram(r, src, IpAddress.of(sh, sl), Ipv6.ICMPV6, ilen, -1, 0);
     }
 
     /** RFC 4861 §7.1.1 validation, §7.2.3 processing and §7.2.4 reply. */
@@ -498,7 +519,10 @@ final class Ipv6Layer implements NeighborCache.Output {
                 stats.dropIp6Malformed++; // a fragment inside a fragment is not reassembled again
                 return;
             }
-            deliver(d, ipo, Ipv6.HEADER_LENGTH + pl, false, false, -1);
+            // A datagram to a group stays one (RFC 4443 §2.2, §2.4 (e.3)): replies come from a unicast address
+            // and no error answers it. The link-layer destinations of its fragments are not kept.
+            boolean multicast = Ipv6.isMulticast(Ipv6.dstHi(d, ipo));
+            deliver(d, ipo, Ipv6.HEADER_LENGTH + pl, false, multicast, multicast, -1, true);
         }
 
         @Override
@@ -512,7 +536,7 @@ final class Ipv6Layer implements NeighborCache.Output {
         public void parameterProblem(ByteBuf frame, int ipo, int code, int pointer) {
             sendError(frame, ipo, Math.min(frame.writerIndex() - ipo, Ipv6.HEADER_LENGTH
                     + Ipv6.payloadLength(frame, ipo)), Icmpv6.PARAMETER_PROBLEM, code, pointer,
-                    Ipv6.isMulticast(Ipv6.dstHi(frame, ipo)));
+                    Ipv6.isMulticast(Ipv6.dstHi(frame, ipo)) || linkGroupAddressed(frame, ipo));
         }
     }
 
@@ -645,8 +669,7 @@ final class Ipv6Layer implements NeighborCache.Output {
                     || (type == Icmpv6.PARAMETER_PROBLEM && code == Icmpv6.UNRECOGNIZED_OPTION)))) {
             return;
         }
-        if (Ipv6.nextHeader(f, ipo) == Ipv6.ICMPV6 && available > Ipv6.HEADER_LENGTH
-                && Icmpv6.isError(f.getUnsignedByte(ipo + Ipv6.HEADER_LENGTH))) {
+        if (carriesIcmpv6Error(f, ipo, available)) {
             return; // §2.4 (e.1): never about an error message
         }
         if (!stack.takeIcmpErrorToken()) {
@@ -670,6 +693,44 @@ final class Ipv6Layer implements NeighborCache.Output {
                 Checksum.ipv6Pseudo(src.hi(), src.lo(), sh, sl, Ipv6.ICMPV6, len))));
         stats.icmp6ErrorsOut++;
         route(r, sh, sl);
+    }
+
+    /**
+     * Whether the packet at {@code ipo} ({@code available} bytes of it) carries an ICMPv6 error message. RFC 4443
+     * §2.4 (e.1) forbids an error about an error, and the packets that draw errors here nearly always have
+     * extension headers before the ICMPv6 header (a bad option or routing header, a fragment whose reassembly
+     * failed or timed out): so the header chain is skipped, bounded, to find the message type, as Linux's
+     * is_ineligible() does. A non-first fragment does not show the upper-layer header and counts as no error.
+     */
+    private static boolean carriesIcmpv6Error(ByteBuf f, int ipo, int available) {
+        int end = ipo + Math.min(available, Ipv6.HEADER_LENGTH + Ipv6.payloadLength(f, ipo));
+        int nh = Ipv6.nextHeader(f, ipo);
+        int off = ipo + Ipv6.HEADER_LENGTH;
+        for (int headers = 0; headers <= Ipv6Extensions.MAX_HEADERS; headers++) {
+            switch (nh) {
+                case Ipv6.ICMPV6:
+                    return off < end && Icmpv6.isError(f.getUnsignedByte(off));
+                case Ipv6.HOP_BY_HOP:
+                case Ipv6.DESTINATION_OPTIONS:
+                case Ipv6.ROUTING:
+                    if (end - off < 2) {
+                        return false;
+                    }
+                    nh = f.getUnsignedByte(off);
+                    off += (f.getUnsignedByte(off + 1) + 1) << 3;
+                    break;
+                case Ipv6.FRAGMENT:
+                    if (end - off < FRAGMENT_HEADER_LENGTH || (f.getUnsignedShort(off + 2) & 0xfff8) != 0) {
+                        return false;
+                    }
+                    nh = f.getUnsignedByte(off);
+                    off += FRAGMENT_HEADER_LENGTH;
+                    break;
+                default:
+                    return false;
+            }
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------ NDP output

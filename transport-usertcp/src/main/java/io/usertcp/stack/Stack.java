@@ -475,7 +475,9 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             r.setShort(ro + 2, 0);
             r.setShort(ro + 2, Checksum.compute(r, ro, len));
             stats.icmpEchoReplies++;
-            sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
+            // The data comes back whole (RFC 1122 §3.2.2.6): a reply larger than the MTU (the request came in
+            // fragments) leaves in fragments, DF clear, as Linux does.
+            sendIpv4Datagram(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
         } else if (type == Icmpv4.DEST_UNREACHABLE || type == Icmpv4.TIME_EXCEEDED
                 || type == Icmpv4.PARAMETER_PROBLEM) {
             // Source quench is ignored (RFC 6633); the rest go to the transport that sent the quoted datagram.

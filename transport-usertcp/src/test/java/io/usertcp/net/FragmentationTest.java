@@ -88,6 +88,50 @@ class FragmentationTest {
     }
 
     @Test
+    void largeEchoRequestInFragmentsIsAnsweredInFragments() {
+        try (RawPeer peer = new RawPeer().learnArp()) {
+            // A 3000-byte echo request (ping -s 2992) in three fragments: the reply carries the same data back,
+            // so it is larger than the MTU and must leave in fragments (DF clear) that reassemble to it.
+            byte[] icmp = RawPeer.pattern(3000, 5);
+            icmp[0] = (byte) Icmpv4.ECHO_REQUEST;
+            icmp[1] = 0;
+            icmp[2] = 0;
+            icmp[3] = 0;
+            ByteBuf c = Unpooled.wrappedBuffer(icmp);
+            int sum = Checksum.compute(c, 0, icmp.length);
+            icmp[2] = (byte) (sum >>> 8);
+            icmp[3] = (byte) sum;
+            for (int off = 0; off < icmp.length; off += 1480) {
+                int len = Math.min(1480, icmp.length - off);
+                peer.input(RawPeer.ipv4(PEER_IP, STACK_IP, Ipv4.PROTO_ICMP, 91,
+                        (off + len < icmp.length ? Ipv4.FLAG_MF : 0) | off >>> 3, icmp, off, len));
+            }
+            List<ByteBuf> out = peer.drain();
+            byte[] reply = new byte[icmp.length];
+            int got = 0;
+            try {
+                assertThat(out).hasSizeGreaterThan(1);
+                for (ByteBuf f : out) {
+                    assertThat(f.readableBytes()).isLessThanOrEqualTo(14 + 1500);
+                    assertThat(Ipv4.protocol(f, IP)).isEqualTo(Ipv4.PROTO_ICMP);
+                    assertThat(Ipv4.flagsFragment(f, IP) & Ipv4.FLAG_DF).isZero();
+                    int off = (Ipv4.flagsFragment(f, IP) & Ipv4.FRAGMENT_OFFSET_MASK) << 3;
+                    int len = Ipv4.totalLength(f, IP) - Ipv4.headerLength(f, IP);
+                    f.getBytes(IP + Ipv4.headerLength(f, IP), reply, off, len);
+                    got += len;
+                }
+            } finally {
+                out.forEach(ByteBuf::release);
+            }
+            assertThat(got).isEqualTo(icmp.length);
+            assertThat(reply[0]).isEqualTo((byte) Icmpv4.ECHO_REPLY);
+            assertThat(Checksum.compute(Unpooled.wrappedBuffer(reply), 0, reply.length)).isZero();
+            assertThat(java.util.Arrays.copyOfRange(reply, 4, reply.length))
+                    .isEqualTo(java.util.Arrays.copyOfRange(icmp, 4, icmp.length));
+        }
+    }
+
+    @Test
     void reassembledTcpGoesToTcp() {
         try (RawPeer peer = new RawPeer().learnArp()) {
             // A 20-byte TCP header (ACK) and 12 data bytes to a closed port, in two fragments: a RST must come back.
