@@ -340,6 +340,20 @@ class IcmpErrorsToTcpTest {
 
     @ParameterizedTest
     @EnumSource(Family.class)
+    @DisplayName("RFC 9293 §3.7.1 (MUST-15): without an MSS option the send MSS is 536 over IPv4, 1220 over IPv6")
+    void withoutAnMssOptionTheDefaultDependsOnTheFamily(Family f) throws Exception {
+        connect(f);
+        peerSends(Tcp.SYN | Tcp.ACK, PEER_ISN, stackIsn + 1, new byte[0]);
+        segments(); // the stack's ACK
+        assertThat(c.state()).isEqualTo(TcpState.ESTABLISHED);
+        assertThat(c.mss()).isEqualTo(f == Family.V4 ? 536 : 1220);
+        List<Seg> flight = writeAndCapture(4000);
+        assertThat(flight).allSatisfy(s -> assertThat(s.data().length).isLessThanOrEqualTo(c.mss()));
+        assertThat(flight.get(0).data().length).isEqualTo(c.mss());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
     @DisplayName("RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9: port unreachable (a hard error) quoting the SYN fails the connect")
     void hardErrorInSynSentFailsTheConnect(Family f) throws Exception {
         Seg syn = connect(f);
