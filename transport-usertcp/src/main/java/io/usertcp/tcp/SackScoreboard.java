@@ -29,6 +29,21 @@ final class SackScoreboard {
         return sacked;
     }
 
+    /** Number of disjoint SACKed ranges. */
+    int ranges() {
+        return n;
+    }
+
+    /** Left edge of range {@code i} (ascending order). */
+    int rangeStart(int i) {
+        return start[i];
+    }
+
+    /** Right edge (exclusive) of range {@code i}. */
+    int rangeEnd(int i) {
+        return end[i];
+    }
+
     /** The right edge of the highest SACKed range; only meaningful when not empty. */
     int highest() {
         return end[n - 1];

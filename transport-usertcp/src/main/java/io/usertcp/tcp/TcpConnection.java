@@ -76,8 +76,7 @@ public final class TcpConnection extends TcpSocket {
     private long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
     private final int[] sackOut = new int[8];
     private final SackScoreboard scoreboard = new SackScoreboard();
-    private int rtxNext;            // SACK recovery: next sequence number to consider for retransmission
-    private int rtxRoundMax;        // SND.MAX when the current round of hole retransmissions began
+    private final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
     private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     private final ReceiveQueue receiveQueue;
     private final ReassemblyQueue reassembly;
@@ -123,6 +122,13 @@ public final class TcpConnection extends TcpSocket {
         @Override
         protected void expired(long now) {
             onProbeTimeout();
+        }
+    };
+    /** RFC 8985 §6.3: the reordering timer, for a segment that RACK will count as lost at a known time. */
+    private final Timer reoTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            onReorderTimeout(now);
         }
     };
     private int probes;             // tail loss probes since the last forward progress
@@ -902,6 +908,12 @@ public final class TcpConnection extends TcpSocket {
             // (D-SACK, RFC 2883): they answer our own spurious retransmission.
             onDupAck();
         }
+        if (sackOk) {
+            rack.onAck(sndUna, scoreboard, now); // RFC 8985 §6.2 steps 1-3
+            if (sndMax != sndUna) {
+                rackDetectLoss(dsack, now);
+            }
+        }
         if (sndWnd > 0) {
             persistBackoff = 0;
             tcp.env.timers().cancel(persistTimer);
@@ -952,9 +964,6 @@ public final class TcpConnection extends TcpSocket {
             sndNxt = sndUna;
         }
         scoreboard.advance(sndUna);
-        if (seqLt(rtxNext, sndUna)) {
-            rtxNext = sndUna;
-        }
         // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
         if (rttTiming && seqGt(ack, rttSeq)) {
             rttTiming = false;
@@ -969,6 +978,7 @@ public final class TcpConnection extends TcpSocket {
             if (seqGe(ack, recover)) {
                 // Full acknowledgment (RFC 6582 §3.2 step 3).
                 inRecovery = false;
+                rack.onRecoveryExit();
                 cwnd = Math.min(ssthresh, Math.max(sndMax - sndUna, mss) + mss);
             } else if (!sackOk) {
                 // Partial acknowledgment: retransmit the next hole, deflate (step 4).
@@ -987,6 +997,7 @@ public final class TcpConnection extends TcpSocket {
         if (sndUna == sndMax) {
             tcp.env.timers().cancel(rtxTimer);
             tcp.env.timers().cancel(probeTimer);
+            tcp.env.timers().cancel(reoTimer);
         } else {
             armRtx(now);
             armProbe(now);
@@ -1006,8 +1017,6 @@ public final class TcpConnection extends TcpSocket {
             if (!sackOk) {
                 cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
             }
-        } else if (sackOk && (dupAcks >= 3 || scoreboard.sackedBytes() > 2 * mss) && seqGe(sndUna, recover)) {
-            enterSackRecovery();
         } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = sndMax - sndUna;
@@ -1021,6 +1030,36 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
+    /**
+     * RFC 8985 §6.2 step 5 and §6.3: marks what RACK now counts as lost, arms the reordering timer for what
+     * it will count as lost later, and starts recovery when something is lost (RACK replaces the DupThresh
+     * rule of RFC 6675 for SACK connections; cwnd falls once per episode, RFC 6675 §5 with RFC 6582's
+     * "recover").
+     */
+    private void rackDetectLoss(boolean dsack, long now) {
+        rack.updateReoWnd(dsack, sndUna, sndMax, inRecovery || seqLt(sndUna, recover), srtt);
+        long timeout = rack.detectLoss(now);
+        if (timeout > 0) {
+            tcp.env.timers().schedule(reoTimer, now + timeout);
+        } else {
+            tcp.env.timers().cancel(reoTimer);
+        }
+        if (rack.hasLost() && !inRecovery && seqGe(sndUna, recover)) {
+            enterSackRecovery();
+        }
+    }
+
+    /** RFC 8985 §6.3: the reordering timer expired: detect loss again, and repair what is lost. */
+    private void onReorderTimeout(long now) {
+        if (!state.isSynchronized() || state == TcpState.TIME_WAIT || sndUna == sndMax) {
+            return;
+        }
+        rackDetectLoss(false, now);
+        if (inRecovery) {
+            sackRecoveryOutput();
+        }
+    }
+
     /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
     private void enterSackRecovery() {
         ssthresh = cc.onLoss(cwnd, sndMax - sndUna, mss, tcp.env.now());
@@ -1028,19 +1067,9 @@ public final class TcpConnection extends TcpSocket {
         recover = sndMax;
         inRecovery = true;
         rttTiming = false;
-        rtxNext = sndUna;
-        rtxRoundMax = sndMax;
+        tcp.env.timers().cancel(probeTimer); // RFC 8985 §7.2: no loss probe during recovery
         // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
-        int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
-        int seg = scoreboard.skipSacked(sndUna);
-        if (seqLt(seg, dataEnd)) {
-            int len = Math.min(mss - sackOptionLength(), scoreboard.holeEnd(seg, dataEnd) - seg);
-            if (len > 0) {
-                sendData(seg, len, Tcp.ACK);
-                rtxNext = seg + len;
-                tcp.env.stats().tcpRetransmits++;
-            }
-        }
+        retransmitFirstLost();
     }
 
     private void onFin() {
@@ -1184,13 +1213,12 @@ public final class TcpConnection extends TcpSocket {
 
     /**
      * Tail loss probe (RFC 8985 §7), with SACK only: when no ACK has brought news for a probe timeout
-     * (2 × SRTT, at least 5 ms), act before the retransmission timer would. With SACKed data above SND.UNA
-     * the hole counts as lost by time (RACK's idea) and recovery starts; with nothing SACKed, the last
-     * segment is sent again so that its SACK reveals a lost tail. Not used when only one segment is out:
-     * the peer may just be delaying its ACK.
+     * (2 × SRTT, at least 5 ms; §7.2), send a probe whose ACK lets RACK detect a lost tail (§7.3). Not armed
+     * during recovery or while segments are SACKed (§7.2: RACK's reordering timer covers those), nor when
+     * only one segment is out: the peer may just be delaying its ACK.
      */
     private void armProbe(long now) {
-        if (!sackOk || srtt < 0 || probes >= 2 || sndMax - sndUna <= mss) {
+        if (!sackOk || srtt < 0 || probes >= 2 || sndMax - sndUna <= mss || inRecovery || !scoreboard.isEmpty()) {
             tcp.env.timers().cancel(probeTimer);
             return;
         }
@@ -1200,20 +1228,15 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
+    /** RFC 8985 §7.3: the probe is new data if there is some and the peer's window takes it, else the last segment. */
     private void onProbeTimeout() {
-        if (!state.isSynchronized() || sndUna == sndMax || state == TcpState.TIME_WAIT) {
+        if (!state.isSynchronized() || sndUna == sndMax || state == TcpState.TIME_WAIT || inRecovery
+                || !scoreboard.isEmpty()) {
             return;
         }
         long now = tcp.env.now();
         probes++;
-        if (inRecovery) {
-            rtxNext = sndUna; // the round's retransmissions brought no news: send them again
-            rtxRoundMax = sndMax;
-            sackRecoveryOutput();
-        } else if (!scoreboard.isEmpty()) {
-            enterSackRecovery();
-            sackRecoveryOutput();
-        } else {
+        if (sendNewData() == 0) {
             int dataEnd = finQueued && seqGt(sndMax, finSeq()) ? finSeq() : sndMax;
             int smss = mss - sackOptionLength();
             int start = seqGt(dataEnd - smss, sndUna) ? dataEnd - smss : sndUna;
@@ -1227,51 +1250,65 @@ public final class TcpConnection extends TcpSocket {
     }
 
     /**
-     * Loss recovery with SACK (RFC 6675 §5, steps (C)): while pipe leaves room for a segment, retransmit
-     * the next hole that counts as lost, else send new data.
+     * Loss recovery with SACK (RFC 6675 §5, steps (C), with RACK's losses, RFC 8985 §6): while pipe leaves
+     * room for a segment, retransmit the next segment marked lost, in sequence order, else send new data.
      */
     private void sackRecoveryOutput() {
-        int lostThreshold = 2 * mss; // (DupThresh - 1) * SMSS
-        int smss = mss - sackOptionLength();
-        // Lost retransmission (the idea of RACK, RFC 8985 §6.2, for the first hole): data sent after this
-        // round of retransmissions began has been SACKed, yet the hole at SND.UNA that the round
-        // retransmitted is still open. Without reordering that retransmission was lost: start a new round
-        // rather than wait for the retransmission timer.
-        if (!scoreboard.isEmpty() && seqGt(rtxNext, sndUna) && seqGt(scoreboard.highest(), rtxRoundMax)) {
-            rtxNext = sndUna;
-            rtxRoundMax = sndMax;
-        }
-        for (int guard = 0; guard < 4096; guard++) {
-            int pipe = scoreboard.pipe(sndUna, sndMax, rtxNext, lostThreshold);
-            if (cwnd - pipe < mss) {
+        int pipe = rack.pipe();
+        for (int guard = 0; guard < 4096 && cwnd - pipe >= mss; guard++) {
+            int sent = retransmitFirstLost();
+            if (sent == 0) {
+                sent = sendNewData();
+            }
+            if (sent == 0) {
                 return;
             }
-            int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
-            int seg = scoreboard.skipSacked(seqLt(rtxNext, sndUna) ? sndUna : rtxNext);
-            if (!scoreboard.isEmpty() && seqLt(seg, scoreboard.highest()) && seqLt(seg, dataEnd)
-                    && scoreboard.sackedAbove(seg) > lostThreshold) {
-                int end = scoreboard.holeEnd(seg, dataEnd);
-                int len = Math.min(smss, end - seg);
-                sendData(seg, len, Tcp.ACK);
-                rtxNext = seg + len;
-                tcp.env.stats().tcpRetransmits++;
-                continue;
-            }
-            // Rule 2: new data, within the peer's window.
-            int queued = sendBuffer.size() - (sndNxt - sndBufSeq);
-            int usable = sndWnd - (sndNxt - sndUna);
-            if (queued <= 0 || usable <= 0 || sndNxt != sndMax) {
-                return;
-            }
-            int len = Math.min(queued, Math.min(smss, usable));
-            boolean fin = finQueued && len == queued;
-            sendData(sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
-            sndNxt += len + (fin ? 1 : 0);
-            sndMax = sndNxt;
-            if (!rtxTimer.isScheduled()) {
-                armRtx(tcp.env.now());
-            }
+            pipe += sent;
         }
+    }
+
+    /**
+     * Retransmits (up to one SMSS of) the first segment RACK marked lost (RFC 8985 §6.2, RFC 6675 NextSeg
+     * rule 1); returns the sequence space sent, 0 if nothing is lost.
+     */
+    private int retransmitFirstLost() {
+        int i = rack.firstLost();
+        if (i < 0) {
+            return 0;
+        }
+        int s = rack.start(i);
+        int e = rack.end(i);
+        int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
+        int avail = (seqLt(e, dataEnd) ? e : dataEnd) - s;
+        int len = Math.min(mss - sackOptionLength(), Math.max(avail, 0));
+        boolean fin = finQueued && s + len == finSeq() && seqGt(e, finSeq());
+        if (len == 0 && !fin) {
+            return 0;
+        }
+        sendData(s, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
+        tcp.env.stats().tcpRetransmits++;
+        return len + (fin ? 1 : 0);
+    }
+
+    /**
+     * Sends one segment of new data (and the FIN after the last) if the peer's window takes it, ignoring
+     * cwnd (the caller decided); returns the sequence space sent, 0 if none.
+     */
+    private int sendNewData() {
+        int queued = sendBuffer.size() - (sndNxt - sndBufSeq);
+        int usable = sndWnd - (sndNxt - sndUna);
+        if (queued <= 0 || usable <= 0 || sndNxt != sndMax) {
+            return 0;
+        }
+        int len = Math.min(queued, Math.min(mss - sackOptionLength(), usable));
+        boolean fin = finQueued && len == queued;
+        sendData(sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
+        sndNxt += len + (fin ? 1 : 0);
+        sndMax = sndNxt;
+        if (!rtxTimer.isScheduled()) {
+            armRtx(tcp.env.now());
+        }
+        return len + (fin ? 1 : 0);
     }
 
     /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
@@ -1300,6 +1337,9 @@ public final class TcpConnection extends TcpSocket {
         lastAckSent = rcvNxt;
         if (len > 0) {
             sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
+        }
+        if (sackOk) {
+            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcp.env.now()); // RFC 8985 §6.1
         }
         transmit(f, o, hdr + len);
         ackPending = false;
@@ -1508,7 +1548,8 @@ public final class TcpConnection extends TcpSocket {
         dupAcks = 0;
         sndNxt = sndUna; // go back N: resend from the first unacknowledged byte
         scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
-        rtxNext = sndUna;
+        rack.onRetransmitTimeout();
+        tcp.env.timers().cancel(reoTimer);
         tcp.env.stats().tcpRetransmits++;
         output();
         armRtx(now);
@@ -1563,7 +1604,6 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.stats().tcpPathMtuReductions++;
         if (state.isSynchronized() && seqLt(sndUna, sndMax)) {
             sndNxt = sndUna;
-            rtxNext = sndUna;
             rttTiming = false; // Karn: what is resent gives no RTT sample
             tcp.env.stats().tcpRetransmits++;
             output();
@@ -1613,7 +1653,9 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(probeTimer);
+        tcp.env.timers().cancel(reoTimer);
         tcp.env.timers().cancel(keepAliveTimer);
+        rack.clear();
         sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         reassembly.clear();
         armTimeWait();
@@ -1641,6 +1683,7 @@ public final class TcpConnection extends TcpSocket {
         if (r <= 0) {
             r = 1;
         }
+        rack.onRttSample(r);
         if (srtt < 0) {
             srtt = r;          // RFC 6298 §2.2
             rttvar = r / 2;
@@ -1679,7 +1722,9 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(persistTimer);
         tcp.env.timers().cancel(closeTimer);
         tcp.env.timers().cancel(probeTimer);
+        tcp.env.timers().cancel(reoTimer);
         tcp.env.timers().cancel(keepAliveTimer);
+        rack.clear();
         sendBuffer.releaseAll();
         reassembly.clear();
         // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
