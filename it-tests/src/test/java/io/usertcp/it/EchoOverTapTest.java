@@ -14,6 +14,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.usertcp.channel.UserTcpIoHandler;
 import io.usertcp.channel.UserTcpServerChannel;
+import io.usertcp.channel.UrgentDataEvent;
 import io.usertcp.examples.EchoServerHandler;
 import io.usertcp.link.TapConfig;
 import io.usertcp.stack.StackConfig;
@@ -51,6 +52,7 @@ class EchoOverTapTest {
     static final int ECHO_PORT = 7;
     static final int BYE_PORT = 8;
     static final int CLOSED_PORT = 9;
+    static final int URGENT_PORT = 10;
 
     static NetNs ns;
     static String tap;
@@ -84,6 +86,9 @@ class EchoOverTapTest {
                     }
                 })
                 .bind(BYE_PORT).sync().channel());
+        servers.add(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+                .childHandler(new ReportUrgentAndEcho())
+                .bind(URGENT_PORT).sync().channel());
         System.out.println("[it] stack " + STACK + " on " + tap + " in netns " + ns.name()
                 + ", kernel side " + KERNEL_CIDR);
     }
@@ -181,6 +186,12 @@ class EchoOverTapTest {
         assertTrue(child.closeFuture().isSuccess(), () -> "close failed: " + child.closeFuture().cause());
     }
 
+    @Test
+    void urgentDataFromLinuxIsReportedAndDeliveredInLine() throws Exception {
+        NetNs.Result r = python(Duration.ofSeconds(30), URGENT, STACK, String.valueOf(URGENT_PORT));
+        assertTrue(r.stdout().contains("urgent reported"), r::toString);
+    }
+
     /** Runs a Python client in the namespace and fails unless it exits with 0. */
     private static NetNs.Result python(Duration timeout, String script, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(PYTHON, "-c", script));
@@ -223,6 +234,29 @@ class EchoOverTapTest {
                 }
                 Thread.sleep(20);
             }
+        }
+    }
+
+    /** Echoes, and writes "[urgent N]" into the stream when the channel fires a {@link UrgentDataEvent}. */
+    @Sharable
+    static final class ReportUrgentAndEcho extends ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof UrgentDataEvent) {
+                int n = ((UrgentDataEvent) evt).urgentBytes();
+                ctx.writeAndFlush(Unpooled.copiedBuffer("[urgent " + n + "]", StandardCharsets.US_ASCII));
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.writeAndFlush(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 
@@ -273,6 +307,31 @@ class EchoOverTapTest {
             if got != b"hello\\n":
                 sys.exit("sent b'hello\\\\n', got back %r" % got)
             print("echoed %r" % got)
+            """;
+
+    /** Sends "hello", then "!" as urgent data (MSG_OOB: Linux sets URG and the urgent pointer after it). */
+    static final String URGENT = """
+            import re, socket, sys, time
+            host, port = sys.argv[1], int(sys.argv[2])
+            with socket.create_connection((host, port), timeout=10) as s:
+                s.sendall(b"hello")
+                time.sleep(0.1)
+                s.send(b"!", socket.MSG_OOB)
+                got = b""
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    d = s.recv(256)
+                    if not d:
+                        break
+                    got += d
+                    if b"[urgent" in got and re.sub(rb"\\[urgent \\d+\\]", b"", got) == b"hello!":
+                        break
+            marks = re.findall(rb"\\[urgent (\\d+)\\]", got)
+            if not marks or int(marks[0]) < 1:
+                sys.exit("no urgent-data report in %r" % got)
+            if re.sub(rb"\\[urgent \\d+\\]", b"", got) != b"hello!":
+                sys.exit("the urgent byte was not delivered in line: %r" % got)
+            print("urgent reported: %r" % got)
             """;
 
     static final String SEQUENTIAL = """

@@ -120,6 +120,21 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
         return open && active;
     }
 
+    /**
+     * Bytes of urgent data not yet read (RFC 9293 §3.8.5, MUST-33; see {@link UrgentDataEvent}); 0 when none or
+     * not connected. Call it on the channel's event loop (from a handler), where the stack lives.
+     *
+     * @throws IllegalStateException if called from another thread
+     */
+    public int urgentBytes() {
+        if (!eventLoop().inEventLoop()) {
+            throw new IllegalStateException("urgentBytes() reads the stack's state: call it on the channel's event "
+                    + "loop, e.g. from a ChannelHandler");
+        }
+        TcpConnection c = connection;
+        return c == null ? 0 : c.urgentBytes();
+    }
+
     @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) super.localAddress();
@@ -296,6 +311,10 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
         }
         if ((events & TcpSocket.EV_WRITABLE) != 0 && isActive()) {
             ((SocketUnsafe) unsafe()).writable();
+        }
+        if ((events & TcpSocket.EV_URGENT) != 0 && connection != null && connection.urgentBytes() > 0) {
+            // RFC 9293 §3.8.5 (MUST-32): told before the data it marks is read, which stays in line.
+            pipeline().fireUserEventTriggered(new UrgentDataEvent(connection.urgentBytes()));
         }
         if ((events & (TcpSocket.EV_INPUT_CLOSED | TcpSocket.EV_CLOSED)) != 0) {
             readReady(true);

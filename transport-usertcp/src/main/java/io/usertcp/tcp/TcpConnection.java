@@ -81,6 +81,7 @@ public final class TcpConnection extends TcpSocket {
     private final ReceiveQueue receiveQueue;
     private final ReassemblyQueue reassembly;
     private long rcvNxtOffset;      // stream offset of RCV.NXT (bytes received in order so far)
+    private long rcvUpOffset;       // stream offset of RCV.UP, the octet after the peer's urgent data (0: none)
     private long oooFinOffset = -1; // stream offset of a FIN that arrived out of order
     private int receiveBufferSize;
     private boolean finReceived;
@@ -244,6 +245,39 @@ public final class TcpConnection extends TcpSocket {
             }
         }
         return n;
+    }
+
+    /**
+     * Bytes of urgent data not yet read (RFC 9293 §3.8.5, MUST-33): from the read position up to the peer's
+     * urgent pointer; 0 when there is none. Urgent data stays in line in the stream (as with SO_OOBINLINE): this
+     * only says how much of what is to be read the peer marked urgent.
+     */
+    public int urgentBytes() {
+        long consumed = rcvNxtOffset - receiveQueue.size();
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, rcvUpOffset - consumed));
+    }
+
+    /** The states in which urgent pointers are processed (those that still take text, §3.10.7.4 sixth). */
+    private boolean takesUrgent() {
+        return state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 || state == TcpState.FIN_WAIT_2;
+    }
+
+    /**
+     * RCV.UP <- max(RCV.UP, SEG.SEQ + SEG.UP) (RFC 9293 §3.10.7.4 sixth; the pointer names the octet after the
+     * urgent data, §3.8.5 and RFC 6093), and the owner is told whenever it advances beyond the data read
+     * (MUST-32); a sequence of urgent data of any length is kept (MUST-31). A zero pointer marks nothing.
+     */
+    private void urgentPointer(int seq, int up) {
+        if (up == 0) {
+            return;
+        }
+        long at = rcvNxtOffset + ((seq + up) - rcvNxt);
+        if (at > rcvUpOffset) {
+            rcvUpOffset = at;
+            if (urgentBytes() > 0) {
+                signal(EV_URGENT);
+            }
+        }
     }
 
     /** Room left in the send buffer. */
@@ -654,6 +688,10 @@ public final class TcpConnection extends TcpSocket {
                 if (state == TcpState.TIME_WAIT && fin) {
                     armTimeWait();
                 }
+                if (rcvWnd == 0 && seq == rcvNxt && (flags & Tcp.URG) != 0 && takesUrgent()) {
+                    // MUST-66: the URG field is processed even with a zero window (a probe that carries it).
+                    urgentPointer(seq, frame.getUnsignedShort(o + 18));
+                }
                 sendAck();
             }
             tcp.env.stats().dropTcpUnacceptable++;
@@ -718,6 +756,11 @@ public final class TcpConnection extends TcpSocket {
         }
         if (state == TcpState.CLOSED) {
             return;
+        }
+
+        // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
+        if ((flags & Tcp.URG) != 0 && takesUrgent()) {
+            urgentPointer(seq, frame.getUnsignedShort(o + 18));
         }
 
         // Seventh: segment text.

@@ -17,6 +17,8 @@ public abstract class TcpSocket {
     public static final int EV_INPUT_CLOSED = 8;
     /** The connection is gone (reset, timed out, or closed and acknowledged). */
     public static final int EV_CLOSED = 16;
+    /** The peer's urgent pointer advanced beyond the data read (RFC 9293 §3.8.5): see {@link TcpConnection#urgentBytes()}. */
+    public static final int EV_URGENT = 32;
 
     /** Receives a socket's events on the stack's thread. */
     @FunctionalInterface

@@ -49,7 +49,7 @@ class ReceiveScriptTest {
     }
 
     @Test
-    @DisplayName("RFC 9293 §3.8.5: URG data is delivered in line (the urgent mechanism itself is not implemented)")
+    @DisplayName("RFC 9293 §3.8.5 (MUST-30, MUST-31, MUST-32): urgent data is delivered in line, RCV.UP is kept and reported")
     void urgentDataIsDeliveredInLine() {
         ScriptedPeer.runResource("urgent_data_inline.pkt");
     }

@@ -86,6 +86,7 @@ public final class ScriptedPeer {
     private int stackPort = DEFAULT_STACK_PORT;
     private int peerPort;
     private TcpConnection conn;
+    private int connEvents; // events told to the adopted connection's owner since last checked
     private long writeOffset;
     private long readOffset;
     private Long connPeerSynRel;     // relative seq of the current connection's peer SYN
@@ -288,7 +289,7 @@ public final class ScriptedPeer {
     }
 
     private void adopt(TcpConnection c, Long peerSynRel) {
-        c.handler(ev -> { });
+        c.handler(ev -> connEvents |= ev);
         conn = c;
         adopted.add(c);
         writeOffset = 0;
@@ -661,6 +662,23 @@ public final class ScriptedPeer {
                     int n = Integer.parseInt(arg(a, 0));
                     if (conn().readableBytes() != n) {
                         throw failure("expected " + n + " readable bytes, found " + conn().readableBytes(), null);
+                    }
+                    break;
+                }
+                case "expect_urgent_event": {
+                    // Whether the owner was told of urgent data (TcpSocket.EV_URGENT) since the last check.
+                    boolean want = Boolean.parseBoolean(arg(a, 0));
+                    boolean have = (connEvents & io.usertcp.tcp.TcpSocket.EV_URGENT) != 0;
+                    connEvents &= ~io.usertcp.tcp.TcpSocket.EV_URGENT;
+                    if (have != want) {
+                        throw failure("expected the urgent-data event " + (want ? "" : "not ") + "to have fired", null);
+                    }
+                    break;
+                }
+                case "expect_urgent": {
+                    int n = Integer.parseInt(arg(a, 0));
+                    if (conn().urgentBytes() != n) {
+                        throw failure("expected " + n + " urgent bytes to read, found " + conn().urgentBytes(), null);
                     }
                     break;
                 }
