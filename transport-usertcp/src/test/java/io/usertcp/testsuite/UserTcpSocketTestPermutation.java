@@ -48,10 +48,15 @@ public final class UserTcpSocketTestPermutation {
 
     /**
      * Where servers bind: 127.0.0.1 with port 0 (an ephemeral listen port). The testsuite's default,
-     * {@code NetUtil.LOCALHOST}, may be {@code ::1}, and the stack has no IPv6 yet.
+     * {@code NetUtil.LOCALHOST}, depends on the machine; the IPv6 variants use {@link #newIpv6SocketAddress()}.
      */
     public static SocketAddress newSocketAddress() {
         return new InetSocketAddress("127.0.0.1", 0);
+    }
+
+    /** Where the IPv6 variants' servers bind: ::1 with port 0 (the stack's IPv6 loopback). */
+    public static SocketAddress newIpv6SocketAddress() {
+        return new InetSocketAddress("::1", 0);
     }
 
     /** The one server/client combination: usertcp on both sides. */
