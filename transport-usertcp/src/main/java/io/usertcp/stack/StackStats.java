@@ -134,6 +134,8 @@ public final class StackStats {
     public long tcpIcmpIgnored;
     /** Times a connection's MSS went down because the path MTU did. */
     public long tcpPathMtuReductions;
+    /** ACKs not sent for out-of-window pure segments, beyond one per 500 ms per connection (RFC 5961 §7). */
+    public long tcpOutOfWindowAcksLimited;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

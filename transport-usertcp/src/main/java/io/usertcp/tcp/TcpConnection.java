@@ -28,6 +28,8 @@ public final class TcpConnection extends TcpSocket {
     /** SYN retransmissions: at 1, 3, 7, ... 127, 247 s, so an open is given up on only after 3 minutes (MUST-23). */
     private static final int MAX_SYN_RETRIES = 8;
     private static final int MAX_DATA_RETRIES = 15;
+    /** Least time between ACKs for out-of-window pure segments (Linux's net.ipv4.tcp_invalid_ratelimit). */
+    static final long OOW_ACK_INTERVAL_NANOS = 500_000_000L;
     private static final long MAX_RTO_NANOS = 120_000_000_000L; // RFC 6298 (2.5) allows >= 60 s; Linux uses 120 s
     private static final long INITIAL_RTO_NANOS = 1_000_000_000L;
     private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
@@ -160,6 +162,8 @@ public final class TcpConnection extends TcpSocket {
     };
     private int persistBackoff;
     private String softError;
+    private boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
+    private long lastOowAck;
 
     TcpConnection(TcpLayer tcp, FlowKey key, IpAddress local, int localPort, IpAddress remote, int remotePort) {
         super(tcp);
@@ -660,7 +664,7 @@ public final class TcpConnection extends TcpSocket {
                     tsRecent = opts.tsVal();
                 } else {
                     tcp.env.stats().dropTcpUnacceptable++;
-                    sendAck();
+                    sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
                     return;
                 }
             }
@@ -692,7 +696,9 @@ public final class TcpConnection extends TcpSocket {
                     // MUST-66: the URG field is processed even with a zero window (a probe that carries it).
                     urgentPointer(seq, frame.getUnsignedShort(o + 18));
                 }
-                sendAck();
+                // A segment at RCV.NXT-1 is a keep-alive or window probe (§3.8.4, §3.8.6.1): it asks for exactly
+                // this ACK, so it is always answered.
+                sendOutOfWindowAck(seq == rcvNxt - 1 ? 1 : segLen);
             }
             tcp.env.stats().dropTcpUnacceptable++;
             return;
@@ -892,14 +898,15 @@ public final class TcpConnection extends TcpSocket {
     /** Returns false when the segment must be dropped after the ACK step. */
     private boolean processAck(int seq, int ack, int window, int dataLen, int flags, TcpOptions opts) {
         int wnd = window << sndWscale;
+        int segLen = dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0);
         if (seqGt(ack, sndMax)) {
             // Acknowledges something not yet sent: ACK and drop (§3.10.7.4).
-            sendAck();
+            sendOutOfWindowAck(segLen);
             return false;
         }
         if (seqLt(ack, sndUna - Math.max(maxSndWnd, 1))) {
             // RFC 5961 §5.2: far too old an ACK.
-            sendAck();
+            sendOutOfWindowAck(segLen);
             return false;
         }
         boolean windowUpdate = false;
@@ -1474,6 +1481,27 @@ public final class TcpConnection extends TcpSocket {
             f.setInt(p + 4 + 8 * k, sackOut[2 * k]);
             f.setInt(p + 8 + 8 * k, sackOut[2 * k + 1]);
         }
+    }
+
+    /**
+     * The ACK owed to an unacceptable segment (RFC 9293 §3.10.7.4 first check; RFC 7323 §5.3 PAWS) or to an ACK
+     * field out of range (§3.10.7.4 fifth; RFC 5961 §5.2). For a segment that occupies no sequence space it goes
+     * out at most once per {@link #OOW_ACK_INTERVAL_NANOS}: two ends that disagree on the sequence space (after
+     * forged in-window segments) would otherwise answer each other's ACKs forever (RFC 5961 §7 and Linux's
+     * tcp_oow_rate_limited bound these ACKs the same way). Segments with data, SYN or FIN (zero-window probes,
+     * retransmissions) are always answered: they are not part of such a loop ({@code segLen} > 0).
+     */
+    private void sendOutOfWindowAck(int segLen) {
+        if (segLen == 0) {
+            long now = tcp.env.now();
+            if (oowAckSent && now - lastOowAck < OOW_ACK_INTERVAL_NANOS) {
+                tcp.env.stats().tcpOutOfWindowAcksLimited++;
+                return;
+            }
+            oowAckSent = true;
+            lastOowAck = now;
+        }
+        sendAck();
     }
 
     private void sendAck() {

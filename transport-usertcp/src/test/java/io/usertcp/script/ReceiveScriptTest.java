@@ -49,6 +49,28 @@ class ReceiveScriptTest {
     }
 
     @Test
+    @DisplayName("RFC 5961 §7: ACKs for out-of-window pure segments go out at most once per 500 ms (no ACK wars)")
+    void outOfWindowAcksAreRateLimited() {
+        ScriptedPeer.runText("oow-ack-rate-limit", """
+                % rcvbuf=65535
+                +0    listen(8080)
+                +0    < S 0:0(0) win 65535 <mss 1460>
+                +0    > S. 0:0(0) ack 1 win 65535 <mss 1460>
+                +0.1  < . 1:1(0) ack 1 win 65535
+                +0    < . 100001:100001(0) ack 1 win 65535
+                +0    > . 1:1(0) ack 1 win 65535
+                +0.1  < . 100001:100001(0) ack 1 win 65535
+                +0    < . 1:1(0) ack 5000 win 65535
+                +0    expect_stat(tcpOutOfWindowAcksLimited=2)
+                +0.5  < . 100001:100001(0) ack 1 win 65535
+                +0    > . 1:1(0) ack 1 win 65535
+                +0    < P. 200001:200011(10) ack 1 win 65535
+                +0    > . 1:1(0) ack 1 win 65535
+                +0    expect_stat(tcpOutOfWindowAcksLimited=2)
+                """);
+    }
+
+    @Test
     @DisplayName("RFC 9293 §3.8.5 (MUST-30, MUST-31, MUST-32): urgent data is delivered in line, RCV.UP is kept and reported")
     void urgentDataIsDeliveredInLine() {
         ScriptedPeer.runResource("urgent_data_inline.pkt");
