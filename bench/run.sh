@@ -10,7 +10,8 @@
 #
 # Environment: TCPBENCH_SRC (default: ../shared/bench/tcpbench.c beside the repository), BENCH_SECONDS (rr and
 # crr duration, default 5), BENCH_MIB (bulk size, default 64), JAVA (default java), JAVA_OPTS (for both
-# servers), BENCH_WARMUP (0 to skip the warm-up runs), BENCH_IPV6 (1 to run everything over IPv6, fd00::/8).
+# servers), BENCH_WARMUP (0 to skip the warm-up runs), BENCH_REPEAT (runs per measurement, the median is
+# reported; default 3), BENCH_IPV6 (1 to run everything over IPv6, fd00::/8).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -119,25 +120,36 @@ head -n 1 "$work/epoll.log"
 
 declare -A R
 failed=0
-# measure NAME NS HOST MODE ARGS...: stores the RESULT line's figures as R[NAME.MODE] (and R[NAME.p50])
+# measure NAME NS HOST MODE ARGS...: runs the mode BENCH_REPEAT times (default 3) and stores the figures of the
+# median run (by the RESULT line's main figure) as R[NAME.MODE] (and R[NAME.p50], R[NAME.burst]).
+REPEAT=${BENCH_REPEAT:-3}
 measure() {
-    local name=$1 ns=$2 host=$3 mode=$4 out
+    local name=$1 ns=$2 host=$3 mode=$4 out i
     shift 4
     local port=$PORT
     [ "$name" = epoll ] && port=$EPOLL_PORT
-    if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$port" "$@" 2>&1); then
-        local line
-        line=$(grep '^RESULT' <<<"$out" | tail -n 1)
-        R[$name.$mode]=$(awk '{print $3}' <<<"$line")
-        [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $6}' <<<"$line")
-        [ "$mode" = burst ] && R[$name.burst]=$(awk '{print $8}' <<<"$line")
-        printf '  %-8s %-5s %s\n' "$name" "$mode" "${line#RESULT }"
-    else
-        R[$name.$mode]=FAIL
-        [ "$mode" = rr ] && R[$name.p50]=FAIL
-        failed=1
-        printf '  %-8s %-5s FAILED: %s\n' "$name" "$mode" "$(tr '\n' ' ' <<<"$out")"
-    fi
+    local lines=()
+    for i in $(seq "$REPEAT"); do
+        if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$port" "$@" 2>&1); then
+            lines+=("$(grep '^RESULT' <<<"$out" | tail -n 1)")
+        else
+            R[$name.$mode]=FAIL
+            [ "$mode" = rr ] && R[$name.p50]=FAIL
+            failed=1
+            printf '  %-8s %-5s FAILED: %s\n' "$name" "$mode" "$(tr '\n' ' ' <<<"$out")"
+            return
+        fi
+    done
+    local line
+    # burst reports a time (lower is better) in field 8; every other mode a rate in field 3
+    local key=3
+    [ "$mode" = burst ] && key=8
+    line=$(printf '%s\n' "${lines[@]}" | sort -g -k"$key","$key" | sed -n "$(( (REPEAT + 1) / 2 ))p")
+    R[$name.$mode]=$(awk '{print $3}' <<<"$line")
+    [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $6}' <<<"$line")
+    [ "$mode" = burst ] && R[$name.burst]=$(awk '{print $8}' <<<"$line")
+    printf '  %-8s %-5s %s   (median of %d: %s)\n' "$name" "$mode" "${line#RESULT }" "$REPEAT" \
+        "$(printf '%s\n' "${lines[@]}" | awk -v k="$key" '{printf "%s ", $k}')"
 }
 
 if [ "${BENCH_WARMUP:-1}" != 0 ]; then
@@ -146,8 +158,10 @@ if [ "${BENCH_WARMUP:-1}" != 0 ]; then
         read -r name ns host <<<"$t"
         ip netns exec "$ns" "$work/tcpbench" rr "$host" "$PORT" 1 2 >/dev/null 2>&1 || true
         # The JIT needs more than a few MiB: after 16 MiB usertcp's bulk was half its steady-state rate.
-        ip netns exec "$ns" "$work/tcpbench" bulk "$host" "$PORT" "$MIB" >/dev/null 2>&1 || true
-        ip netns exec "$ns" "$work/tcpbench" bulk "$host" "$PORT" "$MIB" >/dev/null 2>&1 || true
+        # (and after 2 x 256 MiB it was still rising): four full-size runs.
+        for _ in 1 2 3 4; do
+            ip netns exec "$ns" "$work/tcpbench" bulk "$host" "$PORT" "$MIB" >/dev/null 2>&1 || true
+        done
         ip netns exec "$ns" "$work/tcpbench" crr "$host" "$PORT" 1 >/dev/null 2>&1 || true
     done
 fi
