@@ -251,7 +251,7 @@ public final class UserTcpChannel extends AbstractChannel implements SocketChann
         int lport = l == null ? 0 : l.getPort();
         Stack stack = ioHandler.stack();
         TcpConnection c = stack.tcp().connect(lip, lport, IpAddress.of(r.getAddress()), r.getPort(),
-                config.getReceiveBufferSize(), config.getSendBufferSize());
+                config.getReceiveBufferSize(), config.getSendBufferSize(), config.getTrafficClass());
         c.handler(this::onTcpEvents);
         config.applyTo(c); // TCP_NODELAY, SO_KEEPALIVE (the buffer sizes went with the SYN)
         connection = c;

@@ -25,7 +25,7 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  * The {@link SocketChannelConfig} of a {@link UserTcpChannel}. SO_RCVBUF (the largest receive window),
  * SO_SNDBUF (the send-buffer cap), TCP_NODELAY and SO_KEEPALIVE apply to the stack's connection; they may be
  * set before the connection exists and are applied when it does. SO_LINGER 0 makes close() send RST; any
- * other SO_LINGER closes with FIN without blocking. SO_REUSEADDR and IP_TOS are recorded only. Options the
+ * other SO_LINGER closes with FIN without blocking. SO_REUSEADDR is recorded only. Options the
  * transport does not know are refused ({@code setOption} returns false).
  */
 public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
@@ -180,6 +180,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             c.sendBufferSize(sendBufferSize);
         }
         c.noDelay(tcpNoDelay);
+        c.tos(trafficClass);
         applyKeepAlive(c);
         c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
         c.congestionControl(congestion);
@@ -285,10 +286,11 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         return trafficClass;
     }
 
-    /** IP_TOS (recorded; outgoing packets use TOS 0). */
+    /** IP_TOS: the IPv4 type-of-service byte / IPv6 traffic class of every segment (RFC 9293 MUST-48). */
     @Override
     public UserTcpChannelConfig setTrafficClass(int trafficClass) {
-        this.trafficClass = trafficClass;
+        this.trafficClass = trafficClass & 0xff;
+        channel.applyToConnection(c -> c.tos(this.trafficClass));
         return this;
     }
 

@@ -27,8 +27,8 @@ import java.util.List;
  * stack's one-address-type-for-both-families ({@link IpAddress}) cannot be confused.
  */
 final class Ipv6Layer implements NeighborCache.Output {
-    /** Hop limit of what we send (RFC 4861 §6.3.2 CurHopLimit, as Linux's default 64). */
-    static final int DEFAULT_HOP_LIMIT = 64;
+    /** Hop limit of what we send (RFC 4861 §6.3.2 CurHopLimit: the stack's configured TTL, 64 by default). */
+    private final int hopLimit;
     /** Hop limit of NDP messages, sent and required on receipt (RFC 4861 §7.1). */
     private static final int NDP_HOP_LIMIT = 255;
     /** The IPv6 minimum link MTU (RFC 8200 §5). */
@@ -63,6 +63,7 @@ final class Ipv6Layer implements NeighborCache.Output {
         this.l3 = stack.l3;
         this.l4 = stack.l3 + Ipv6.HEADER_LENGTH;
         this.mac = stack.mac;
+        this.hopLimit = stack.ttl;
         List<long[]> addrs = new ArrayList<>();
         if (stack.link() != null) {
             addrs.add(new long[] {Ipv6.LINK_LOCAL_HI, Ipv6.linkLocalFromMac(mac), 64});
@@ -551,8 +552,9 @@ final class Ipv6Layer implements NeighborCache.Output {
     }
 
     /** Sends a packet (TCP: unfragmented) whose transport header and payload are in place. Takes ownership. */
-    void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
-        Ipv6.write(frame, l3, 0, l4Length, protocol, DEFAULT_HOP_LIMIT, src.hi(), src.lo(), dst.hi(), dst.lo());
+    void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset, int gsoSize,
+              int trafficClass) {
+        Ipv6.write(frame, l3, trafficClass, l4Length, protocol, hopLimit, src.hi(), src.lo(), dst.hi(), dst.lo());
         checksumAndRoute(frame, dst.hi(), dst.lo(), protocol, l4Length, csumOffset, gsoSize);
     }
 
@@ -561,7 +563,7 @@ final class Ipv6Layer implements NeighborCache.Output {
                       int trafficClass) {
         int pmtu = mtuTo(dst.hi(), dst.lo());
         if (Ipv6.HEADER_LENGTH + l4Length <= pmtu) {
-            Ipv6.write(frame, l3, trafficClass, l4Length, protocol, DEFAULT_HOP_LIMIT, src.hi(), src.lo(), dst.hi(),
+            Ipv6.write(frame, l3, trafficClass, l4Length, protocol, hopLimit, src.hi(), src.lo(), dst.hi(),
                     dst.lo());
             checksumAndRoute(frame, dst.hi(), dst.lo(), protocol, l4Length, csumOffset, 0);
             return;
@@ -578,7 +580,7 @@ final class Ipv6Layer implements NeighborCache.Output {
             for (int off = 0; off < l4Length; off += per) {
                 int n = Math.min(per, l4Length - off);
                 ByteBuf fr = newFrame(FRAGMENT_HEADER_LENGTH + n);
-                Ipv6.write(fr, l3, trafficClass, FRAGMENT_HEADER_LENGTH + n, Ipv6.FRAGMENT, DEFAULT_HOP_LIMIT,
+                Ipv6.write(fr, l3, trafficClass, FRAGMENT_HEADER_LENGTH + n, Ipv6.FRAGMENT, hopLimit,
                         src.hi(), src.lo(), dst.hi(), dst.lo());
                 fr.setByte(l4, protocol);
                 fr.setByte(l4 + 1, 0);
@@ -687,7 +689,7 @@ final class Ipv6Layer implements NeighborCache.Output {
         ByteBuf r = newFrame(len);
         Icmpv6.writeHeader(r, l4, type, code, parameter);
         r.setBytes(l4 + Icmpv6.HEADER_LENGTH, f, ipo, quoted);
-        Ipv6.write(r, l3, 0, len, Ipv6.ICMPV6, DEFAULT_HOP_LIMIT, src.hi(), src.lo(), sh, sl);
+        Ipv6.write(r, l3, 0, len, Ipv6.ICMPV6, hopLimit, src.hi(), src.lo(), sh, sl);
         r.setShort(l4 + 2, 0);
         r.setShort(l4 + 2, Checksum.finish(Checksum.add(r, l4, len,
                 Checksum.ipv6Pseudo(src.hi(), src.lo(), sh, sl, Ipv6.ICMPV6, len))));

@@ -51,7 +51,8 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     static final int LOOPBACK_MTU = 65535 - 40;
     /** Largest IPv4 payload of one TSO super-segment (the IPv4 total length is 16 bits). */
     private static final int TSO_MAX_L4 = 65535 - Ipv4.MIN_HEADER_LENGTH;
-    private static final int DEFAULT_TTL = 64;
+    /** IPv4 TTL and IPv6 hop limit of what the stack sends (StackConfig.ttl). */
+    final int ttl;
     /** ICMP errors sent per second at most, and in one burst (RFC 1812 §4.3.2.8; issue #5). */
     private static final int ICMP_ERRORS_PER_SECOND = 100;
     private static final int ICMP_ERROR_BURST = 50;
@@ -101,6 +102,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.tso = link != null && link.tcpSegmentationOffload();
         this.mac = link != null ? link.macAddress().toLong() : 0;
         this.mtu = link != null ? link.mtu() : LOOPBACK_MTU;
+        this.ttl = config.ttl();
         this.clock = clock;
         this.alloc = alloc;
         List<Integer> addrs = new ArrayList<>();
@@ -624,11 +626,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     @Override
     public void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset,
-                     int gsoSize) {
+                     int gsoSize, int tos) {
         if (dst.isV4()) {
-            sendIpv4(frame, src.v4(), dst.v4(), protocol, l4Length, csumOffset, gsoSize);
+            sendIpv4(frame, src.v4(), dst.v4(), protocol, l4Length, csumOffset, gsoSize, tos);
         } else {
-            ipv6OrFail().send(frame, src, dst, protocol, l4Length, csumOffset, gsoSize);
+            ipv6OrFail().send(frame, src, dst, protocol, l4Length, csumOffset, gsoSize, tos);
         }
     }
 
@@ -739,8 +741,14 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     }
 
     public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
-        Ipv4.write(frame, l3, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, DEFAULT_TTL, protocol, src, dst,
-                true);
+        sendIpv4(frame, src, dst, protocol, l4Length, csumOffset, gsoSize, 0);
+    }
+
+    /** As {@link #sendIpv4(ByteBuf, int, int, int, int, int, int)} with the type-of-service byte {@code tos}; DF set. */
+    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize,
+                         int tos) {
+        Ipv4.writeHeader(frame, l3, tos, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, Ipv4.FLAG_DF, ttl,
+                protocol, src, dst);
         checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, gsoSize);
     }
 
@@ -749,7 +757,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         int pathMtu = mtuTo(dst);
         if (Ipv4.MIN_HEADER_LENGTH + l4Length <= pathMtu) {
             // DF clear: without path MTU discovery for UDP, routers may fragment (issue #5).
-            Ipv4.writeHeader(frame, l3, tos, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, 0, DEFAULT_TTL,
+            Ipv4.writeHeader(frame, l3, tos, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, 0, ttl,
                     protocol, src, dst);
             checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, 0);
         } else {
@@ -778,7 +786,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 ByteBuf fr = newIpv4Frame(n);
                 fr.setBytes(l4v4, frame, l4v4 + off, n);
                 int flags = (off + n < l4Length ? Ipv4.FLAG_MF : 0) | (off >>> 3);
-                Ipv4.writeHeader(fr, l3, tos, Ipv4.MIN_HEADER_LENGTH + n, id, flags, DEFAULT_TTL, protocol, src, dst);
+                Ipv4.writeHeader(fr, l3, tos, Ipv4.MIN_HEADER_LENGTH + n, id, flags, ttl, protocol, src, dst);
                 stats.ipFragmentsOut++;
                 checksumAndRoute(fr, dst, protocol, n, -1, 0);
             }

@@ -26,9 +26,11 @@ public final class StackConfig {
     private final int defaultSendBuffer;
     private final int maxHalfOpen;
     private final Long seed;
+    private final int ttl;
 
     private StackConfig(Builder b) {
         this.seed = b.seed;
+        this.ttl = b.ttl;
         this.link = b.link;
         this.addresses = Collections.unmodifiableList(new ArrayList<>(b.addresses));
         this.gateway = b.gateway;
@@ -53,6 +55,11 @@ public final class StackConfig {
     /** The stack's own addresses with their on-link prefixes. */
     public List<InterfaceAddress> addresses() {
         return addresses;
+    }
+
+    /** The IPv4 TTL and IPv6 hop limit of packets the stack sends (RFC 9293 MUST-49; NDP always uses 255). */
+    public int ttl() {
+        return ttl;
     }
 
     /** The IPv4 next hop for destinations off every prefix, or {@code null} to send everything on-link. */
@@ -179,6 +186,7 @@ public final class StackConfig {
         private final List<InterfaceAddress> addresses = new ArrayList<>();
         private InetAddress gateway;
         private InetAddress gateway6;
+        private int ttl = 64;
         private Duration minRto = Duration.ofMillis(200);
         private Duration timeWait = Duration.ofSeconds(60);
         private int defaultReceiveBuffer = 1 << 20;
@@ -227,6 +235,15 @@ public final class StackConfig {
             } else {
                 this.gateway = a;
             }
+            return this;
+        }
+
+        /** The IPv4 TTL and IPv6 hop limit of what the stack sends, 1..255 (default 64, as Linux). */
+        public Builder ttl(int ttl) {
+            if (ttl < 1 || ttl > 255) {
+                throw new IllegalArgumentException("ttl must be 1..255: " + ttl);
+            }
+            this.ttl = ttl;
             return this;
         }
 

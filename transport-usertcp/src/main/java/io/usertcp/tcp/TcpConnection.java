@@ -162,6 +162,7 @@ public final class TcpConnection extends TcpSocket {
     };
     private int persistBackoff;
     private String softError;
+    private int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
     private boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
     private long lastOowAck;
 
@@ -406,6 +407,16 @@ public final class TcpConnection extends TcpSocket {
     /** SO_RCVBUF. */
     public int receiveBufferSize() {
         return receiveBufferSize;
+    }
+
+    /** IP_TOS: the DSCP and ECN byte of the segments sent from now on (RFC 9293 §3.9.1.1 MUST-48). */
+    public void tos(int tos) {
+        this.tos = tos & 0xff;
+    }
+
+    /** The IP_TOS byte of the segments sent. */
+    public int tos() {
+        return tos;
     }
 
     /** The MSS this side sends with. */
@@ -1514,7 +1525,7 @@ public final class TcpConnection extends TcpSocket {
         // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
         f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso);
+        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tos);
     }
 
     /**

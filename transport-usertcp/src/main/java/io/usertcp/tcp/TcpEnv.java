@@ -40,8 +40,10 @@ public interface TcpEnv {
      *                   pseudo-header sum (folded, not complemented) and must be completed, or -1 if the
      *                   transport checksum is already complete
      * @param gsoSize    for a TCP segment longer than this, the MSS to cut it into (TSO); 0 for none
+     * @param tos        the IPv4 type-of-service byte or IPv6 traffic class (DSCP and ECN)
      */
-    void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset, int gsoSize);
+    void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset, int gsoSize,
+              int tos);
 
     /**
      * The most payload one TCP segment towards {@code dst} may carry: {@code mss}, or a multiple of it when

@@ -143,6 +143,12 @@ public final class TcpLayer {
      */
     public TcpConnection connect(IpAddress local, int localPort, IpAddress remote, int remotePort, int receiveBuffer,
                                  int sendBuffer) throws IOException {
+        return connect(local, localPort, remote, remotePort, receiveBuffer, sendBuffer, 0);
+    }
+
+    /** As {@link #connect(IpAddress, int, IpAddress, int, int, int)}, the SYN and all after it with IP_TOS {@code tos}. */
+    public TcpConnection connect(IpAddress local, int localPort, IpAddress remote, int remotePort, int receiveBuffer,
+                                 int sendBuffer, int tos) throws IOException {
         if (local != null && local.isAnyLocal()) {
             local = null;
         }
@@ -182,6 +188,7 @@ public final class TcpLayer {
         if (sendBuffer > 0) {
             c.sendBufferSize(sendBuffer);
         }
+        c.tos(tos);
         c.connect();
         return c;
     }
@@ -453,6 +460,6 @@ public final class TcpLayer {
         env.stats().tcpResetsOut++;
         env.stats().tcpSegmentsOut++;
         env.send(f, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo), Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH,
-                16, 0);
+                16, 0, 0);
     }
 }
