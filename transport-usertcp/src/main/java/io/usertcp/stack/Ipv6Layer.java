@@ -191,6 +191,18 @@ final class Ipv6Layer implements NeighborCache.Output {
         return null;
     }
 
+    /**
+     * Upper-layer reachability confirmation (RFC 4861 §7.3.1): TCP saw forward progress from {@code dst}, so the
+     * neighbour that is its next hop is reachable and needs no probe.
+     */
+    void confirmReachable(long dh, long dl, long now) {
+        if (!onLink(dh, dl) && hasGateway) {
+            neighbors.confirmReachable(gatewayHi, gatewayLo, now);
+        } else {
+            neighbors.confirmReachable(dh, dl, now);
+        }
+    }
+
     private IpAddress sourceFor(IpAddress dst) {
         return sourceFor(dst.hi(), dst.lo());
     }

@@ -666,6 +666,13 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     }
 
     @Override
+    public void confirmReachable(IpAddress dst) {
+        if (ipv6 != null && dst.isV6()) {
+            ipv6.confirmReachable(dst.hi(), dst.lo(), clock.nanoTime());
+        }
+    }
+
+    @Override
     public IpAddress sourceAddressFor(IpAddress dst) {
         if (dst.isV4()) {
             int s = sourceAddressFor(dst.v4());

@@ -30,6 +30,8 @@ public final class TcpConnection extends TcpSocket {
     private static final int MAX_DATA_RETRIES = 15;
     /** Least time between ACKs for out-of-window pure segments (Linux's net.ipv4.tcp_invalid_ratelimit). */
     static final long OOW_ACK_INTERVAL_NANOS = 500_000_000L;
+    /** At most one neighbour reachability confirmation per second per connection (RFC 4861 §7.3.1). */
+    private static final long REACHABLE_CONFIRM_NANOS = 1_000_000_000L;
     private static final long MAX_RTO_NANOS = 120_000_000_000L; // RFC 6298 (2.5) allows >= 60 s; Linux uses 120 s
     private static final long INITIAL_RTO_NANOS = 1_000_000_000L;
     private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
@@ -162,6 +164,7 @@ public final class TcpConnection extends TcpSocket {
     };
     private int persistBackoff;
     private String softError;
+    private long lastReachableConfirm = Long.MIN_VALUE / 2; // last upper-layer confirmation to NDP
     private int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
     private boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
     private long lastOowAck;
@@ -1031,6 +1034,11 @@ public final class TcpConnection extends TcpSocket {
             sampleRtt(now - rttStart);
         }
         retries = 0;
+        if (ipHeaderLength == 40 && now - lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
+            // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
+            lastReachableConfirm = now;
+            tcp.env.confirmReachable(remote);
+        }
         // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
         // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
         backoff = 0;

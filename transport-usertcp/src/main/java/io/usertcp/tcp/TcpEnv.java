@@ -61,6 +61,12 @@ public interface TcpEnv {
      */
     int reportPathMtu(IpAddress dst, int mtu);
 
+    /**
+     * Tells the neighbour layer that {@code dst} answered (new data acknowledged): an upper-layer reachability
+     * confirmation (RFC 4861 §7.3.1) that spares the IPv6 neighbour cache its unreachability probes. No-op for IPv4.
+     */
+    void confirmReachable(IpAddress dst);
+
     /** The source address to use towards {@code dst}, or null if it is unroutable. */
     IpAddress sourceAddressFor(IpAddress dst);
 
