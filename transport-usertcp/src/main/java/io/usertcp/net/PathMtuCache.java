@@ -76,6 +76,9 @@ public final class PathMtuCache {
      * aging time ago.
      */
     public int mtu(boolean v6, long hi, long lo, int linkMtu, long now) {
+        if (entries.isEmpty()) {
+            return linkMtu; // the usual case: nothing learned, no lookup on the send path
+        }
         Entry e = live(probe.set(v6, hi, lo), now);
         return e == null ? linkMtu : Math.min(linkMtu, e.mtu);
     }

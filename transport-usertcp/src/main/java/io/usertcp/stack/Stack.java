@@ -458,7 +458,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return top == 0 || top >= 224 || (top == 127 && !inputFromLoopback) || isBroadcast(src);
     }
 
-    public boolean isBroadcastOrMulticast(int ip) {
+    private boolean isBroadcastOrMulticast(int ip) {
         return ip == 0 || (ip >>> 28) == 0xe || isBroadcast(ip);
     }
 
@@ -592,7 +592,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         r.setBytes(ro + Icmpv4.HEADER_LENGTH, f, ipo, quoted);
         r.setShort(ro + 2, Checksum.compute(r, ro, len));
         stats.icmpErrorsOut++;
-        sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0);
+        sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len, -1, 0, 0);
     }
 
     /** Where reassembled and timed-out datagrams go. */
@@ -720,10 +720,6 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     // ------------------------------------------------------------------ output
 
-    public int ipv4PayloadOffset() {
-        return l4v4;
-    }
-
     /** A frame of {@code length} bytes after the virtio header (zeroed), writerIndex at its end. */
     ByteBuf newFrame(int length) {
         int total = vnet + length;
@@ -735,11 +731,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return f;
     }
 
-    public ByteBuf newIpv4Frame(int l4Length) {
+    private ByteBuf newIpv4Frame(int l4Length) {
         return newFrame(Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + l4Length);
     }
 
-    public int maxSegmentPayload(int dst, int mss, int tcpHeaderLength) {
+    private int maxSegmentPayload(int dst, int mss, int tcpHeaderLength) {
         if (!tso || isLocalAddress(dst) || (dst >>> 24) == 127) {
             return mss;
         }
@@ -747,19 +743,15 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return Math.max(mss, max - max % mss);
     }
 
-    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize) {
-        sendIpv4(frame, src, dst, protocol, l4Length, csumOffset, gsoSize, 0);
-    }
-
-    /** As {@link #sendIpv4(ByteBuf, int, int, int, int, int, int)} with the type-of-service byte {@code tos}; DF set. */
-    public void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize,
+    /** Fills the IPv4 header (DF set, type of service {@code tos}) and sends; see {@link #send}. */
+    private void sendIpv4(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset, int gsoSize,
                          int tos) {
         Ipv4.writeHeader(frame, l3, tos, Ipv4.MIN_HEADER_LENGTH + l4Length, ipId++ & 0xffff, Ipv4.FLAG_DF, ttl,
                 protocol, src, dst);
         checksumAndRoute(frame, dst, protocol, l4Length, csumOffset, gsoSize);
     }
 
-    public void sendIpv4Datagram(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset,
+    private void sendIpv4Datagram(ByteBuf frame, int src, int dst, int protocol, int l4Length, int csumOffset,
                                  int tos) {
         int pathMtu = mtuTo(dst);
         if (Ipv4.MIN_HEADER_LENGTH + l4Length <= pathMtu) {
@@ -854,7 +846,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 : pathMtu.mtu(false, 0, IpAddress.mappedLo(dst), mtu, clock.nanoTime());
     }
 
-    public int sourceAddressFor(int dst) {
+    private int sourceAddressFor(int dst) {
         if ((dst >>> 24) == 127) {
             return dst == 0x7f000001 ? dst : 0x7f000001;
         }
@@ -875,7 +867,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         return (ip >>> 24) == 127;
     }
 
-    public boolean isBroadcast(int ip) {
+    private boolean isBroadcast(int ip) {
         if (ip == -1) {
             return true; // 255.255.255.255, the limited broadcast
         }

@@ -44,11 +44,6 @@ final class SackScoreboard {
         return end[i];
     }
 
-    /** The right edge of the highest SACKed range; only meaningful when not empty. */
-    int highest() {
-        return end[n - 1];
-    }
-
     /**
      * Records block [{@code s}, {@code e}) if it lies within ({@code una}, {@code max}]; returns whether it
      * SACKed bytes not SACKed before. Invalid blocks are ignored (RFC 2018 does not trust them either).
@@ -137,38 +132,5 @@ final class SackScoreboard {
             }
         }
         return limit;
-    }
-
-    /** Bytes SACKed above {@code seq} (RFC 6675 IsLost uses this against (DupThresh - 1) * SMSS). */
-    int sackedAbove(int seq) {
-        int sum = 0;
-        for (int i = n - 1; i >= 0; i--) {
-            if (end[i] - seq <= 0) {
-                break;
-            }
-            sum += end[i] - (start[i] - seq > 0 ? start[i] : seq);
-        }
-        return sum;
-    }
-
-    /**
-     * RFC 6675 §4 "pipe": the octets in flight between {@code una} and {@code max}, where a hole that counts
-     * as lost is in flight only for the part retransmitted below {@code rtxNext}.
-     */
-    int pipe(int una, int max, int rtxNext, int lostThreshold) {
-        int pipe = 0;
-        int at = una;
-        for (int i = 0; i <= n; i++) {
-            int holeEnd = i < n ? start[i] : max;
-            if (holeEnd - at > 0) {
-                int retransmitted = Math.max(0, Math.min(holeEnd - at, rtxNext - at));
-                boolean lost = i < n && sackedAbove(at) > lostThreshold;
-                pipe += (lost ? 0 : holeEnd - at) + retransmitted;
-            }
-            if (i < n) {
-                at = end[i];
-            }
-        }
-        return pipe;
     }
 }

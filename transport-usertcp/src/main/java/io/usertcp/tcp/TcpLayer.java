@@ -390,13 +390,10 @@ public final class TcpLayer {
      */
     public void icmpError(long localHi, long localLo, int localPort, long remoteHi, long remoteLo, int remotePort,
                           int seq, boolean hard, String description) {
-        TcpConnection c = connections.get(probe.set(localHi, localLo, localPort, remoteHi, remoteLo, remotePort));
-        if (c == null || !c.icmpSequenceAcceptable(seq)) {
-            env.stats().tcpIcmpIgnored++;
-            return;
+        TcpConnection c = icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq);
+        if (c != null) {
+            c.icmpError(hard, description);
         }
-        env.stats().tcpIcmpErrors++;
-        c.icmpError(hard, description);
     }
 
     /**
@@ -406,13 +403,22 @@ public final class TcpLayer {
      */
     public void icmpPacketTooBig(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                                  int remotePort, int seq, int mtu) {
+        TcpConnection c = icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq);
+        if (c != null) {
+            c.pathMtuReduced(env.reportPathMtu(c.remote, mtu));
+        }
+    }
+
+    /** The connection an ICMP error quoting {@code seq} is about, if it has that sequence number in flight (RFC 5927 §4.1). */
+    private TcpConnection icmpTarget(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                                     int remotePort, int seq) {
         TcpConnection c = connections.get(probe.set(localHi, localLo, localPort, remoteHi, remoteLo, remotePort));
         if (c == null || !c.icmpSequenceAcceptable(seq)) {
             env.stats().tcpIcmpIgnored++;
-            return;
+            return null;
         }
         env.stats().tcpIcmpErrors++;
-        c.pathMtuReduced(env.reportPathMtu(c.remote, mtu));
+        return c;
     }
 
     private TcpListener findListener(long dstHi, long dstLo, int port) {

@@ -60,15 +60,7 @@ public final class IpAddress {
         if (b.length == 4) {
             return v4(((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff));
         }
-        return new IpAddress(bytesToLong(b, 0), bytesToLong(b, 8));
-    }
-
-    private static long bytesToLong(byte[] b, int off) {
-        long v = 0;
-        for (int i = 0; i < 8; i++) {
-            v = (v << 8) | (b[off + i] & 0xff);
-        }
-        return v;
+        return new IpAddress(Ipv6.hi(b), Ipv6.lo(b));
     }
 
     /** The first 64 bits (0 for IPv4). */
@@ -139,12 +131,7 @@ public final class IpAddress {
                 return InetAddress.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16),
                     (byte) (ip >>> 8), (byte) ip});
             }
-            byte[] b = new byte[16];
-            for (int i = 0; i < 8; i++) {
-                b[i] = (byte) (hi >>> (56 - 8 * i));
-                b[8 + i] = (byte) (lo >>> (56 - 8 * i));
-            }
-            return InetAddress.getByAddress(b);
+            return InetAddress.getByAddress(Ipv6.toBytes(hi, lo));
         } catch (UnknownHostException e) {
             throw new AssertionError(e); // only thrown for a wrong length
         }
