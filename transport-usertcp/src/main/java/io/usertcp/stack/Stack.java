@@ -69,6 +69,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     private final ByteBufAllocator alloc;
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
+    private final LoopFaults faults;
     private final ArpTable arp;
     private final TcpLayer tcp;
     private final PathMtuCache pathMtu = new PathMtuCache();
@@ -105,6 +106,8 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.ttl = config.ttl();
         this.clock = clock;
         this.alloc = alloc;
+        this.faults = new LoopFaults(stats, clock);
+        timers.faults(faults);
         List<Integer> addrs = new ArrayList<>();
         List<Integer> masks = new ArrayList<>();
         for (StackConfig.InterfaceAddress a : config.addresses()) {
@@ -223,7 +226,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             ByteBuf f = loopback.poll();
             inputFromLoopback = true;
             try {
-                input(f);
+                guardedInput(f);
             } finally {
                 inputFromLoopback = false;
                 f.release();
@@ -239,7 +242,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 break;
             }
             try {
-                input(f);
+                guardedInput(f);
             } finally {
                 if (f.refCnt() == 1) {
                     link.recycle(f); // nothing kept a slice: let the link read into it again
@@ -250,6 +253,15 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             n++;
         }
         return n;
+    }
+
+    /** {@link #input} behind the loop's fault barrier: a bug drops the frame, never the loop. */
+    private void guardedInput(ByteBuf f) {
+        try {
+            input(f);
+        } catch (RuntimeException e) {
+            faults.caught(LoopFaults.Site.INPUT, "frame", e);
+        }
     }
 
     /** True if loopback frames wait to be processed (the owner must not block). */
@@ -272,12 +284,20 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         int n = 0;
         TcpSocket s;
         while ((s = ready.poll()) != null) {
-            s.dispatch();
+            try {
+                s.dispatch();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.DISPATCH, s, e);
+            }
             n++;
         }
         UdpSocket u;
         while ((u = udpReady.poll()) != null) {
-            u.dispatch();
+            try {
+                u.dispatch();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.DISPATCH, u, e);
+            }
             n++;
         }
         return n;
@@ -287,7 +307,12 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     public void flush() {
         TcpConnection c;
         while ((c = acks.poll()) != null) {
-            c.flushAck();
+            try {
+                c.flushAck();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.FLUSH, c, e);
+                tcp.faulted(c, e);
+            }
         }
     }
 
@@ -308,7 +333,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     // ------------------------------------------------------------------ input
 
-    /** Processes one Ethernet frame. Never throws for bad input: it is counted and dropped. */
+    /**
+     * Processes one Ethernet frame. Never throws for bad input: it is counted and dropped. (The loop calls it
+     * behind a fault barrier too, so that even a bug costs one frame; tests and fuzzers call it directly to see
+     * such bugs.)
+     */
     public void input(ByteBuf f) {
         stats.framesIn++;
         int base = f.readerIndex();

@@ -137,6 +137,22 @@ public final class StackStats {
     /** ACKs not sent for out-of-window pure segments, beyond one per 500 ms per connection (RFC 5961 §7). */
     public long tcpOutOfWindowAcksLimited;
 
+
+    // A hostile network (issue #10)
+    /** ICMP errors about UDP that no connected socket matched (port 0, unconnected sockets, unknown flows). */
+    public long udpIcmpIgnored;
+    /**
+     * Frames whose processing threw: each was dropped, the loop went on (a bug in the stack; the cause is logged
+     * at most once a second).
+     */
+    public long inputExceptions;
+    /** Timers whose expiry threw (the connection or entry it served is aborted when it can be named). */
+    public long timerExceptions;
+    /** Event dispatches to a channel or socket handler that threw. */
+    public long dispatchExceptions;
+    /** Deferred ACK flushes that threw. */
+    public long flushExceptions;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed

@@ -111,26 +111,26 @@ public final class TcpConnection extends TcpSocket {
     private long rttStart;
     private int retries;
 
-    private final Timer rtxTimer = new Timer() {
+    private final Timer rtxTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onRetransmitTimeout(now);
         }
     };
-    private final Timer persistTimer = new Timer() {
+    private final Timer persistTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onPersistTimeout(now);
         }
     };
-    private final Timer probeTimer = new Timer() {
+    private final Timer probeTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onProbeTimeout();
         }
     };
     /** RFC 8985 §6.3: the reordering timer, for a segment that RACK will count as lost at a known time. */
-    private final Timer reoTimer = new Timer() {
+    private final Timer reoTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onReorderTimeout(now);
@@ -150,13 +150,13 @@ public final class TcpConnection extends TcpSocket {
     private long lastSend;            // when new data was last sent (restart after idle)
     private int mssClamp;             // TCP_MAXSEG: 0 for none
     private long timeWaitNanos = -1;  // -1: the stack's default
-    private final Timer keepAliveTimer = new Timer() {
+    private final Timer keepAliveTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onKeepAliveTimeout(now);
         }
     };
-    private final Timer closeTimer = new Timer() {
+    private final Timer closeTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onCloseTimeout();
@@ -506,6 +506,31 @@ public final class TcpConnection extends TcpSocket {
             }
         }
         destroy(null);
+    }
+
+    /** See {@link TcpLayer#faulted}: reset the peer if we can, then close with {@code e} as the error. */
+    void faulted(RuntimeException e) {
+        try {
+            if (state.isSynchronized() && state != TcpState.TIME_WAIT || state == TcpState.SYN_RECEIVED) {
+                sendControl(sndMax, 0, Tcp.RST);
+                tcp.env.stats().tcpResetsOut++;
+            }
+        } finally {
+            destroy(new java.io.IOException("usertcp reset the connection after an internal error: " + e, e));
+        }
+    }
+
+    /** A connection's timer: if its expiry throws (a bug), the connection is reset rather than left half-updated. */
+    private abstract class ConnectionTimer extends Timer {
+        @Override
+        protected void failed(RuntimeException e) {
+            tcp.faulted(TcpConnection.this, e);
+        }
+
+        @Override
+        public String toString() {
+            return "timer of " + TcpConnection.this;
+        }
     }
 
     @Override
