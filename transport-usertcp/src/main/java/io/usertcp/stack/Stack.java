@@ -401,8 +401,15 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             stats.dropArpMalformed++;
             return;
         }
-        boolean forUs = isLocalAddress(tpa);
+        // 127/8 is not on any link (RFC 1122 §3.2.1.3 (g)): no answer for it, and no entry for a sender that claims
+        // it, a group or broadcast address, or one of our own addresses (issue #10).
+        boolean forUs = isOwnAddress(tpa);
         long now = clock.nanoTime();
+        boolean spaMartian = spa == 0 || (spa >>> 24) == 127 || isBroadcastOrMulticast(spa) || isOwnAddress(spa);
+        if (spaMartian && spa != 0) {
+            stats.dropArpMartian++;
+            return;
+        }
         // RFC 826 packet reception: merge, then (if we are the target) add and reply.
         if (spa != 0) {
             arp.learn(spa, sha, forUs, now);
@@ -433,6 +440,13 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         }
         int dst = Ipv4.dst(f, o);
         int src = Ipv4.src(f, o);
+        if (!inputFromLoopback && ((dst >>> 24) == 127 || isOwnAddress(src))) {
+            // RFC 1122 §3.2.1.3 (g): 127/8 never appears on a network, so a datagram to it from the link is dropped
+            // (it would reach our listeners on 127.0.0.1 and be answered from 127.x); one of our own addresses as
+            // its source is a spoof or a loop (issue #10).
+            stats.dropIpMartian++;
+            return;
+        }
         boolean broadcast = !isLocalAddress(dst) && isBroadcast(dst); // UDP takes broadcasts (issue #5)
         if (!isLocalAddress(dst) && !broadcast) {
             stats.dropIpNotForUs++;
@@ -894,6 +908,16 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             }
         }
         return (ip >>> 24) == 127;
+    }
+
+    /** One of the stack's configured IPv4 addresses (not 127/8). */
+    private boolean isOwnAddress(int ip) {
+        for (int a : v4Addresses) {
+            if (a == ip) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean isBroadcast(int ip) {

@@ -152,6 +152,15 @@ public final class StackStats {
     public long dispatchExceptions;
     /** Deferred ACK flushes that threw. */
     public long flushExceptions;
+    /**
+     * IPv4 datagrams from the link to 127/8 or with one of our own addresses as source (RFC 1122 §3.2.1.3):
+     * never answered.
+     */
+    public long dropIpMartian;
+    /** IPv6 packets from the link with one of our own addresses as source. */
+    public long dropIp6Martian;
+    /** ARP packets whose sender claims 127/8, a group or broadcast address, or one of our addresses. */
+    public long dropArpMartian;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
@@ -159,7 +168,8 @@ public final class StackStats {
                 + dropIpChecksum + dropIpNotForUs + dropIpFragment + dropIpUnknownProtocol + dropIcmpMalformed
                 + dropTcpMalformed + dropTcpChecksum + dropTcpNoListener + dropTcpUnacceptable
                 + dropIpReassemblyOverlap + dropIpTinyFragment + dropUdpMalformed + dropUdpChecksum + dropUdpNoPort
-                + dropIp6Malformed + dropIp6NotForUs + dropIp6UnknownProtocol + dropIcmp6Malformed;
+                + dropIp6Malformed + dropIp6NotForUs + dropIp6UnknownProtocol + dropIcmp6Malformed
+                + dropIpMartian + dropIp6Martian + dropArpMartian;
     }
 
     @Override
