@@ -37,27 +37,31 @@ public final class MacAddress {
     }
 
     /**
-     * Parses {@code 02:00:5e:10:00:01} (colons or dashes).
+     * Parses {@code 02:00:5e:10:00:01}: six octets of one or two ASCII hex digits, separated by colons or dashes,
+     * with nothing else but surrounding white space ({@link String#trim}).
      *
      * @throws IllegalArgumentException naming the text when it is not a MAC address
      */
     public static MacAddress parse(String text) {
-        String[] parts = text.trim().split("[:-]");
+        // A limit of -1 keeps trailing empty parts: "02:00:5e:10:00:01:" has seven, not six.
+        String[] parts = text.trim().split("[:-]", -1);
         if (parts.length != 6) {
             throw new IllegalArgumentException("not a MAC address: '" + text + "' (expected six hex octets such as 02:00:5e:10:00:01)");
         }
         long v = 0;
         for (String p : parts) {
-            if (p.isEmpty() || p.length() > 2) {
-                throw new IllegalArgumentException("not a MAC address: '" + text + "'");
+            // Integer.parseInt alone would also take a sign ("+2") and digits of other scripts (Arabic-Indic).
+            if (p.isEmpty() || p.length() > 2 || !isHexDigit(p.charAt(0)) || !isHexDigit(p.charAt(p.length() - 1))) {
+                throw new IllegalArgumentException("not a MAC address: '" + text + "' (each octet is one or two hex"
+                        + " digits, as in 02:00:5e:10:00:01)");
             }
-            try {
-                v = (v << 8) | Integer.parseInt(p, 16);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("not a MAC address: '" + text + "'", e);
-            }
+            v = (v << 8) | Integer.parseInt(p, 16);
         }
         return new MacAddress(v);
+    }
+
+    private static boolean isHexDigit(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 
     /** A random unicast, locally administered address (first octet x2, x6, xA or xE). */
