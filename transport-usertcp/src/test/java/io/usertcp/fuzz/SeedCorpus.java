@@ -467,6 +467,25 @@ final class SeedCorpus {
                 grew(s -> s.ipReassembled), "a reassembled datagram");
         add(t, "v6-extension-headers", input(0).u8(4 | 8 | 16).u8(0).u16(0x107).u16(1000).u8(1)
                 .raw(new byte[] {1, 2, 0, 0}).u8(2).u8(60), grew(s -> s.ip6Reassembled), "a reassembled datagram");
+        // A long one (libFuzzer's length limit starts near the longest seed): datagrams of both families cut
+        // one fragment at a time, interleaved, out of order, with overlaps and time passing.
+        Out l = input(0);
+        for (int k = 0; k < 12; k++) {
+            int fam = (k & 1) << 2;
+            l.u8(fam | (k % 3 == 0 ? 8 : 0)).u8(k % 4).u16(0x200 + k).u16(1500 + 100 * k).u8(k % 3 == 0 ? 1 : 0);
+            if (k % 3 == 0) {
+                l.raw(new byte[] {1, 2, 0, 0});
+            }
+            int[] offsets = k % 2 == 0 ? new int[] {0, 512, 1024, 1536} : new int[] {1536, 512, 0, 1024, 400};
+            for (int i = 0; i < offsets.length; i++) {
+                boolean last = offsets[i] + 512 >= 1500 + 100 * k + 8;
+                l.u8(1 | (last ? 4 : 0) | (i == 2 ? 3 << 5 : 0)).u16(offsets[i]).u16(512);
+            }
+            if (k % 4 == 3) {
+                l.u8(3 | (9 << 4));
+            }
+        }
+        add(t, "long-interleaved", l, grew(s -> s.ipReassembled + s.ip6Reassembled), "reassembled datagrams");
     }
 
     // ------------------------------------------------------------------ wire

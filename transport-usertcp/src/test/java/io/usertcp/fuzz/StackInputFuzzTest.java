@@ -2,7 +2,6 @@ package io.usertcp.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.usertcp.stack.StackLeakCheck;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -27,25 +26,21 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class StackInputFuzzTest {
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(60)
     void frames(byte[] input) {
         RawFrames.run(input);
     }
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(60)
     void tcp(byte[] input) {
         TcpOps.run(input);
     }
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(60)
     void udp(byte[] input) {
         UdpOps.run(input);
     }
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(60)
     void fragments(byte[] input) {
         Fragments.run(input);
     }

@@ -29,8 +29,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The world of the {@code Stack.input} fuzz targets: a dual-stack victim (198.18.0.2, fd00:198::2) on a
@@ -127,7 +129,6 @@ final class Victim implements AutoCloseable {
         }
     }
 
-    final int options;
     final int vnet;
     final ManualClock clock = new ManualClock();
     final CaptureLink link;
@@ -138,12 +139,13 @@ final class Victim implements AutoCloseable {
     final UdpSocket udpBound;
     final UdpSocket udpConnected4;
     final UdpSocket udpConnected6;
-    final List<TcpConnection> accepted = new ArrayList<>();
+    /** The connections the victim's application holds (accepted or opened). */
+    private final List<TcpConnection> owned = new ArrayList<>();
     /** Peer ports (TCP and UDP, both families) the inputs used: the liveness check keeps away from them. */
     private final BitSet usedPorts = new BitSet(65536);
     private final ArrayDeque<byte[]> replies = new ArrayDeque<>();
     /** UDP sockets whose application has stopped reading (their receive queues fill up). */
-    private final java.util.Set<UdpSocket> udpPaused = new java.util.HashSet<>();
+    private final Set<UdpSocket> udpPaused = new HashSet<>();
     private final ByteBuf scratch = Unpooled.buffer(65536);
     private int echoReplies4;
     private int echoReplies6;
@@ -156,7 +158,6 @@ final class Victim implements AutoCloseable {
 
     /** Builds the victim and its sockets (see the class comment); {@code options} are {@code OPT_*} bits. */
     Victim(int options) {
-        this.options = options & 3;
         this.vnet = (options & OPT_VNET) != 0 ? VirtioNetHeader.LENGTH : 0;
         this.baseline = live();
         this.link = new CaptureLink(VICTIM_MAC, vnet, vnet > 0 && (options & OPT_TSO) != 0);
@@ -255,7 +256,9 @@ final class Victim implements AutoCloseable {
 
     private TcpConnection connect(boolean v6, int localPort, int remotePort) {
         try {
-            return stack.tcp().connect(null, localPort, v6 ? PEER6 : PEER4, remotePort, 0, 0);
+            TcpConnection c = stack.tcp().connect(null, localPort, v6 ? PEER6 : PEER4, remotePort, 0, 0);
+            owned.add(c);
+            return c;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -276,7 +279,7 @@ final class Victim implements AutoCloseable {
     private void acceptAll() {
         TcpConnection c;
         while ((c = listener.accept()) != null) {
-            accepted.add(c);
+            owned.add(c);
             InetSocketAddress r = c.remoteAddress();
             boolean v6 = r.getAddress() instanceof Inet6Address;
             Flow f = flows.get(key(v6, LISTEN_PORT, r.getPort()));
@@ -490,6 +493,9 @@ final class Victim implements AutoCloseable {
     private void readOutput() {
         for (byte[] raw : link.take()) {
             byte[] f = vnet == 0 ? raw : Frames.slice(raw, vnet, raw.length - vnet);
+            if (vnet == 0 || (raw[0] & VirtioNetHeader.F_NEEDS_CSUM) == 0) {
+                wellFormed(f);
+            }
             int type = Frames.u16(f, 12);
             if (type == Frames.TYPE_ARP && f.length >= Frames.ETH + 28) {
                 arpOut(f);
@@ -517,6 +523,23 @@ final class Victim implements AutoCloseable {
                     icmp6Out(f, o, l4, end);
                 }
             }
+        }
+    }
+
+    /**
+     * What the victim sends must be well-formed whatever it was sent: IP lengths within the frame and every
+     * checksum right (recomputing them changes nothing), unless the checksum is left to the device.
+     */
+    private void wellFormed(byte[] f) {
+        int type = Frames.u16(f, 12);
+        int o = Frames.ETH;
+        boolean lengthOk = type == Frames.TYPE_IPV4 ? f.length >= o + 20 && Frames.u16(f, o + 2) <= f.length - o
+                : type != Frames.TYPE_IPV6 || f.length >= o + 40 && Frames.u16(f, o + 4) <= f.length - o - 40;
+        byte[] fixed = f.clone();
+        Frames.fixChecksums(fixed, 0);
+        if (!lengthOk || !java.util.Arrays.equals(fixed, f)) {
+            throw new AssertionError("the victim sent a malformed frame (" + (lengthOk ? "a wrong checksum"
+                    : "an IP length beyond the frame") + "): " + java.util.HexFormat.of().formatHex(f));
         }
     }
 
@@ -695,7 +718,11 @@ final class Victim implements AutoCloseable {
         }
     }
 
-    /** Closes the stack; every buffer it took from {@link #ALLOC} must be back. */
+    /**
+     * Closes the stack, then the application lets go of its connections as a channel does when it closes
+     * ({@code releaseBuffers}: data a connection keeps readable after a graceful close is the owner's to free);
+     * every buffer the stack took from {@link #ALLOC} must then be back.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -703,6 +730,9 @@ final class Victim implements AutoCloseable {
         }
         closed = true;
         stack.close();
+        for (TcpConnection c : owned) {
+            c.releaseBuffers();
+        }
         long left = live() - baseline;
         if (left != 0) {
             throw new AssertionError(left + " buffer(s) of the stack's allocator still allocated after close (a leak)");
