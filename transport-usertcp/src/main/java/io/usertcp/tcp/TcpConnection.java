@@ -697,21 +697,17 @@ public final class TcpConnection extends TcpSocket {
 
         // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
         // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
+        boolean takesTsVal = false;
         if (tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tsRecent)) {
-                if (tcp.env.now() - tsRecentAge > 24L * 86_400 * 1_000_000_000L) {
-                    tsRecent = opts.tsVal();
-                } else {
-                    tcp.env.stats().dropTcpUnacceptable++;
-                    sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
-                    return;
-                }
+            if (seqLt(opts.tsVal(), tsRecent) && tcp.env.now() - tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
+                tcp.env.stats().dropTcpUnacceptable++;
+                sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
+                return;
             }
-            // §4.3: remember the TSval of the segment that covers Last.ACK.sent.
-            if (seqLe(seq, lastAckSent)) {
-                tsRecent = opts.tsVal();
-                tsRecentAge = tcp.env.now();
-            }
+            // §4.3, R3: the TSval of a segment that covers Last.ACK.sent becomes TS.Recent, but only once the
+            // segment has passed the sequence (R2) and ACK checks below: a blind segment that is then dropped
+            // must not move it (issue #10).
+            takesTsVal = seqLe(seq, lastAckSent);
         }
 
         // First: sequence number acceptability (§3.10.7.4, the four cases).
@@ -801,6 +797,10 @@ public final class TcpConnection extends TcpSocket {
         }
         if (state == TcpState.CLOSED) {
             return;
+        }
+        if (takesTsVal) {
+            tsRecent = opts.tsVal();
+            tsRecentAge = tcp.env.now();
         }
 
         // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
