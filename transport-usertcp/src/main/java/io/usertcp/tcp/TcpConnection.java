@@ -95,6 +95,12 @@ public final class TcpConnection extends TcpSocket {
 
     // Congestion control (RFC 5681, RFC 6582).
     private int cwnd;
+    /** The largest cwnd ever allowed: 1 GiB, the largest window scaling can advertise (RFC 7323 §2.3). */
+    static final int CWND_CLAMP = 1 << 30;
+    // RFC 7661 §4 (as Linux's tcp_cwnd_validate): cwnd grows only while the sender uses it.
+    private int maxFlight;          // the largest flight of the current window
+    private int cwndUsageSeq;       // the window ends when SND.UNA passes this
+    private boolean cwndLimited;    // the flight filled cwnd in that window
     private int ssthresh = Integer.MAX_VALUE;
     private CongestionControl cc = new CongestionControl.Cubic();
     private int dupAcks;
@@ -1079,10 +1085,12 @@ public final class TcpConnection extends TcpSocket {
                 retransmitOne();
                 cwnd = Math.max(cwnd - acked + mss, mss);
             }
+        } else if (!isCwndLimited()) {
+            // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
         } else if (cwnd < ssthresh) {
-            cwnd += Math.min(acked, 2 * mss); // slow start with ABC, L = 2*SMSS (RFC 3465)
+            cwnd = Math.min(cwnd + Math.min(acked, 2 * mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
         } else {
-            cwnd = cc.onAckInAvoidance(cwnd, acked, mss, now, srtt);
+            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, srtt), CWND_CLAMP);
         }
         dupAcks = 0;
         probes = 0;
@@ -1291,6 +1299,10 @@ public final class TcpConnection extends TcpSocket {
                 break;
             }
         }
+        boolean filled = sndNxt - sndUna + smss > cwnd;
+        if (sent || filled) {
+            validateCwnd(filled);
+        }
         if (sent) {
             lastSend = tcp.env.now();
         }
@@ -1303,6 +1315,29 @@ public final class TcpConnection extends TcpSocket {
         if (sent && !probeTimer.isScheduled()) {
             armProbe(tcp.env.now());
         }
+    }
+
+    /**
+     * RFC 7661 §4.1, in Linux's form (tcp_cwnd_validate): after sending, note whether the flight filled cwnd
+     * ({@code filled}) and the largest flight; the record covers one window of data (until SND.UNA passes what
+     * was sent when it began) or is renewed sooner by a fuller flight.
+     */
+    private void validateCwnd(boolean filled) {
+        int flight = sndNxt - sndUna;
+        if (!seqLt(sndUna, cwndUsageSeq) || filled || (!cwndLimited && flight > maxFlight)) {
+            cwndLimited = filled;
+            maxFlight = flight;
+            cwndUsageSeq = sndNxt;
+        }
+    }
+
+    /**
+     * Whether cwnd may grow (RFC 7661 §4.3): in slow start while the flight reached half of it (slow start
+     * doubles the window each round trip, so a flight of half the window still tests it), in congestion
+     * avoidance only if the flight filled it.
+     */
+    private boolean isCwndLimited() {
+        return cwnd < ssthresh ? cwnd < 2 * maxFlight : cwndLimited;
     }
 
     /**
