@@ -1628,7 +1628,7 @@ public final class TcpConnection extends TcpSocket {
             challengeWindowStart = now;
             challengeAcks = 0;
         }
-        if (challengeAcks < 10) {
+        if (challengeAcks < 10 && tcp.mayChallengeAck()) {
             challengeAcks++;
             sendAck();
         }
