@@ -165,6 +165,11 @@ public final class StackStats {
     public long tcpResetsRateLimited;
     /** Challenge ACKs (RFC 5961 §7) not sent, beyond the stack-wide rate (1000/s, bursts of 100). */
     public long tcpChallengeAcksLimited;
+    /**
+     * Connections aborted by the persist timer: a zero window whose probes went unanswered 15 times, or 8 probes
+     * after the application closed.
+     */
+    public long tcpPersistAborts;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
