@@ -25,6 +25,8 @@ final class ReassemblyQueue {
     private final ByteBufAllocator alloc;
     private final TreeMap<Long, ByteBuf> ranges = new TreeMap<>();
     private long bytes;
+    private long truesize;               // memory the held buffers pin (capacities, as Linux's skb truesize)
+    private long memoryLimit = Long.MAX_VALUE;
 
     ReassemblyQueue(ByteBufAllocator alloc) {
         this.alloc = alloc;
@@ -38,6 +40,50 @@ final class ReassemblyQueue {
     /** Bytes held. */
     long bytes() {
         return bytes;
+    }
+
+    /** Memory the held data pins: each buffer's capacity (a slice pins its whole frame), not its bytes. */
+    long truesize() {
+        return truesize;
+    }
+
+    /**
+     * Bounds {@link #truesize()}: out-of-order data is charged at its real buffer size, so a peer sending isolated
+     * one-byte segments cannot make each byte cost a 4 KiB buffer without limit (issue #10).
+     */
+    void memoryLimit(long limit) {
+        this.memoryLimit = limit;
+    }
+
+    private static long charge(ByteBuf held) {
+        ByteBuf root = held;
+        while (root.unwrap() != null) { // through leak-detection wrappers and slices to the memory itself
+            root = root.unwrap();
+        }
+        return root.capacity();
+    }
+
+    private void remove(ByteBuf held) {
+        bytes -= held.readableBytes();
+        truesize -= charge(held);
+        held.release();
+    }
+
+    /**
+     * Makes room for {@code need} bytes of charge at {@code offset} by dropping the ranges furthest from the in-order
+     * point that lie beyond it (as Linux's tcp_prune_ofo_queue: data nearer the hole is worth more). Returns
+     * whether the charge now fits.
+     */
+    private boolean makeRoom(long offset, long need) {
+        while (truesize + need > memoryLimit) {
+            Map.Entry<Long, ByteBuf> last = ranges.lastEntry();
+            if (last == null || last.getKey() <= offset) {
+                return false;
+            }
+            ranges.pollLastEntry();
+            remove(last.getValue());
+        }
+        return true;
     }
 
     /** Separate ranges held. */
@@ -76,9 +122,9 @@ final class ReassemblyQueue {
             }
             long eEnd = s + e.getValue().readableBytes();
             if (eEnd <= end) {
-                bytes -= e.getValue().readableBytes();
-                e.getValue().release();
+                ByteBuf covered = e.getValue(); // before it.remove(): TreeMap may reuse the entry for its successor
                 it.remove();
+                remove(covered);
             } else {
                 len = (int) (s - offset);
                 end = s;
@@ -99,9 +145,13 @@ final class ReassemblyQueue {
         if (ranges.size() >= MAX_ENTRIES) {
             return false;
         }
+        boolean copy = len < ReceiveQueue.COPY_BELOW || len < frame.capacity() / 2;
+        int cap = Math.max(len, len < ReceiveQueue.COPY_BELOW ? MERGE_CHUNK : len);
+        if (!makeRoom(offset, copy ? cap : frame.capacity())) {
+            return false;
+        }
         ByteBuf data;
-        if (len < ReceiveQueue.COPY_BELOW || len < frame.capacity() / 2) {
-            int cap = Math.max(len, len < ReceiveQueue.COPY_BELOW ? MERGE_CHUNK : len);
+        if (copy) {
             data = alloc.directBuffer(cap, cap);
             data.writeBytes(frame, index, len);
         } else {
@@ -109,6 +159,7 @@ final class ReassemblyQueue {
         }
         ranges.put(offset, data);
         bytes += len;
+        truesize += charge(data);
         return true;
     }
 
@@ -127,7 +178,6 @@ final class ReassemblyQueue {
             }
             ranges.pollFirstEntry();
             ByteBuf b = first.getValue();
-            bytes -= b.readableBytes();
             long end = first.getKey() + b.readableBytes();
             if (end > at) {
                 int skip = (int) (at - first.getKey());
@@ -138,7 +188,7 @@ final class ReassemblyQueue {
                 advanced += n;
                 at = end;
             }
-            b.release();
+            remove(b);
         }
         return advanced;
     }
@@ -184,5 +234,6 @@ final class ReassemblyQueue {
         }
         ranges.clear();
         bytes = 0;
+        truesize = 0;
     }
 }

@@ -840,6 +840,8 @@ public final class TcpConnection extends TcpSocket {
                         if (fits > 0) {
                             lastOooOffset = at;
                         }
+                        // Held data is charged at the memory it pins, within SO_RCVBUF (issue #10).
+                        reassembly.memoryLimit(receiveBufferSize);
                         if (fits > 0 && !reassembly.insert(at, frame, off, fits)) {
                             tcp.env.stats().tcpOutOfOrderDropped++;
                         } else if (fin && fits == len) {

@@ -91,6 +91,43 @@ class ReassemblyQueueTest {
     }
 
     @Test
+    void isolatedOneByteSegmentsAreChargedAtTheirBufferSizeAndBounded() {
+        // Issue #10: each isolated byte pins a 4 KiB buffer; the charge, not the byte count, meets the limit.
+        q.memoryLimit(64 * 1024);
+        int refused = 0;
+        for (int i = 1; i < 2000; i += 2) {
+            if (!q.insert(i, stream, i, 1)) {
+                refused++;
+            }
+        }
+        assertThat(q.truesize()).isLessThanOrEqualTo(64 * 1024);
+        assertThat(q.entries()).isEqualTo(16);
+        assertThat(q.bytes()).isEqualTo(16);
+        assertThat(refused).isEqualTo(1000 - 16);
+        // Data nearer the hole displaces the furthest range (as Linux prunes its out-of-order queue).
+        assertThat(q.insert(0, stream, 0, 1)).isTrue();
+        assertThat(q.entries()).isEqualTo(16);
+        assertThat(q.pull(0, out)).isEqualTo(2); // bytes 0 and 1 are now in order
+        assertThat(q.truesize()).isEqualTo(14L * 4096);
+    }
+
+    @Test
+    void fullSizedSegmentsAreChargedTheFrameTheyPin() {
+        ByteBuf frame = Unpooled.directBuffer(1600, 1600);
+        frame.writeZero(1600);
+        try {
+            q.insert(100, frame, 54, 1460); // most of the frame: held as a slice of it
+            assertThat(q.truesize()).isEqualTo(1600);
+            q.memoryLimit(3000);
+            assertThat(q.insert(5000, frame, 54, 1460)).as("a second frame exceeds the limit").isFalse();
+            assertThat(q.pull(100, out)).isEqualTo(1460);
+            assertThat(q.truesize()).isZero();
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Test
     void sackBlocksDescribeHeldRanges() {
         offer(100, 200);
         offer(200, 250); // adjacent: one block
