@@ -70,6 +70,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
     private final LoopFaults faults;
+    private final MemoryBudget memory;
     private final ArpTable arp;
     private final TcpLayer tcp;
     private final PathMtuCache pathMtu = new PathMtuCache();
@@ -107,6 +108,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.clock = clock;
         this.alloc = alloc;
         this.faults = new LoopFaults(stats, clock);
+        this.memory = new MemoryBudget(config.memoryBudget());
         timers.faults(faults);
         List<Integer> addrs = new ArrayList<>();
         List<Integer> masks = new ArrayList<>();
@@ -187,6 +189,12 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     @Override
     public StackStats stats() {
         return stats;
+    }
+
+    /** The buffer memory budget of the stack's TCP queues. */
+    @Override
+    public MemoryBudget memory() {
+        return memory;
     }
 
     @Override

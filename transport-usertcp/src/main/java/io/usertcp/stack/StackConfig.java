@@ -27,8 +27,10 @@ public final class StackConfig {
     private final int maxHalfOpen;
     private final Long seed;
     private final int ttl;
+    private final long memoryBudget;
 
     private StackConfig(Builder b) {
+        this.memoryBudget = b.memoryBudget;
         this.seed = b.seed;
         this.ttl = b.ttl;
         this.link = b.link;
@@ -40,6 +42,14 @@ public final class StackConfig {
         this.defaultReceiveBuffer = b.defaultReceiveBuffer;
         this.defaultSendBuffer = b.defaultSendBuffer;
         this.maxHalfOpen = b.maxHalfOpen;
+    }
+
+    /**
+     * The bytes of buffer memory the stack's TCP queues may hold together before it turns away what the network
+     * asks for (see {@link MemoryBudget}); default {@link MemoryBudget#DEFAULT_LIMIT}.
+     */
+    public long memoryBudget() {
+        return memoryBudget;
     }
 
     /** A new builder. */
@@ -193,6 +203,21 @@ public final class StackConfig {
         private int defaultSendBuffer = 1 << 20;
         private int maxHalfOpen = 4096;
         private Long seed;
+        private long memoryBudget = MemoryBudget.DEFAULT_LIMIT;
+
+        /**
+         * The stack-wide memory budget of its TCP queues in bytes (default half of the JVM's direct memory, at
+         * least 64 MiB): past it, SYNs, out-of-order data and more data for connections that already hold some
+         * are dropped and counted ({@code StackStats.dropTcpMemory}) and peers retransmit.
+         */
+        public Builder memoryBudget(long bytes) {
+            if (bytes < 64 * 1024) {
+                throw new IllegalArgumentException("memoryBudget " + bytes + " is below 64 KiB: the stack could not "
+                        + "hold one connection's window; give at least 65536 (default: half the direct memory)");
+            }
+            this.memoryBudget = bytes;
+            return this;
+        }
 
         private Builder() {
         }

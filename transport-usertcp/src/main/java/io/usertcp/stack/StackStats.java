@@ -170,6 +170,8 @@ public final class StackStats {
      * after the application closed.
      */
     public long tcpPersistAborts;
+    /** TCP segments (in-order or out-of-order data) and SYNs turned away because the memory budget was used up. */
+    public long dropTcpMemory;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.stack.MemoryBudget;
 
 import java.util.Iterator;
 import java.util.Map;
@@ -20,16 +21,27 @@ import java.util.TreeMap;
 final class ReassemblyQueue {
     /** Most separate ranges held. */
     static final int MAX_ENTRIES = 512;
-    private static final int MERGE_CHUNK = 4096;
+    /**
+     * The buffer a small payload is copied into, with room for neighbours that follow it to merge: small, because an
+     * isolated byte is charged the whole buffer (issue #10: with 4 KiB, 512 isolated bytes pinned 2 MiB).
+     */
+    static final int MERGE_CHUNK = 256;
 
     private final ByteBufAllocator alloc;
+    private final MemoryBudget budget;
     private final TreeMap<Long, ByteBuf> ranges = new TreeMap<>();
     private long bytes;
     private long truesize;               // memory the held buffers pin (capacities, as Linux's skb truesize)
     private long memoryLimit = Long.MAX_VALUE;
 
     ReassemblyQueue(ByteBufAllocator alloc) {
+        this(alloc, MemoryBudget.unlimited());
+    }
+
+    /** A queue whose buffers count against the stack's {@code budget}; none is taken when it is used up. */
+    ReassemblyQueue(ByteBufAllocator alloc, MemoryBudget budget) {
         this.alloc = alloc;
+        this.budget = budget;
     }
 
     /** True if nothing is held. */
@@ -55,17 +67,11 @@ final class ReassemblyQueue {
         this.memoryLimit = limit;
     }
 
-    private static long charge(ByteBuf held) {
-        ByteBuf root = held;
-        while (root.unwrap() != null) { // through leak-detection wrappers and slices to the memory itself
-            root = root.unwrap();
-        }
-        return root.capacity();
-    }
-
     private void remove(ByteBuf held) {
+        int charge = MemoryBudget.footprint(held);
         bytes -= held.readableBytes();
-        truesize -= charge(held);
+        truesize -= charge;
+        budget.uncharge(charge);
         held.release();
     }
 
@@ -147,7 +153,8 @@ final class ReassemblyQueue {
         }
         boolean copy = len < ReceiveQueue.COPY_BELOW || len < frame.capacity() / 2;
         int cap = Math.max(len, len < ReceiveQueue.COPY_BELOW ? MERGE_CHUNK : len);
-        if (!makeRoom(offset, copy ? cap : frame.capacity())) {
+        if (!makeRoom(offset, copy ? cap : frame.capacity())
+                || !budget.allows(copy ? cap : MemoryBudget.footprint(frame))) {
             return false;
         }
         ByteBuf data;
@@ -158,8 +165,10 @@ final class ReassemblyQueue {
             data = frame.retainedSlice(index, len);
         }
         ranges.put(offset, data);
+        int charge = MemoryBudget.footprint(data);
         bytes += len;
-        truesize += charge(data);
+        truesize += charge;
+        budget.charge(charge);
         return true;
     }
 
@@ -232,6 +241,7 @@ final class ReassemblyQueue {
         for (ByteBuf b : ranges.values()) {
             b.release();
         }
+        budget.uncharge(truesize);
         ranges.clear();
         bytes = 0;
         truesize = 0;

@@ -186,9 +186,9 @@ public final class TcpConnection extends TcpSocket {
         this.remote = remote;
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.remotePort = remotePort;
-        this.sendBuffer = new SendBuffer(tcp.env.alloc());
-        this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
-        this.reassembly = new ReassemblyQueue(tcp.env.alloc());
+        this.sendBuffer = new SendBuffer(tcp.env.alloc(), tcp.env.memory());
+        this.receiveQueue = new ReceiveQueue(tcp.env.alloc(), tcp.env.memory());
+        this.reassembly = new ReassemblyQueue(tcp.env.alloc(), tcp.env.memory());
         this.tsOffset = tcp.nextRandomInt();
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
@@ -854,6 +854,13 @@ public final class TcpConnection extends TcpSocket {
                     if (len > room) {
                         len = room;
                         fin = false; // the FIN lies beyond what we take
+                    }
+                    if (len > 0 && !inputShutdown && !receiveQueue.admits(len)) {
+                        // The stack's memory budget is used up: not taken, not acknowledged; the peer
+                        // retransmits it later (as Linux under tcp_mem pressure) (issue #10).
+                        tcp.env.stats().dropTcpMemory++;
+                        sendAck();
+                        return;
                     }
                     if (len > 0) {
                         if (!inputShutdown) {

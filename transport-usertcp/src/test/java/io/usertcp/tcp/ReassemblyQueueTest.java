@@ -92,15 +92,16 @@ class ReassemblyQueueTest {
 
     @Test
     void isolatedOneByteSegmentsAreChargedAtTheirBufferSizeAndBounded() {
-        // Issue #10: each isolated byte pins a 4 KiB buffer; the charge, not the byte count, meets the limit.
-        q.memoryLimit(64 * 1024);
+        // Issue #10: each isolated byte pins a small buffer; the charge, not the byte count, meets the limit.
+        int chunk = ReassemblyQueue.MERGE_CHUNK;
+        q.memoryLimit(16 * chunk);
         int refused = 0;
         for (int i = 1; i < 2000; i += 2) {
             if (!q.insert(i, stream, i, 1)) {
                 refused++;
             }
         }
-        assertThat(q.truesize()).isLessThanOrEqualTo(64 * 1024);
+        assertThat(q.truesize()).isEqualTo(16L * chunk);
         assertThat(q.entries()).isEqualTo(16);
         assertThat(q.bytes()).isEqualTo(16);
         assertThat(refused).isEqualTo(1000 - 16);
@@ -108,7 +109,25 @@ class ReassemblyQueueTest {
         assertThat(q.insert(0, stream, 0, 1)).isTrue();
         assertThat(q.entries()).isEqualTo(16);
         assertThat(q.pull(0, out)).isEqualTo(2); // bytes 0 and 1 are now in order
-        assertThat(q.truesize()).isEqualTo(14L * 4096);
+        assertThat(q.truesize()).isEqualTo(14L * chunk);
+    }
+
+    @Test
+    void theMemoryBudgetTurnsAwayWhatWouldNotFit() {
+        io.usertcp.stack.MemoryBudget budget = new io.usertcp.stack.MemoryBudget(3L * ReassemblyQueue.MERGE_CHUNK);
+        ReassemblyQueue limited = new ReassemblyQueue(PooledByteBufAllocator.DEFAULT, budget);
+        try {
+            assertThat(limited.insert(10, stream, 10, 1)).isTrue();
+            assertThat(limited.insert(20, stream, 20, 1)).isTrue();
+            assertThat(limited.insert(30, stream, 30, 1)).isTrue();
+            assertThat(budget.used()).isEqualTo(3L * ReassemblyQueue.MERGE_CHUNK);
+            assertThat(limited.insert(40, stream, 40, 1)).as("over the stack's budget").isFalse();
+            assertThat(limited.pull(10, out)).isEqualTo(1);
+            assertThat(budget.used()).isEqualTo(2L * ReassemblyQueue.MERGE_CHUNK);
+        } finally {
+            limited.clear();
+        }
+        assertThat(budget.used()).isZero();
     }
 
     @Test
