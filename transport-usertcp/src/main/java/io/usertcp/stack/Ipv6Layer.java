@@ -238,6 +238,12 @@ final class Ipv6Layer implements NeighborCache.Output {
             stats.dropIp6Malformed++;
             return;
         }
+        if (!fromLoopback && isLocal(sh, sl)) {
+            // One of our own addresses as the source of a packet from the link is a spoof or a loop: answering it
+            // would talk to ourselves or reflect at the real owner (RFC 4291 §2.5.3 for ::1, issue #10).
+            stats.dropIp6Martian++;
+            return;
+        }
         boolean multicast = Ipv6.isMulticast(dh);
         if (multicast ? !isOurMulticast(dh, dl) : !isLocal(dh, dl)) {
             stats.dropIp6NotForUs++;

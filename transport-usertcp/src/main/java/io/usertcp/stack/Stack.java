@@ -69,6 +69,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     private final ByteBufAllocator alloc;
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
+    private final LoopFaults faults;
     private final ArpTable arp;
     private final TcpLayer tcp;
     private final PathMtuCache pathMtu = new PathMtuCache();
@@ -105,6 +106,8 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.ttl = config.ttl();
         this.clock = clock;
         this.alloc = alloc;
+        this.faults = new LoopFaults(stats, clock);
+        timers.faults(faults);
         List<Integer> addrs = new ArrayList<>();
         List<Integer> masks = new ArrayList<>();
         for (StackConfig.InterfaceAddress a : config.addresses()) {
@@ -223,7 +226,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             ByteBuf f = loopback.poll();
             inputFromLoopback = true;
             try {
-                input(f);
+                guardedInput(f);
             } finally {
                 inputFromLoopback = false;
                 f.release();
@@ -239,7 +242,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
                 break;
             }
             try {
-                input(f);
+                guardedInput(f);
             } finally {
                 if (f.refCnt() == 1) {
                     link.recycle(f); // nothing kept a slice: let the link read into it again
@@ -250,6 +253,15 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             n++;
         }
         return n;
+    }
+
+    /** {@link #input} behind the loop's fault barrier: a bug drops the frame, never the loop. */
+    private void guardedInput(ByteBuf f) {
+        try {
+            input(f);
+        } catch (RuntimeException e) {
+            faults.caught(LoopFaults.Site.INPUT, "frame", e);
+        }
     }
 
     /** True if loopback frames wait to be processed (the owner must not block). */
@@ -272,12 +284,20 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         int n = 0;
         TcpSocket s;
         while ((s = ready.poll()) != null) {
-            s.dispatch();
+            try {
+                s.dispatch();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.DISPATCH, s, e);
+            }
             n++;
         }
         UdpSocket u;
         while ((u = udpReady.poll()) != null) {
-            u.dispatch();
+            try {
+                u.dispatch();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.DISPATCH, u, e);
+            }
             n++;
         }
         return n;
@@ -287,7 +307,12 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     public void flush() {
         TcpConnection c;
         while ((c = acks.poll()) != null) {
-            c.flushAck();
+            try {
+                c.flushAck();
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.FLUSH, c, e);
+                tcp.faulted(c, e);
+            }
         }
     }
 
@@ -308,7 +333,11 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
 
     // ------------------------------------------------------------------ input
 
-    /** Processes one Ethernet frame. Never throws for bad input: it is counted and dropped. */
+    /**
+     * Processes one Ethernet frame. Never throws for bad input: it is counted and dropped. (The loop calls it
+     * behind a fault barrier too, so that even a bug costs one frame; tests and fuzzers call it directly to see
+     * such bugs.)
+     */
     public void input(ByteBuf f) {
         stats.framesIn++;
         int base = f.readerIndex();
@@ -372,8 +401,15 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             stats.dropArpMalformed++;
             return;
         }
-        boolean forUs = isLocalAddress(tpa);
+        // 127/8 is not on any link (RFC 1122 §3.2.1.3 (g)): no answer for it, and no entry for a sender that claims
+        // it, a group or broadcast address, or one of our own addresses (issue #10).
+        boolean forUs = isOwnAddress(tpa);
         long now = clock.nanoTime();
+        boolean spaMartian = spa == 0 || (spa >>> 24) == 127 || isBroadcastOrMulticast(spa) || isOwnAddress(spa);
+        if (spaMartian && spa != 0) {
+            stats.dropArpMartian++;
+            return;
+        }
         // RFC 826 packet reception: merge, then (if we are the target) add and reply.
         if (spa != 0) {
             arp.learn(spa, sha, forUs, now);
@@ -404,6 +440,13 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         }
         int dst = Ipv4.dst(f, o);
         int src = Ipv4.src(f, o);
+        if (!inputFromLoopback && ((dst >>> 24) == 127 || isOwnAddress(src))) {
+            // RFC 1122 §3.2.1.3 (g): 127/8 never appears on a network, so a datagram to it from the link is dropped
+            // (it would reach our listeners on 127.0.0.1 and be answered from 127.x); one of our own addresses as
+            // its source is a spoof or a loop (issue #10).
+            stats.dropIpMartian++;
+            return;
+        }
         boolean broadcast = !isLocalAddress(dst) && isBroadcast(dst); // UDP takes broadcasts (issue #5)
         if (!isLocalAddress(dst) && !broadcast) {
             stats.dropIpNotForUs++;
@@ -865,6 +908,16 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             }
         }
         return (ip >>> 24) == 127;
+    }
+
+    /** One of the stack's configured IPv4 addresses (not 127/8). */
+    private boolean isOwnAddress(int ip) {
+        for (int a : v4Addresses) {
+            if (a == ip) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean isBroadcast(int ip) {

@@ -137,13 +137,39 @@ public final class StackStats {
     /** ACKs not sent for out-of-window pure segments, beyond one per 500 ms per connection (RFC 5961 §7). */
     public long tcpOutOfWindowAcksLimited;
 
+
+    // A hostile network (issue #10)
+    /** ICMP errors about UDP that no connected socket matched (port 0, unconnected sockets, unknown flows). */
+    public long udpIcmpIgnored;
+    /**
+     * Frames whose processing threw: each was dropped, the loop went on (a bug in the stack; the cause is logged
+     * at most once a second).
+     */
+    public long inputExceptions;
+    /** Timers whose expiry threw (the connection or entry it served is aborted when it can be named). */
+    public long timerExceptions;
+    /** Event dispatches to a channel or socket handler that threw. */
+    public long dispatchExceptions;
+    /** Deferred ACK flushes that threw. */
+    public long flushExceptions;
+    /**
+     * IPv4 datagrams from the link to 127/8 or with one of our own addresses as source (RFC 1122 §3.2.1.3):
+     * never answered.
+     */
+    public long dropIpMartian;
+    /** IPv6 packets from the link with one of our own addresses as source. */
+    public long dropIp6Martian;
+    /** ARP packets whose sender claims 127/8, a group or broadcast address, or one of our addresses. */
+    public long dropArpMartian;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed
                 + dropIpChecksum + dropIpNotForUs + dropIpFragment + dropIpUnknownProtocol + dropIcmpMalformed
                 + dropTcpMalformed + dropTcpChecksum + dropTcpNoListener + dropTcpUnacceptable
                 + dropIpReassemblyOverlap + dropIpTinyFragment + dropUdpMalformed + dropUdpChecksum + dropUdpNoPort
-                + dropIp6Malformed + dropIp6NotForUs + dropIp6UnknownProtocol + dropIcmp6Malformed;
+                + dropIp6Malformed + dropIp6NotForUs + dropIp6UnknownProtocol + dropIcmp6Malformed
+                + dropIpMartian + dropIp6Martian + dropArpMartian;
     }
 
     @Override

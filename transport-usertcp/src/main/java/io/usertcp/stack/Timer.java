@@ -12,6 +12,13 @@ public abstract class Timer {
     /** Called on the stack's thread when the deadline passes. */
     protected abstract void expired(long now);
 
+    /**
+     * Called when {@link #expired} threw (a bug): the owner gives up what the timer served, e.g. a connection
+     * aborts. The exception itself is counted and logged by the queue's fault handler.
+     */
+    protected void failed(RuntimeException e) {
+    }
+
     /** True while scheduled. */
     public final boolean isScheduled() {
         return heapIndex >= 0;

@@ -13,6 +13,12 @@ public final class TimerQueue {
 
     private Timer[] heap = new Timer[64];
     private int size;
+    private LoopFaults faults; // null: an exception from a timer propagates
+
+    /** From now on, a timer that throws is reported to {@code faults} and the other due timers still run. */
+    void faults(LoopFaults faults) {
+        this.faults = faults;
+    }
 
     /** Schedules {@code t} at {@code deadline}, moving it if it is already scheduled. */
     public void schedule(Timer t, long deadline) {
@@ -76,7 +82,20 @@ public final class TimerQueue {
             Timer t = heap[0];
             cancel(t);
             fired++;
-            t.expired(now);
+            if (faults == null) {
+                t.expired(now);
+                continue;
+            }
+            try {
+                t.expired(now);
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.TIMER, t, e);
+                try {
+                    t.failed(e);
+                } catch (RuntimeException again) {
+                    faults.caught(LoopFaults.Site.TIMER, t, again);
+                }
+            }
         }
         return fired;
     }

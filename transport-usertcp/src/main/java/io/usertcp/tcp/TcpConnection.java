@@ -95,6 +95,12 @@ public final class TcpConnection extends TcpSocket {
 
     // Congestion control (RFC 5681, RFC 6582).
     private int cwnd;
+    /** The largest cwnd ever allowed: 1 GiB, the largest window scaling can advertise (RFC 7323 §2.3). */
+    static final int CWND_CLAMP = 1 << 30;
+    // RFC 7661 §4 (as Linux's tcp_cwnd_validate): cwnd grows only while the sender uses it.
+    private int maxFlight;          // the largest flight of the current window
+    private int cwndUsageSeq;       // the window ends when SND.UNA passes this
+    private boolean cwndLimited;    // the flight filled cwnd in that window
     private int ssthresh = Integer.MAX_VALUE;
     private CongestionControl cc = new CongestionControl.Cubic();
     private int dupAcks;
@@ -111,26 +117,26 @@ public final class TcpConnection extends TcpSocket {
     private long rttStart;
     private int retries;
 
-    private final Timer rtxTimer = new Timer() {
+    private final Timer rtxTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onRetransmitTimeout(now);
         }
     };
-    private final Timer persistTimer = new Timer() {
+    private final Timer persistTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onPersistTimeout(now);
         }
     };
-    private final Timer probeTimer = new Timer() {
+    private final Timer probeTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onProbeTimeout();
         }
     };
     /** RFC 8985 §6.3: the reordering timer, for a segment that RACK will count as lost at a known time. */
-    private final Timer reoTimer = new Timer() {
+    private final Timer reoTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onReorderTimeout(now);
@@ -150,13 +156,13 @@ public final class TcpConnection extends TcpSocket {
     private long lastSend;            // when new data was last sent (restart after idle)
     private int mssClamp;             // TCP_MAXSEG: 0 for none
     private long timeWaitNanos = -1;  // -1: the stack's default
-    private final Timer keepAliveTimer = new Timer() {
+    private final Timer keepAliveTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onKeepAliveTimeout(now);
         }
     };
-    private final Timer closeTimer = new Timer() {
+    private final Timer closeTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
             onCloseTimeout();
@@ -508,6 +514,31 @@ public final class TcpConnection extends TcpSocket {
         destroy(null);
     }
 
+    /** See {@link TcpLayer#faulted}: reset the peer if we can, then close with {@code e} as the error. */
+    void faulted(RuntimeException e) {
+        try {
+            if (state.isSynchronized() && state != TcpState.TIME_WAIT || state == TcpState.SYN_RECEIVED) {
+                sendControl(sndMax, 0, Tcp.RST);
+                tcp.env.stats().tcpResetsOut++;
+            }
+        } finally {
+            destroy(new java.io.IOException("usertcp reset the connection after an internal error: " + e, e));
+        }
+    }
+
+    /** A connection's timer: if its expiry throws (a bug), the connection is reset rather than left half-updated. */
+    private abstract class ConnectionTimer extends Timer {
+        @Override
+        protected void failed(RuntimeException e) {
+            tcp.faulted(TcpConnection.this, e);
+        }
+
+        @Override
+        public String toString() {
+            return "timer of " + TcpConnection.this;
+        }
+    }
+
     @Override
     public String toString() {
         return local + ":" + localPort + "->" + remote + ":" + remotePort
@@ -672,21 +703,17 @@ public final class TcpConnection extends TcpSocket {
 
         // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
         // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
+        boolean takesTsVal = false;
         if (tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tsRecent)) {
-                if (tcp.env.now() - tsRecentAge > 24L * 86_400 * 1_000_000_000L) {
-                    tsRecent = opts.tsVal();
-                } else {
-                    tcp.env.stats().dropTcpUnacceptable++;
-                    sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
-                    return;
-                }
+            if (seqLt(opts.tsVal(), tsRecent) && tcp.env.now() - tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
+                tcp.env.stats().dropTcpUnacceptable++;
+                sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
+                return;
             }
-            // §4.3: remember the TSval of the segment that covers Last.ACK.sent.
-            if (seqLe(seq, lastAckSent)) {
-                tsRecent = opts.tsVal();
-                tsRecentAge = tcp.env.now();
-            }
+            // §4.3, R3: the TSval of a segment that covers Last.ACK.sent becomes TS.Recent, but only once the
+            // segment has passed the sequence (R2) and ACK checks below: a blind segment that is then dropped
+            // must not move it (issue #10).
+            takesTsVal = seqLe(seq, lastAckSent);
         }
 
         // First: sequence number acceptability (§3.10.7.4, the four cases).
@@ -776,6 +803,10 @@ public final class TcpConnection extends TcpSocket {
         }
         if (state == TcpState.CLOSED) {
             return;
+        }
+        if (takesTsVal) {
+            tsRecent = opts.tsVal();
+            tsRecentAge = tcp.env.now();
         }
 
         // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
@@ -1054,10 +1085,12 @@ public final class TcpConnection extends TcpSocket {
                 retransmitOne();
                 cwnd = Math.max(cwnd - acked + mss, mss);
             }
+        } else if (!isCwndLimited()) {
+            // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
         } else if (cwnd < ssthresh) {
-            cwnd += Math.min(acked, 2 * mss); // slow start with ABC, L = 2*SMSS (RFC 3465)
+            cwnd = Math.min(cwnd + Math.min(acked, 2 * mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
         } else {
-            cwnd = cc.onAckInAvoidance(cwnd, acked, mss, now, srtt);
+            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, srtt), CWND_CLAMP);
         }
         dupAcks = 0;
         probes = 0;
@@ -1266,6 +1299,10 @@ public final class TcpConnection extends TcpSocket {
                 break;
             }
         }
+        boolean filled = sndNxt - sndUna + smss > cwnd;
+        if (sent || filled) {
+            validateCwnd(filled);
+        }
         if (sent) {
             lastSend = tcp.env.now();
         }
@@ -1278,6 +1315,29 @@ public final class TcpConnection extends TcpSocket {
         if (sent && !probeTimer.isScheduled()) {
             armProbe(tcp.env.now());
         }
+    }
+
+    /**
+     * RFC 7661 §4.1, in Linux's form (tcp_cwnd_validate): after sending, note whether the flight filled cwnd
+     * ({@code filled}) and the largest flight; the record covers one window of data (until SND.UNA passes what
+     * was sent when it began) or is renewed sooner by a fuller flight.
+     */
+    private void validateCwnd(boolean filled) {
+        int flight = sndNxt - sndUna;
+        if (!seqLt(sndUna, cwndUsageSeq) || filled || (!cwndLimited && flight > maxFlight)) {
+            cwndLimited = filled;
+            maxFlight = flight;
+            cwndUsageSeq = sndNxt;
+        }
+    }
+
+    /**
+     * Whether cwnd may grow (RFC 7661 §4.3): in slow start while the flight reached half of it (slow start
+     * doubles the window each round trip, so a flight of half the window still tests it), in congestion
+     * avoidance only if the flight filled it.
+     */
+    private boolean isCwndLimited() {
+        return cwnd < ssthresh ? cwnd < 2 * maxFlight : cwndLimited;
     }
 
     /**

@@ -239,6 +239,20 @@ public final class TcpLayer {
         }
     }
 
+    /**
+     * A bug interrupted {@code c} while it processed a segment, a timer or a flush (the stack's
+     * {@code LoopFaults} counts and logs {@code e}): its state can no longer be trusted, so it is reset and
+     * forgotten and its buffers freed; the application sees the exception as the connection's error.
+     */
+    public void faulted(TcpConnection c, RuntimeException e) {
+        try {
+            c.faulted(e);
+        } catch (RuntimeException again) {
+            e.addSuppressed(again);
+            remove(c); // at least out of the demux table: the next segment gets a RST
+        }
+    }
+
     /** Resets every connection and stops every listener (the stack is closing). */
     public void closeAll() {
         for (List<TcpListener> list : new ArrayList<>(listeners.values())) {
@@ -349,7 +363,12 @@ public final class TcpLayer {
                 c.parked = true;
                 parked = c;
             } else {
-                c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+                try {
+                    c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+                } catch (RuntimeException e) {
+                    faulted(c, e);
+                    throw e; // the stack's fault barrier counts and logs it
+                }
                 return;
             }
         }

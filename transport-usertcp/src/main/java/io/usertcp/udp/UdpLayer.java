@@ -367,13 +367,18 @@ public final class UdpLayer {
         if (!isHardError(code)) {
             return;
         }
-        for (UdpSocket s = head(localPort); s != null; s = s.nextOnPort) {
-            if (s.remotePort == remotePort && s.remote.equals(remoteHi, remoteLo)
-                    && (s.local == null || s.local.equals(localHi, localLo))) {
-                s.error(code, from);
-                return;
+        // The quote comes from the wire: port 0 is never a destination we sent to, and only a connected socket
+        // names a peer (RFC 1122 §4.1.3.3; unconnected sockets, as Linux's without IP_RECVERR, are not told).
+        if (remotePort != 0) {
+            for (UdpSocket s = head(localPort); s != null; s = s.nextOnPort) {
+                if (s.remotePort == remotePort && s.remote != null && s.remote.equals(remoteHi, remoteLo)
+                        && (s.local == null || s.local.equals(localHi, localLo))) {
+                    s.error(code, from);
+                    return;
+                }
             }
         }
+        env.stats().udpIcmpIgnored++;
     }
 
     private static boolean isHardError(int code) {

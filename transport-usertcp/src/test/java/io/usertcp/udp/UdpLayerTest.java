@@ -315,6 +315,37 @@ class UdpLayerTest {
         assertThat(s.hasError()).isFalse();
     }
 
+    /** An ICMP port unreachable from the peer quoting a UDP datagram {@code STACK_IP:sport -> PEER_IP:dport}. */
+    private void portUnreachableQuoting(int sport, int dport) {
+        byte[] quote = new byte[Ipv4.MIN_HEADER_LENGTH + 8];
+        ByteBuf q = RawPeer.ipv4(STACK_IP, PEER_IP, Ipv4.PROTO_UDP, 1, 0, RawPeer.udp(STACK_IP, PEER_IP, sport, dport,
+                new byte[0], true));
+        q.getBytes(0, quote);
+        q.release();
+        byte[] icmp = new byte[Icmpv4.HEADER_LENGTH + quote.length];
+        icmp[0] = Icmpv4.DEST_UNREACHABLE;
+        icmp[1] = Icmpv4.CODE_PORT_UNREACHABLE;
+        System.arraycopy(quote, 0, icmp, Icmpv4.HEADER_LENGTH, quote.length);
+        int c = Checksum.compute(Unpooled.wrappedBuffer(icmp), 0, icmp.length);
+        icmp[2] = (byte) (c >>> 8);
+        icmp[3] = (byte) c;
+        peer.input(RawPeer.ipv4(PEER_IP, STACK_IP, Ipv4.PROTO_ICMP, 9, 0, icmp));
+    }
+
+    @Test
+    void portUnreachableQuotingPortZeroOrAnUnconnectedSocketIsIgnored() throws Exception {
+        // Issue #10: this quote (bound port as source, destination port 0) threw NullPointerException out of
+        // Stack.input and ended the event loop, because the unconnected socket has no remote address.
+        UdpSocket s = bound(0, 7000);
+        List<Integer> events = new ArrayList<>();
+        s.handler(events::add);
+        portUnreachableQuoting(7000, 0);
+        portUnreachableQuoting(7000, 9999); // RFC 1122 §4.1.3.3 errors go to the socket that names that peer
+        assertThat(events).isEmpty();
+        assertThat(s.hasError()).isFalse();
+        assertThat(stats.udpIcmpIgnored).isEqualTo(2);
+    }
+
     private static int release(List<ByteBuf> frames) {
         frames.forEach(ByteBuf::release);
         return frames.size();
