@@ -53,10 +53,10 @@ for what, f, ip in frames:
 print("sent %d martian frames; listening 1.5 s for answers" % len(frames), flush=True)
 answers = []
 deadline = time.monotonic() + 1.5
-while True:
+while time.monotonic() < deadline:
     f = tap.recv(max(0, deadline - time.monotonic()))
     if f is None:
-        break
+        continue
     loop = lambda a: a is not None and (a.startswith("127.") or a == "::1")
     if f.type == ETH_ARP and f.arp_op == 2 and f.arp_spa.startswith("127."):
         answers.append("ARP reply: %r" % f)
