@@ -161,6 +161,15 @@ public final class StackStats {
     public long dropIp6Martian;
     /** ARP packets whose sender claims 127/8, a group or broadcast address, or one of our addresses. */
     public long dropArpMartian;
+    /** RSTs not sent for segments that match nothing, beyond the stack-wide rate (1000/s, bursts of 100). */
+    public long tcpResetsRateLimited;
+    /** Challenge ACKs (RFC 5961 §7) not sent, beyond the stack-wide rate (1000/s, bursts of 100). */
+    public long tcpChallengeAcksLimited;
+    /**
+     * Connections aborted by the persist timer: a zero window whose probes went unanswered 15 times, or 8 probes
+     * after the application closed.
+     */
+    public long tcpPersistAborts;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

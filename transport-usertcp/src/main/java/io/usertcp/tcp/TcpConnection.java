@@ -168,7 +168,10 @@ public final class TcpConnection extends TcpSocket {
             onCloseTimeout();
         }
     };
-    private int persistBackoff;
+    private int persistBackoff;     // zero-window probes since the window closed
+    private int unansweredProbes;   // zero-window probes since the peer last sent an acceptable ACK
+    /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
+    static final int MAX_ORPHAN_PROBES = 8;
     private String softError;
     private long lastReachableConfirm = Long.MIN_VALUE / 2; // last upper-layer confirmation to NDP
     private int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
@@ -954,6 +957,7 @@ public final class TcpConnection extends TcpSocket {
             sendOutOfWindowAck(segLen);
             return false;
         }
+        unansweredProbes = 0; // the peer is there (a zero-window probe's answer lands here)
         boolean windowUpdate = false;
         if (seqLt(sndWl1, seq) || (sndWl1 == seq && seqLe(sndWl2, ack))) {
             windowUpdate = wnd != sndWnd;
@@ -1628,7 +1632,7 @@ public final class TcpConnection extends TcpSocket {
             challengeWindowStart = now;
             challengeAcks = 0;
         }
-        if (challengeAcks < 10) {
+        if (challengeAcks < 10 && tcp.mayChallengeAck()) {
             challengeAcks++;
             sendAck();
         }
@@ -1792,9 +1796,22 @@ public final class TcpConnection extends TcpSocket {
             destroy(new IOException("Connection timed out (no answer to zero-window probes)"));
             return;
         }
+        // MUST-37 keeps a connection open while the peer answers the probes; one that answers none of
+        // MAX_DATA_RETRIES probes is gone (as the retransmission timer decides, and Linux's tcp_probe_timer), and a
+        // connection the application closed stops after MAX_ORPHAN_PROBES (Linux's tcp_orphan_retries): neither
+        // may pin its send buffer forever (issue #10).
+        if (unansweredProbes >= MAX_DATA_RETRIES || (orphaned && persistBackoff >= MAX_ORPHAN_PROBES)) {
+            tcp.env.stats().tcpPersistAborts++;
+            sendControl(sndMax, 0, Tcp.RST);
+            tcp.env.stats().tcpResetsOut++;
+            destroy(new IOException("Connection timed out (" + (orphaned ? persistBackoff + " zero-window probes"
+                    + " after close" : unansweredProbes + " zero-window probes unanswered") + ")"));
+            return;
+        }
         // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
         sendControl(sndUna - 1, rcvNxt, Tcp.ACK);
         persistBackoff++;
+        unansweredProbes++;
         armPersist();
     }
 

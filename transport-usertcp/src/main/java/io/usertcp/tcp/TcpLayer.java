@@ -40,6 +40,18 @@ public final class TcpLayer {
     private final FlowKey probe = new FlowKey();
     private TcpConnection parked; // a TIME-WAIT connection set aside by the SYN being processed
     private final TcpOptions options = new TcpOptions();
+    /**
+     * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
+     * {@value #CONTROL_PER_SECOND} a second with bursts of {@value #CONTROL_BURST} for the whole stack: a flood of
+     * stray or forged segments cannot turn the stack into a packet generator (issue #10; Linux limits challenge
+     * ACKs to 1000/s per namespace).
+     */
+    static final int CONTROL_PER_SECOND = 1000;
+    static final int CONTROL_BURST = 100;
+    private final io.usertcp.net.TokenBucket resetLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+            CONTROL_BURST);
+    private final io.usertcp.net.TokenBucket challengeAckLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+            CONTROL_BURST);
     private final SipHash isnHash;
     private final SipHash portHash;
     private int nextEphemeral;
@@ -237,6 +249,15 @@ public final class TcpLayer {
         for (TcpConnection c : victims) {
             c.abort();
         }
+    }
+
+    /** Whether the stack-wide budget allows one more challenge ACK now (RFC 5961 §7); counts the refusals. */
+    boolean mayChallengeAck() {
+        if (challengeAckLimit.tryTake(env.now())) {
+            return true;
+        }
+        env.stats().tcpChallengeAcksLimited++;
+        return false;
     }
 
     /**
@@ -462,6 +483,10 @@ public final class TcpLayer {
     private void reset(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int seq, int ack,
                        int flags, int dataLen) {
         if ((flags & Tcp.RST) != 0) {
+            return;
+        }
+        if (!resetLimit.tryTake(env.now())) {
+            env.stats().tcpResetsRateLimited++;
             return;
         }
         int rseq;
