@@ -76,7 +76,7 @@ final class PassiveOpen implements SynQueue.Expiry {
             return;
         }
         long now = tcp.env.now();
-        int wscale = opts.windowScale();
+        int wscale = Math.min(opts.windowScale(), 14); // RFC 7323 §2.3: a shift above 14 is 14 (-1: none)
         if (parked != null || hasRoom(l)) {
             int iss = tcp.isn(lHi, lLo, lPort, rHi, rLo, rPort);
             SynReceived r = new SynReceived(lHi, lLo, lPort, rHi, rLo, rPort,

@@ -34,4 +34,10 @@ class SynQueueScriptTest {
     void invalidCookiesAreReset() {
         ScriptedPeer.runResource("syn_cookie_invalid.pkt");
     }
+
+    @Test
+    @DisplayName("RFC 7323 §2.3: a SYN's window scale above 14 is kept by the half-open record as 14")
+    void windowScaleAbove14() {
+        ScriptedPeer.runResource("passive_open_wscale_above_14.pkt");
+    }
 }
