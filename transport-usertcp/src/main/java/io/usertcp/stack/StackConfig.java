@@ -28,6 +28,8 @@ public final class StackConfig {
     private final Long seed;
     private final int ttl;
     private final long memoryBudget;
+    private final int maxSynBacklog;
+    private final boolean synCookies;
 
     private StackConfig(Builder b) {
         this.memoryBudget = b.memoryBudget;
@@ -42,6 +44,8 @@ public final class StackConfig {
         this.defaultReceiveBuffer = b.defaultReceiveBuffer;
         this.defaultSendBuffer = b.defaultSendBuffer;
         this.maxHalfOpen = b.maxHalfOpen;
+        this.maxSynBacklog = b.maxSynBacklog;
+        this.synCookies = b.synCookies;
     }
 
     /**
@@ -102,9 +106,29 @@ public final class StackConfig {
         return defaultSendBuffer;
     }
 
-    /** The most connections in SYN-RECEIVED across all listeners. */
+    /**
+     * The most half-open (SYN-RECEIVED) connections across all listeners: records of about 120 bytes each in the
+     * listeners' SYN queues. Beyond it, as beyond a listener's own {@link #maxSynBacklog()}, SYNs are answered with
+     * SYN cookies (or dropped if {@link #synCookies()} is off).
+     */
     public int maxHalfOpen() {
         return maxHalfOpen;
+    }
+
+    /**
+     * The cap on each listener's SYN queue (as Linux's tcp_max_syn_backlog): a listener holds
+     * {@code min(max(backlog, 128), maxSynBacklog)} half-open connections. Default 1024.
+     */
+    public int maxSynBacklog() {
+        return maxSynBacklog;
+    }
+
+    /**
+     * Whether a listener whose SYN queue is full answers SYNs with SYN cookies (RFC 4987 §3.6) rather than
+     * dropping them. Default on.
+     */
+    public boolean synCookies() {
+        return synCookies;
     }
 
     /** The seed of the stack's secrets (ISN and port keys), or null for one from SecureRandom. */
@@ -218,6 +242,8 @@ public final class StackConfig {
             this.memoryBudget = bytes;
             return this;
         }
+        private int maxSynBacklog = 1024;
+        private boolean synCookies = true;
 
         private Builder() {
         }
@@ -308,6 +334,27 @@ public final class StackConfig {
                 throw new IllegalArgumentException("maxHalfOpen must be at least 1: " + n);
             }
             this.maxHalfOpen = n;
+            return this;
+        }
+
+        /**
+         * The cap on each listener's SYN queue (default 1024): a listener holds min(max(backlog, 128), this)
+         * half-open connections, and answers further SYNs with SYN cookies.
+         */
+        public Builder maxSynBacklog(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxSynBacklog must be at least 1: " + n);
+            }
+            this.maxSynBacklog = n;
+            return this;
+        }
+
+        /**
+         * SYN cookies (RFC 4987 §3.6) for listeners whose SYN queue is full (default on). Off, such SYNs are
+         * dropped, and a SYN flood can keep every listener from taking connections.
+         */
+        public Builder synCookies(boolean on) {
+            this.synCookies = on;
             return this;
         }
 

@@ -172,6 +172,25 @@ public final class StackStats {
     public long tcpPersistAborts;
     /** TCP segments (in-order or out-of-order data) and SYNs turned away because the memory budget was used up. */
     public long dropTcpMemory;
+    // SYN queues and SYN cookies (issue #10, RFC 4987)
+    /** SYNs that found their listener's SYN queue (or all listeners' together, maxHalfOpen) full. */
+    public long tcpSynQueueOverflows;
+    /** SYN-ACKs sent with a SYN cookie instead of a SYN queue record. */
+    public long tcpSynCookiesSent;
+    /** ACKs that returned a valid SYN cookie and made a connection. */
+    public long tcpSynCookiesValid;
+    /** ACKs to a listener that had sent SYN cookies, with no record and no valid cookie: answered with RST. */
+    public long tcpSynCookiesInvalid;
+    /** Handshake-completing ACKs dropped because the listener's accept queue was full (the record stays). */
+    public long tcpAcceptQueueOverflows;
+    /** SYNs dropped because the listener's accept queue was full. */
+    public long tcpSynDropsAcceptQueueFull;
+    /** SYN-ACKs resent by the SYN queue's timer. */
+    public long tcpSynAckRetransmits;
+    /** Half-open connections dropped after their last SYN-ACK retransmission went unanswered. */
+    public long tcpSynAckRetriesExhausted;
+    /** Duplicate SYNs and out-of-window segments for a half-open connection not answered (rate limit). */
+    public long tcpSynRecvAnswersLimited;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

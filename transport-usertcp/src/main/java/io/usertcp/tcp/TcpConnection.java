@@ -43,7 +43,7 @@ public final class TcpConnection extends TcpSocket {
     private final int ipHeaderLength;
     final int localPort;
     final int remotePort;
-    TcpListener listener;          // set while SYN-RECEIVED for a passive open
+    TcpListener listener;          // set while the ACK that completes a passive open is processed
     TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
     private TcpState state = TcpState.CLOSED;
@@ -565,24 +565,43 @@ public final class TcpConnection extends TcpSocket {
         sendSyn(false);
     }
 
-    /** Passive open: a SYN arrived at a listener (RFC 9293 §3.10.7.2). */
-    void acceptSyn(int seq, int peerWindow, TcpOptions opts) {
-        irs = seq;
-        rcvNxt = seq + 1;
-        iss = tcp.isn(this);
+    /**
+     * Passive open (RFC 9293 §3.10.7.2) completed outside the connection: the SYN was held by a SYN queue record
+     * or a SYN cookie ({@link PassiveOpen}) until the peer's ACK came. Sets up SYN-RECEIVED as receiving that SYN
+     * and sending our SYN-ACK would have, so that {@link #segmentArrives} then takes the ACK like any other.
+     * {@code synAckSent} is when the SYN-ACK left if it was never resent ({@code r.retries} 0): the handshake's
+     * RTT sample.
+     */
+    void synReceived(SynReceived r, int tsOffset, long synAckSent) {
+        irs = r.irs;
+        rcvNxt = irs + 1;
+        iss = r.iss;
         sndUna = iss;
-        sndNxt = iss;
-        sndMax = iss;
+        sndNxt = iss + 1;
+        sndMax = iss + 1;
         sndBufSeq = iss + 1;
         recover = iss;
-        applySynOptions(opts, true);
-        sndWnd = peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
-        sndWl1 = seq;
+        // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
+        int peerMss = r.peerMss > 0 ? r.peerMss : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
+        windowScaleOk = r.peerWscale >= 0;
+        sndWscale = windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
+        rcvWscale = windowScaleOk ? windowScaleFor(receiveBufferSize) : 0;
+        sackOk = r.sackPermitted;
+        tsOk = r.timestamps;
+        tsRecent = r.tsRecent;
+        tsRecentAge = tcp.env.now();
+        this.tsOffset = tsOffset;
+        sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
+        sndWl1 = irs;
         sndWl2 = iss;
         maxSndWnd = sndWnd;
         cwnd = initialCwnd();
+        lastAckSent = rcvNxt;
+        rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
+        retries = r.retries;
+        rttStart = synAckSent;
         setState(TcpState.SYN_RECEIVED);
-        sendSyn(true);
     }
 
     private void applySynOptions(TcpOptions opts, boolean weMayScale) {
@@ -620,7 +639,7 @@ public final class TcpConnection extends TcpSocket {
         return Math.min(10 * mss, Math.max(2 * mss, 14600));
     }
 
-    private static int windowScaleFor(int bufferSize) {
+    static int windowScaleFor(int bufferSize) {
         int s = 0;
         while (s < 14 && (65535L << s) < bufferSize) {
             s++;
@@ -1907,10 +1926,7 @@ public final class TcpConnection extends TcpSocket {
         if (cause != null) {
             receiveQueue.clear();
         }
-        if (listener != null) {
-            listener.halfOpenGone(this);
-            listener = null;
-        }
+        listener = null;
         tcp.remove(this);
         if (revivable != null) {
             TcpConnection old = revivable;

@@ -59,7 +59,8 @@ import java.util.Map;
  * the call to throw.
  *
  * <p>Settings ({@code %} lines): {@code rcvbuf}, {@code sndbuf}, {@code min_rto}, {@code time_wait} (seconds),
- * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}.
+ * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}, {@code max_syn_backlog},
+ * {@code syncookies} (0 or 1).
  */
 public final class ScriptedPeer {
     /** 198.18.0.1: the scripted peer. */
@@ -119,9 +120,15 @@ public final class ScriptedPeer {
         if (s.containsKey("max_half_open")) {
             b.maxHalfOpen(Integer.parseInt(s.get("max_half_open")));
         }
+        if (s.containsKey("max_syn_backlog")) {
+            b.maxSynBacklog(Integer.parseInt(s.get("max_syn_backlog")));
+        }
+        if (s.containsKey("syncookies")) {
+            b.synCookies(Integer.parseInt(s.get("syncookies")) != 0);
+        }
         for (String k : s.keySet()) {
-            if (!List.of("mtu", "min_rto", "time_wait", "rcvbuf", "sndbuf", "max_half_open", "peer_isn", "peer_port")
-                    .contains(k)) {
+            if (!List.of("mtu", "min_rto", "time_wait", "rcvbuf", "sndbuf", "max_half_open", "max_syn_backlog",
+                    "syncookies", "peer_isn", "peer_port").contains(k)) {
                 throw new IllegalArgumentException(script.name + ": unknown setting '" + k + "'");
             }
         }
