@@ -129,6 +129,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
         this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());
+        this.tcp.closingLimits(config.maxOrphans(), config.maxTimeWait());
         this.udp = new UdpLayer(this);
         this.reassembly = new Ipv4Reassembly(timers, alloc, stats, new ReassemblyOutput());
         List<StackConfig.InterfaceAddress> v6 = new ArrayList<>();

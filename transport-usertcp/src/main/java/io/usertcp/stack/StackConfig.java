@@ -29,6 +29,8 @@ public final class StackConfig {
     private final int ttl;
     private final long memoryBudget;
     private final int maxSynBacklog;
+    private final int maxOrphans;
+    private final int maxTimeWait;
     private final boolean synCookies;
 
     private StackConfig(Builder b) {
@@ -45,6 +47,8 @@ public final class StackConfig {
         this.defaultSendBuffer = b.defaultSendBuffer;
         this.maxHalfOpen = b.maxHalfOpen;
         this.maxSynBacklog = b.maxSynBacklog;
+        this.maxOrphans = b.maxOrphans;
+        this.maxTimeWait = b.maxTimeWait;
         this.synCookies = b.synCookies;
     }
 
@@ -54,6 +58,22 @@ public final class StackConfig {
      */
     public long memoryBudget() {
         return memoryBudget;
+    }
+
+    /**
+     * The most connections the application has closed that may still be finishing (sending their last data and
+     * FIN); one more is reset at once, as Linux does past {@code tcp_max_orphans}. Default 16384.
+     */
+    public int maxOrphans() {
+        return maxOrphans;
+    }
+
+    /**
+     * The most connections in TIME-WAIT; one more closes without it, as Linux does past {@code tcp_max_tw_buckets}.
+     * Default 32768.
+     */
+    public int maxTimeWait() {
+        return maxTimeWait;
     }
 
     /** A new builder. */
@@ -243,6 +263,26 @@ public final class StackConfig {
             return this;
         }
         private int maxSynBacklog = 1024;
+        private int maxOrphans = 16384;
+        private int maxTimeWait = 32768;
+
+        /** See {@link StackConfig#maxOrphans()}. */
+        public Builder maxOrphans(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("maxOrphans must not be negative: " + n);
+            }
+            this.maxOrphans = n;
+            return this;
+        }
+
+        /** See {@link StackConfig#maxTimeWait()}; 0 closes every connection without TIME-WAIT. */
+        public Builder maxTimeWait(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("maxTimeWait must not be negative: " + n);
+            }
+            this.maxTimeWait = n;
+            return this;
+        }
         private boolean synCookies = true;
 
         private Builder() {

@@ -172,6 +172,10 @@ public final class StackStats {
     public long tcpPersistAborts;
     /** TCP segments (in-order or out-of-order data) and SYNs turned away because the memory budget was used up. */
     public long dropTcpMemory;
+    /** Connections reset when the application closed them because StackConfig.maxOrphans were still finishing. */
+    public long tcpOrphansReset;
+    /** Connections closed without TIME-WAIT because StackConfig.maxTimeWait were in it. */
+    public long tcpTimeWaitOverflows;
     // SYN queues and SYN cookies (issue #10, RFC 4987)
     /** SYNs that found their listener's SYN queue (or all listeners' together, maxHalfOpen) full. */
     public long tcpSynQueueOverflows;

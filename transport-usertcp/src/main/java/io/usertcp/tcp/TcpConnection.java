@@ -92,6 +92,7 @@ public final class TcpConnection extends TcpSocket {
     private boolean inputShutdown;
     private boolean ackPending;
     private boolean orphaned;       // the application closed; the connection finishes on its own
+    private boolean countedOrphan;  // counted in TcpLayer.orphans (until TIME-WAIT or CLOSED)
 
     // Congestion control (RFC 5681, RFC 6582).
     private int cwnd;
@@ -494,6 +495,17 @@ public final class TcpConnection extends TcpSocket {
         if (receiveQueue.size() > 0 && state.isSynchronized()) {
             abort();
             return;
+        }
+        if (!countedOrphan && state != TcpState.TIME_WAIT) {
+            if (tcp.orphans >= tcp.maxOrphans) {
+                // Too many closed connections still finishing: this one is reset now (Linux: "too many orphaned
+                // sockets") rather than hold its buffers for minutes (issue #10).
+                tcp.env.stats().tcpOrphansReset++;
+                abort();
+                return;
+            }
+            countedOrphan = true;
+            tcp.orphans++;
         }
         shutdownInput();
         shutdownOutput();
@@ -1844,6 +1856,15 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void enterTimeWait() {
+        uncountOrphan();
+        if (tcp.timeWaits >= tcp.maxTimeWait) {
+            // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
+            tcp.env.stats().tcpTimeWaitOverflows++;
+            flushAck(); // the ACK of the peer's FIN still goes out
+            destroy(null);
+            return;
+        }
+        tcp.timeWaits++;
         setState(TcpState.TIME_WAIT);
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
@@ -1902,6 +1923,13 @@ public final class TcpConnection extends TcpSocket {
         state = s;
     }
 
+    private void uncountOrphan() {
+        if (countedOrphan) {
+            countedOrphan = false;
+            tcp.orphans--;
+        }
+    }
+
     /** Ends the connection: timers off, memory freed, removed from the demux table, owner told. */
     void destroy(Throwable cause) {
         if (state == TcpState.CLOSED && cause == null) {
@@ -1909,6 +1937,10 @@ public final class TcpConnection extends TcpSocket {
         }
         boolean wasConnecting = state == TcpState.SYN_SENT;
         boolean wasSynReceived = state == TcpState.SYN_RECEIVED;
+        if (state == TcpState.TIME_WAIT) {
+            tcp.timeWaits--;
+        }
+        uncountOrphan();
         setState(TcpState.CLOSED);
         if (cause != null && error == null) {
             error = cause;

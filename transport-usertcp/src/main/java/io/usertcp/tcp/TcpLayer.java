@@ -94,6 +94,30 @@ public final class TcpLayer {
         passive.cookiesEnabled = synCookies;
     }
 
+    /**
+     * Bounds on connections that outlive the application's interest in them (issue #10): orphans (closed by the
+     * application, still finishing) and TIME-WAIT. Each is counted here while it lasts.
+     */
+    public void closingLimits(int maxOrphans, int maxTimeWait) {
+        this.maxOrphans = maxOrphans;
+        this.maxTimeWait = maxTimeWait;
+    }
+
+    int maxOrphans = 16384;
+    int maxTimeWait = 32768;
+    int orphans;
+    int timeWaits;
+
+    /** Connections the application closed that are still finishing. */
+    public int orphanCount() {
+        return orphans;
+    }
+
+    /** Connections in TIME-WAIT. */
+    public int timeWaitCount() {
+        return timeWaits;
+    }
+
     private final java.util.SplittableRandom random;
 
     /** A random int from the layer's generator (timestamp offsets). */

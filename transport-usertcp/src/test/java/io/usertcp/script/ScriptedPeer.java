@@ -59,7 +59,7 @@ import java.util.Map;
  * the call to throw.
  *
  * <p>Settings ({@code %} lines): {@code rcvbuf}, {@code sndbuf}, {@code min_rto}, {@code time_wait} (seconds),
- * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}, {@code max_syn_backlog},
+ * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}, {@code max_syn_backlog}, {@code max_orphans}, {@code max_time_wait},
  * {@code syncookies} (0 or 1).
  */
 public final class ScriptedPeer {
@@ -123,12 +123,18 @@ public final class ScriptedPeer {
         if (s.containsKey("max_syn_backlog")) {
             b.maxSynBacklog(Integer.parseInt(s.get("max_syn_backlog")));
         }
+        if (s.containsKey("max_orphans")) {
+            b.maxOrphans(Integer.parseInt(s.get("max_orphans")));
+        }
+        if (s.containsKey("max_time_wait")) {
+            b.maxTimeWait(Integer.parseInt(s.get("max_time_wait")));
+        }
         if (s.containsKey("syncookies")) {
             b.synCookies(Integer.parseInt(s.get("syncookies")) != 0);
         }
         for (String k : s.keySet()) {
             if (!List.of("mtu", "min_rto", "time_wait", "rcvbuf", "sndbuf", "max_half_open", "max_syn_backlog",
-                    "syncookies", "peer_isn", "peer_port").contains(k)) {
+                    "syncookies", "max_orphans", "max_time_wait", "peer_isn", "peer_port").contains(k)) {
                 throw new IllegalArgumentException(script.name + ": unknown setting '" + k + "'");
             }
         }
