@@ -137,6 +137,16 @@ public final class StackStats {
     /** ACKs not sent for out-of-window pure segments, beyond one per 500 ms per connection (RFC 5961 §7). */
     public long tcpOutOfWindowAcksLimited;
 
+    // Bounds against SACK, hash-flooding and neighbour-cache attacks (issue #10)
+    /** SACK blocks ignored because the scoreboard already held its 32 ranges. */
+    public long tcpSackBlocksIgnored;
+    /** SACK block edges inside a wire segment, rounded off (that segment stays unSACKed). */
+    public long tcpSackRoundedOff;
+    /** ACKs whose SACK blocks needed more than the per-ACK work budget (the rest waits for the next ACK). */
+    public long tcpSackWorkDeferred;
+    /** Splits of RACK entries refused at their bound (the entry is treated coarsely). */
+    public long tcpRackSplitsRefused;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed
