@@ -27,6 +27,7 @@ public final class StackStats {
     public long dropTcpNoListener;
     public long dropTcpUnacceptable;
     public long dropTcpListenOverflow;
+    /** Frames not queued behind an unresolved address: its queue (frames or bytes) or all queues were full. */
     public long dropArpQueueFull;
     public long dropArpUnresolved;
 
@@ -146,6 +147,16 @@ public final class StackStats {
     public long tcpSackWorkDeferred;
     /** Splits of RACK entries refused at their bound (the entry is treated coarsely). */
     public long tcpRackSplitsRefused;
+    /** ARP entries evicted to make room for a new one (INCOMPLETE first, then unused, then least recently used). */
+    public long arpEntriesEvicted;
+    /** ARP entries that input would have created beyond the rate limit (RFC 6583 §7). */
+    public long arpNewEntriesRateLimited;
+    /** Neighbour cache entries evicted to make room for a new one. */
+    public long ndpEntriesEvicted;
+    /** Neighbour cache entries that NDP input would have created beyond the rate limit (RFC 6583 §7). */
+    public long ndpNewEntriesRateLimited;
+    /** Frames not queued behind an INCOMPLETE neighbour: its queue (frames or bytes) or all queues were full. */
+    public long dropNdpQueueFull;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
