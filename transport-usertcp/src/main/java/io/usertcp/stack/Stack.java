@@ -125,7 +125,10 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             throw new IllegalArgumentException("gateway " + config.gateway().getHostAddress()
                     + " is not within any of the stack's prefixes " + config.addresses());
         }
-        this.arp = new ArpTable(timers, this, vnet);
+        this.arp = new ArpTable(timers, this, vnet, stats);
+        if (gateway != 0) {
+            arp.protect(gateway); // never evicted to make room
+        }
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
         this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());

@@ -27,6 +27,7 @@ public final class StackStats {
     public long dropTcpNoListener;
     public long dropTcpUnacceptable;
     public long dropTcpListenOverflow;
+    /** Frames not queued behind an unresolved address: its queue (frames or bytes) or all queues were full. */
     public long dropArpQueueFull;
     public long dropArpUnresolved;
 
@@ -195,6 +196,25 @@ public final class StackStats {
     public long tcpSynAckRetriesExhausted;
     /** Duplicate SYNs and out-of-window segments for a half-open connection not answered (rate limit). */
     public long tcpSynRecvAnswersLimited;
+    // Bounds against SACK, hash-flooding and neighbour-cache attacks (issue #10)
+    /** SACK blocks ignored because the scoreboard already held its 32 ranges. */
+    public long tcpSackBlocksIgnored;
+    /** SACK block edges inside a wire segment, rounded off (that segment stays unSACKed). */
+    public long tcpSackRoundedOff;
+    /** ACKs whose SACK blocks needed more than the per-ACK work budget (the rest waits for the next ACK). */
+    public long tcpSackWorkDeferred;
+    /** Splits of RACK entries refused at their bound (the entry is treated coarsely). */
+    public long tcpRackSplitsRefused;
+    /** ARP entries evicted to make room for a new one (INCOMPLETE first, then unused, then least recently used). */
+    public long arpEntriesEvicted;
+    /** ARP entries that input would have created beyond the rate limit (RFC 6583 §7). */
+    public long arpNewEntriesRateLimited;
+    /** Neighbour cache entries evicted to make room for a new one. */
+    public long ndpEntriesEvicted;
+    /** Neighbour cache entries that NDP input would have created beyond the rate limit (RFC 6583 §7). */
+    public long ndpNewEntriesRateLimited;
+    /** Frames not queued behind an INCOMPLETE neighbour: its queue (frames or bytes) or all queues were full. */
+    public long dropNdpQueueFull;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

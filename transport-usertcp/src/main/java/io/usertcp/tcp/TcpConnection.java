@@ -1021,7 +1021,7 @@ public final class TcpConnection extends TcpSocket {
                 tcp.env.stats().tcpDsacksIn++;
             }
             for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
-                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax);
+                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax, tcp.env.stats());
             }
         }
         if (newSack && !seqGt(ack, sndUna)) {
@@ -1048,7 +1048,7 @@ public final class TcpConnection extends TcpSocket {
             onDupAck();
         }
         if (sackOk) {
-            rack.onAck(sndUna, scoreboard, now); // RFC 8985 §6.2 steps 1-3
+            rack.onAck(sndUna, scoreboard, now, tcp.env.stats()); // RFC 8985 §6.2 steps 1-3
             if (sndMax != sndUna) {
                 rackDetectLoss(dsack, now);
             }
@@ -1450,7 +1450,7 @@ public final class TcpConnection extends TcpSocket {
             return 0;
         }
         int s = rack.start(i);
-        int e = rack.end(i);
+        int e = rack.retransmitEnd(i, s + mss - sackOptionLength()); // whole segments, never slivers
         int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
         int avail = (seqLt(e, dataEnd) ? e : dataEnd) - s;
         int len = Math.min(mss - sackOptionLength(), Math.max(avail, 0));
@@ -1512,7 +1512,9 @@ public final class TcpConnection extends TcpSocket {
             sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
         }
         if (sackOk) {
-            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcp.env.now()); // RFC 8985 §6.1
+            // RFC 8985 §6.1; the segment size is the grid SACK blocks are matched to (as transmit() cuts it).
+            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), mss - (hdr - Tcp.MIN_HEADER_LENGTH),
+                    tcp.env.now());
         }
         transmit(f, o, hdr + len);
         ackPending = false;

@@ -1,6 +1,7 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.net.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
@@ -37,7 +38,7 @@ public final class TcpLayer {
     private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
     private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
     private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
-    private final FlowKey probe = new FlowKey();
+    private final FlowKey probe;
     private final TcpOptions options = new TcpOptions();
     /**
      * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
@@ -75,6 +76,8 @@ public final class TcpLayer {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         this.isnHash = new SipHash(r.nextLong(), r.nextLong());
         this.portHash = new SipHash(r.nextLong(), r.nextLong());
+        // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
+        this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
         this.random = r.split();
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
@@ -250,7 +253,7 @@ public final class TcpLayer {
     }
 
     TcpConnection newConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
-        FlowKey key = new FlowKey().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
+        FlowKey key = probe.copy().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
         portUsers.merge(localPort, 1, Integer::sum);
