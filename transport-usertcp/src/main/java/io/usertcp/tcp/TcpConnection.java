@@ -1419,7 +1419,9 @@ public final class TcpConnection extends TcpSocket {
                 tcp.env.stats().tcpRetransmits++;
             }
         }
-        armProbe(now);
+        // RFC 8985 §7.3: after a probe, sent or not, re-arm the RTO timer (not the PTO timer), so that the
+        // probe's ACK has a full RTO to arrive and the RTO stays the last resort.
+        armRtx(now);
     }
 
     /**
