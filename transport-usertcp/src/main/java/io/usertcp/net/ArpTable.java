@@ -69,6 +69,17 @@ public final class ArpTable {
     private final Output output;
     private final StackStats stats;
     private final TokenBucket newEntries = new TokenBucket(NEW_ENTRIES_PER_SECOND, NEW_ENTRY_BURST);
+    /**
+     * New addresses our own sending may start resolving per second once the table is full
+     * ({@value #RESOLUTIONS_PER_SECOND}, bursts of {@value #RESOLUTION_BURST}): each then evicts an entry and costs an
+     * INCOMPLETE entry, an ARP request and a timer, and a flood of spoofed SYNs
+     * from on-link addresses would otherwise make every SYN-ACK one of them (issue #10). Frames for an address
+     * beyond the rate are dropped; TCP retransmits.
+     */
+    public static final int RESOLUTIONS_PER_SECOND = 1000;
+    /** See {@link #RESOLUTIONS_PER_SECOND}. */
+    public static final int RESOLUTION_BURST = 100;
+    private final TokenBucket resolutions = new TokenBucket(RESOLUTIONS_PER_SECOND, RESOLUTION_BURST);
     // Eviction order: INCOMPLETE (oldest first), learned but never used (oldest first), used (least recent first).
     private final CacheNode.EvictionList incomplete = new CacheNode.EvictionList();
     private final CacheNode.EvictionList unused = new CacheNode.EvictionList();
@@ -128,6 +139,11 @@ public final class ArpTable {
     public void resolve(int ip, ByteBuf frame, long now) {
         Entry e = find(ip);
         if (e == null) {
+            if (size() >= MAX_ENTRIES && !resolutions.tryTake(now)) {
+                stats.arpResolutionsRateLimited++;
+                output.dropUnresolved(frame);
+                return;
+            }
             e = create(ip, incomplete);
             if (e == null) {
                 output.dropUnresolved(frame); // every entry is protected: nothing to make room with

@@ -216,6 +216,11 @@ public final class StackStats {
     /** Frames not queued behind an INCOMPLETE neighbour: its queue (frames or bytes) or all queues were full. */
     public long dropNdpQueueFull;
 
+    /** Frames dropped because resolving a new IPv4 address was over the rate (ArpTable.RESOLUTIONS_PER_SECOND). */
+    public long arpResolutionsRateLimited;
+    /** Frames dropped because resolving a new IPv6 address was over the rate (NeighborCache.RESOLUTIONS_PER_SECOND). */
+    public long ndpResolutionsRateLimited;
+
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {
         return dropShortFrame + dropNotForUs + dropUnknownEtherType + dropArpMalformed + dropIpMalformed

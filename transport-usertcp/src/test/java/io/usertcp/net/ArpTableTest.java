@@ -78,11 +78,13 @@ class ArpTableTest {
         arp.protect(GATEWAY);
         sendTo(GATEWAY, T0);
         // Spoofed on-link sources we answer (a SYN-ACK, an echo reply): each is used after the gateway was.
+        // One a millisecond: within the rate at which a full table starts new resolutions.
+        long ms = SECOND / ArpTable.RESOLUTIONS_PER_SECOND;
         for (int i = 0; i < 3 * ArpTable.MAX_ENTRIES; i++) {
-            sendTo(NET + 100 + i, T0 + SECOND + i);
+            sendTo(NET + 100 + i, T0 + SECOND + i * ms);
         }
         assertThat(arp.size()).isEqualTo(ArpTable.MAX_ENTRIES);
-        assertThat(arp.lookup(GATEWAY, T0 + 2 * SECOND)).isEqualTo(gatewayMac());
+        assertThat(arp.lookup(GATEWAY, T0 + 5 * SECOND)).isEqualTo(gatewayMac());
         assertThat(stats.arpEntriesEvicted).isEqualTo(2L * ArpTable.MAX_ENTRIES + 1);
     }
 
@@ -135,6 +137,23 @@ class ArpTableTest {
         assertThat(arp.lookup(NET + 100, T0 + SECOND)).isEqualTo(0x0200_0000_7777L);
         arp.resolve(NET + 60_000, frame(64), T0 + SECOND);
         assertThat(requests).contains(NET + 60_000);
+    }
+
+    @Test
+    void aFullTableStartsNewResolutionsAtALimitedRate() {
+        // Issue #10: SYN-ACKs to thousands of spoofed on-link sources, each needing an ARP request and an eviction.
+        for (int i = 0; i < ArpTable.MAX_ENTRIES; i++) {
+            arp.resolve(NET + 100 + i, frame(64), T0);
+        }
+        assertThat(requests).hasSize(ArpTable.MAX_ENTRIES); // room left: not limited
+        for (int i = 0; i < 5000; i++) {
+            arp.resolve(NET + 10_000 + i, frame(64), T0 + 1);
+        }
+        assertThat(requests).hasSize(ArpTable.MAX_ENTRIES + ArpTable.RESOLUTION_BURST);
+        assertThat(stats.arpResolutionsRateLimited).isEqualTo(5000 - ArpTable.RESOLUTION_BURST);
+        assertThat(arp.size()).isEqualTo(ArpTable.MAX_ENTRIES);
+        arp.resolve(NET + 20_000, frame(64), T0 + 1 + SECOND / ArpTable.RESOLUTIONS_PER_SECOND);
+        assertThat(requests).contains(NET + 20_000); // a millisecond later, one more
     }
 
     @Test
