@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Compares the usertcp echo example with the same Netty echo handler on Netty's NIO transport (the kernel's
-# TCP), using tcpbench as the client in both cases:
-#   (a) usertcp: `echo-server` on a TAP device moved into namespace A; tcpbench runs in A (kernel TCP <-> TAP
+# TCP), using the project's load client bench/echoload.c in both cases:
+#   (a) usertcp: `echo-server` on a TAP device moved into namespace A; echoload runs in A (kernel TCP <-> TAP
 #       <-> usertcp).
-#   (b) nio: `nio-echo-server` in namespace B; tcpbench in namespace C, B and C joined by a veth pair.
-# Measures rr (1-byte round trips on one connection), bulk (MiB streamed through the echo, every byte checked)
-# and crr (connect, 1-byte echo, close), then prints a table with the ratios usertcp/nio.
+#   (b) nio: `nio-echo-server` in namespace B; echoload in namespace C, B and C joined by a veth pair.
+#   (c) epoll: bench/epoll-echo.c, a C epoll echo server, in namespace B beside nio (the kernel's baseline).
+# Measures rr (1-byte round trips), bulk (MiB streamed through the echo, every byte checked), crr (connect,
+# 1-byte echo, close) and burst (1000 connections at once), then prints a table with the ratios usertcp/nio and
+# usertcp/epoll.
 # Needs root. Addresses come from 198.18.0.0/15 only. Everything it creates is removed on exit.
 #
-# Environment: TCPBENCH_SRC (default: ../shared/bench/tcpbench.c beside the repository), BENCH_SECONDS (rr and
-# crr duration, default 5), BENCH_MIB (bulk size, default 64), JAVA (default java), JAVA_OPTS (for both
-# servers), BENCH_WARMUP (0 to skip the warm-up runs), BENCH_REPEAT (runs per measurement, the median is
-# reported; default 3), BENCH_IPV6 (1 to run everything over IPv6, fd00::/8).
+# Environment: BENCH_SECONDS (rr and crr duration, default 5), BENCH_CONNS (rr connections, default 1),
+# BENCH_MIB (bulk size, default 64), JAVA (default java), JAVA_OPTS (for both servers), BENCH_WARMUP (0 to skip
+# the warm-up runs), BENCH_REPEAT (runs per measurement, the median is reported; default 3), BENCH_IPV6 (1 to
+# run everything over IPv6, fd00::/8).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TCPBENCH_SRC=${TCPBENCH_SRC:-$(dirname "$repo")/shared/bench/tcpbench.c}
 SECS=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNS:-1}
 MIB=${BENCH_MIB:-64}
 JAVA=${JAVA:-java}
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
@@ -26,7 +28,6 @@ EPOLL_PORT=8
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (TAP device, network namespaces): sudo bash bench/run.sh"
-[ -f "$TCPBENCH_SRC" ] || die "tcpbench source not found at $TCPBENCH_SRC (set TCPBENCH_SRC)"
 [ -c /dev/net/tun ] || die "/dev/net/tun is missing"
 
 id=$(printf '%04x' $((RANDOM % 65536)))
@@ -65,8 +66,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "bench: building tcpbench from $TCPBENCH_SRC"
-gcc -O2 -pthread -o "$work/tcpbench" "$TCPBENCH_SRC"
+gcc -O2 -pthread -o "$work/echoload" "$repo/bench/echoload.c"
 gcc -O2 -o "$work/epoll-echo" "$repo/bench/epoll-echo.c"
 if [ ! -f "$JAR" ]; then
     echo "bench: building $JAR"
@@ -120,18 +120,24 @@ head -n 1 "$work/epoll.log"
 
 declare -A R
 failed=0
-# measure NAME NS HOST MODE ARGS...: runs the mode BENCH_REPEAT times (default 3) and stores the figures of the
-# median run (by the RESULT line's main figure) as R[NAME.MODE] (and R[NAME.p50], R[NAME.burst]).
+# The figure echoload reports for each mode (its "NAME VALUE" output lines) that the runs are ranked by.
+declare -A MAIN=([rr]=round_trips_per_s [bulk]=mib_per_s_each_way [crr]=connections_per_s [burst]=total_s)
+# figure NAME OUTPUT: the value on echoload's line "NAME VALUE", empty if there is none.
+figure() { awk -v k="$1" '$1 == k { print $2; exit }' <<<"$2"; }
+# measure NAME NS HOST MODE ARGS...: runs `echoload MODE HOST PORT ARGS...` BENCH_REPEAT times (default 3) and
+# stores the main figure of the median run as R[NAME.MODE] (and its p50_us as R[NAME.p50] for rr).
 REPEAT=${BENCH_REPEAT:-3}
 measure() {
     local name=$1 ns=$2 host=$3 mode=$4 out i
     shift 4
     local port=$PORT
     [ "$name" = epoll ] && port=$EPOLL_PORT
-    local lines=()
+    local outs=() ranks=()
     for i in $(seq "$REPEAT"); do
-        if out=$(ip netns exec "$ns" "$work/tcpbench" "$mode" "$host" "$port" "$@" 2>&1); then
-            lines+=("$(grep '^RESULT' <<<"$out" | tail -n 1)")
+        if out=$(ip netns exec "$ns" "$work/echoload" "$mode" "$host" "$port" "$@" 2>&1) \
+                && [ -n "$(figure "${MAIN[$mode]}" "$out")" ]; then
+            outs+=("$out")
+            ranks+=("$(figure "${MAIN[$mode]}" "$out") $((i - 1))")
         else
             R[$name.$mode]=FAIL
             [ "$mode" = rr ] && R[$name.p50]=FAIL
@@ -140,34 +146,34 @@ measure() {
             return
         fi
     done
-    local line
-    # burst reports a time (lower is better) in field 8; every other mode a rate in field 3
-    local key=3
-    [ "$mode" = burst ] && key=8
-    line=$(printf '%s\n' "${lines[@]}" | sort -g -k"$key","$key" | sed -n "$(( (REPEAT + 1) / 2 ))p")
-    R[$name.$mode]=$(awk '{print $3}' <<<"$line")
-    [ "$mode" = rr ] && R[$name.p50]=$(awk '{print $6}' <<<"$line")
-    [ "$mode" = burst ] && R[$name.burst]=$(awk '{print $8}' <<<"$line")
-    printf '  %-8s %-5s %s   (median of %d: %s)\n' "$name" "$mode" "${line#RESULT }" "$REPEAT" \
-        "$(printf '%s\n' "${lines[@]}" | awk -v k="$key" '{printf "%s ", $k}')"
+    # the median run by the main figure (a rate, or for burst a time: the middle one either way)
+    local median
+    median=$(printf '%s\n' "${ranks[@]}" | sort -g -k1,1 | sed -n "$(( (REPEAT + 1) / 2 ))p" | awk '{print $2}')
+    out=${outs[$median]}
+    R[$name.$mode]=$(figure "${MAIN[$mode]}" "$out")
+    [ "$mode" = rr ] && R[$name.p50]=$(figure p50_us "$out")
+    printf '  %-8s %-5s %s   (median of %d: %s)\n' "$name" "$mode" \
+        "$(awk '$1 !~ /^(mode|family|address|port)$/ { printf "%s %s  ", $1, $2 }' <<<"$out")" "$REPEAT" \
+        "$(printf '%s\n' "${ranks[@]}" | awk '{printf "%s ", $1}')"
 }
 
 if [ "${BENCH_WARMUP:-1}" != 0 ]; then
     echo "bench: warming up both servers (JIT)"
     for t in "usertcp $NS_A $USERTCP_ADDR" "nio $NS_C $NIO_SERVER"; do
         read -r name ns host <<<"$t"
-        ip netns exec "$ns" "$work/tcpbench" rr "$host" "$PORT" 1 2 >/dev/null 2>&1 || true
+        ip netns exec "$ns" "$work/echoload" rr "$host" "$PORT" 2 "$CONNS" >/dev/null 2>&1 || true
         # The JIT needs more than a few MiB: after 16 MiB usertcp's bulk was half its steady-state rate.
         # (and after 2 x 256 MiB it was still rising): four full-size runs.
         for _ in 1 2 3 4; do
-            ip netns exec "$ns" "$work/tcpbench" bulk "$host" "$PORT" "$MIB" >/dev/null 2>&1 || true
+            ip netns exec "$ns" "$work/echoload" bulk "$host" "$PORT" "$MIB" >/dev/null 2>&1 || true
         done
-        ip netns exec "$ns" "$work/tcpbench" crr "$host" "$PORT" 1 >/dev/null 2>&1 || true
+        ip netns exec "$ns" "$work/echoload" crr "$host" "$PORT" 1 >/dev/null 2>&1 || true
     done
 fi
 
-echo "bench: rr ${SECS}s, bulk ${MIB} MiB, crr ${SECS}s, burst 1000 on $(nproc) cores, $(uname -r)"
-for mode in "rr 1 $SECS" "bulk $MIB" "crr $SECS" "burst 1000 64"; do
+echo "bench: rr ${SECS}s on $CONNS connection(s), bulk ${MIB} MiB, crr ${SECS}s, burst 1000 on $(nproc) cores," \
+    "$(uname -r)"
+for mode in "rr $SECS $CONNS" "bulk $MIB" "crr $SECS" "burst 1000 64"; do
     # shellcheck disable=SC2086
     measure usertcp "$NS_A" "$USERTCP_ADDR" $mode
     # shellcheck disable=SC2086
@@ -180,7 +186,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$
 row() { printf '%-34s %10s %10s %10s %12s %12s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")"; }
 echo
 printf '%-34s %10s %10s %10s %12s %12s\n' "" usertcp nio epoll usertcp/nio usertcp/epoll
-row "rr 1 B (round trips/s)" "${R[usertcp.rr]}" "${R[nio.rr]}" "${R[epoll.rr]}"
+row "rr 1 B on $CONNS conn (round trips/s)" "${R[usertcp.rr]}" "${R[nio.rr]}" "${R[epoll.rr]}"
 row "rr p50 latency (us, lower better)" "${R[usertcp.p50]}" "${R[nio.p50]}" "${R[epoll.p50]}"
 row "bulk (MiB/s each way)" "${R[usertcp.bulk]}" "${R[nio.bulk]}" "${R[epoll.bulk]}"
 row "crr (connections/s)" "${R[usertcp.crr]}" "${R[nio.crr]}" "${R[epoll.crr]}"

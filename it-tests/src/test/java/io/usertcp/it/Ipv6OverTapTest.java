@@ -36,8 +36,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,8 +44,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A dual-stack usertcp stack (198.18.6.2/24 and fd00:198::2/64) on one TAP device in a network namespace whose
- * kernel side has 198.18.6.1/24 and fd00:198::1/64: ping and neighbour discovery, TCP echo (the C benchmark
- * client {@code tcpbench}, a Python bulk client, a closed port) and UDP echo (small datagrams, and 8000-byte
+ * kernel side has 198.18.6.1/24 and fd00:198::1/64: ping and neighbour discovery, TCP echo (the project's load
+ * client {@code bench/echoload.c}, built with gcc from the checkout; a Python bulk client; a closed port) and UDP echo (small datagrams, and 8000-byte
  * ones that travel as fragments both ways) over IPv6, and the same over IPv4 on the same stack, which must keep
  * working. The TCP echo server and the UDP echo channel are bound to wildcard port 7, so each serves both
  * families. Every client is the kernel's, run with {@code ip netns exec}.
@@ -65,7 +63,6 @@ class Ipv6OverTapTest {
     static final String STACK_MAC = "02:00:c6:12:06:02";
     static final int ECHO_PORT = 7;
     static final int CLOSED_PORT = 9;
-    static final String TCPBENCH_SOURCE = "/work/shared/bench/tcpbench.c";
 
     /** The address family a test runs over, with the stack's address in it. */
     enum Family {
@@ -87,18 +84,15 @@ class Ipv6OverTapTest {
     static volatile UserTcpIoHandler handler;
     static final List<Channel> channels = new ArrayList<>();
     static Path tmp;
-    static Path tcpbench;
+    static Path echoload;
     /** {@code ip addr show dev TAP} as soon as the stack had opened the TAP. */
     static NetNs.Result addressesAtStart;
 
     @BeforeAll
     static void startStack() throws Exception {
-        // One tcpbench per class, built first: a missing compiler fails here, before any namespace exists.
+        // One load client per class, built first: a missing compiler fails here, before any namespace exists.
         tmp = Files.createTempDirectory("usertcp-ipv6-it-");
-        tcpbench = tmp.resolve("tcpbench");
-        NetNs.Result cc = NetNs.run(Duration.ofSeconds(120), "gcc", "-O2", "-pthread", "-o", tcpbench.toString(),
-                TCPBENCH_SOURCE);
-        assertTrue(cc.ok(), () -> "cannot build tcpbench: " + cc);
+        echoload = Echoload.build(tmp);
 
         ns = NetNs.create();
         tap = NetNs.uniqueTapName();
@@ -220,29 +214,44 @@ class Ipv6OverTapTest {
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Family.class)
-    void tcpbenchRoundTripsForTwoSeconds(Family f) throws IOException {
-        Matcher m = tcpbench(Duration.ofSeconds(60), "rr", f.stack, "1", "2",
-                "RESULT rr (\\d+) round_trips_per_s p50_us ([\\d.]+) p99_us ([\\d.]+) size 1 n (\\d+)");
-        long perSecond = Long.parseLong(m.group(1));
-        long n = Long.parseLong(m.group(4));
-        assertTrue(perSecond >= 100 && n >= 200, () -> "too few round trips over " + f + ": " + m.group());
+    void oneByteRoundTripsForTwoSeconds(Family f) throws IOException {
+        Map<String, String> r = echoload(f, Duration.ofSeconds(60), "rr", "2");
+        long perSecond = Long.parseLong(r.get("round_trips_per_s"));
+        long n = Long.parseLong(r.get("round_trips"));
+        assertTrue(perSecond >= 100 && n >= 200, () -> "too few round trips over " + f + ": " + r);
+    }
+
+    /** Four connections, one byte in flight on each: the echoes must not cross between connections. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Family.class)
+    void oneByteRoundTripsOnFourConnections(Family f) throws IOException {
+        Map<String, String> r = echoload(f, Duration.ofSeconds(60), "rr", "1", "4");
+        assertEquals("4", r.get("connections"), r::toString);
+        assertTrue(Long.parseLong(r.get("round_trips")) >= 400, () -> "too few round trips over " + f + ": " + r);
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Family.class)
-    void tcpbenchBulkSixtyFourMebibytes(Family f) throws IOException {
-        Matcher m = tcpbench(Duration.ofSeconds(180), "bulk", f.stack, "64", null,
-                "RESULT bulk ([\\d.]+) MiB_per_s_each_way bytes (\\d+) seconds ([\\d.]+)");
-        assertEquals(64L << 20, Long.parseLong(m.group(2)), m.group());
-        assertTrue(Double.parseDouble(m.group(1)) > 0, m.group());
+    void bulkSixtyFourMebibytesEveryByteChecked(Family f) throws IOException {
+        Map<String, String> r = echoload(f, Duration.ofSeconds(180), "bulk", "64");
+        assertEquals(String.valueOf(64L << 20), r.get("verified_bytes"), r::toString);
+        assertTrue(Double.parseDouble(r.get("mib_per_s_each_way")) > 0, r::toString);
+    }
+
+    /** Connect, 1-byte echo, close, one connection after another for a second. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Family.class)
+    void connectRequestResponseCloseForOneSecond(Family f) throws IOException {
+        Map<String, String> r = echoload(f, Duration.ofSeconds(60), "crr", "1");
+        assertTrue(Long.parseLong(r.get("connections")) >= 20, () -> "too few connections over " + f + ": " + r);
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Family.class)
-    void tcpbenchBurstOfTwoHundredConnects(Family f) throws IOException {
-        Matcher m = tcpbench(Duration.ofSeconds(120), "burst", f.stack, "200", "64",
-                "RESULT burst (\\d+) connections_all_echoed connect_s ([\\d.]+) total_s ([\\d.]+)");
-        assertEquals(200, Integer.parseInt(m.group(1)), m.group());
+    void burstOfTwoHundredConnects(Family f) throws IOException {
+        Map<String, String> r = echoload(f, Duration.ofSeconds(120), "burst", "200", "64");
+        assertEquals("200", r.get("connections"), r::toString);
+        assertEquals("64", r.get("bytes_each"), r::toString);
     }
 
     /** 1 MiB of (seeded) random bytes through the echo, read concurrently and compared byte for byte. */
@@ -303,23 +312,22 @@ class Ipv6OverTapTest {
     // ---- helpers -----------------------------------------------------------------------------------------------
 
     /**
-     * Runs tcpbench inside the namespace against the echo port; fails unless it exits with 0 (it exits with 1
-     * on any byte that did not come back as sent) and its last line matches {@code result}.
+     * Runs the load client in the namespace against the echo port ({@code echoload MODE STACK 7 ARGS...}); fails
+     * unless it exits with 0 (it exits with 1 on any error and on any byte that did not come back as sent) and
+     * reports the family asked for. Returns its figures by name.
      */
-    private static Matcher tcpbench(Duration timeout, String mode, String host, String arg1, String arg2,
-                                    String result) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(tcpbench.toString(), mode, host, String.valueOf(ECHO_PORT), arg1));
-        if (arg2 != null) {
-            cmd.add(arg2);
-        }
+    private static Map<String, String> echoload(Family f, Duration timeout, String mode, String... args)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(echoload.toString(), mode, f.stack, String.valueOf(ECHO_PORT)));
+        cmd.addAll(List.of(args));
         NetNs.Result r = ns.exec(timeout, cmd.toArray(new String[0]));
-        String out = (r.stdout() + r.stderr()).trim();
-        System.out.println("[it] tcpbench " + mode + " " + host + ": " + out);
-        assertTrue(r.ok(), () -> "tcpbench " + mode + " failed: " + r);
-        String last = r.stdout().trim().lines().reduce((a, b) -> b).orElse("");
-        Matcher m = Pattern.compile(result).matcher(last);
-        assertTrue(m.matches(), () -> "unexpected RESULT line '" + last + "' (expected /" + result + "/): " + r);
-        return m;
+        Map<String, String> figures = Echoload.figures(r.stdout());
+        System.out.println("[it] echoload " + String.join(" ", cmd.subList(1, cmd.size())) + ": " + figures
+                + (r.stderr().isBlank() ? "" : " " + r.stderr().trim()));
+        assertTrue(r.ok(), () -> "echoload " + mode + " failed over " + f + ": " + r);
+        assertEquals(mode, figures.get("mode"), r::toString);
+        assertEquals(f == Family.IPV6 ? "ipv6" : "ipv4", figures.get("family"), r::toString);
+        return figures;
     }
 
     /** Runs a Python client in the namespace and fails unless it exits with 0. */

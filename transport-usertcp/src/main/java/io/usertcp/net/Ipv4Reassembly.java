@@ -78,6 +78,7 @@ public final class Ipv4Reassembly {
     private final int maxFragments;
     /** In insertion order, so the first is the oldest (evicted first). */
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>();
+    private final KeyedHash hasher = KeyedHash.random(); // fragments' keys are the sender's choice
     private final Key probe = new Key();
     private int memory;
 
@@ -129,7 +130,7 @@ public final class Ipv4Reassembly {
             stats.dropIpTinyFragment++; // RFC 1858 §3.1 and §3.2 (tiny and overlapping TCP fragments)
             return;
         }
-        probe.set(Ipv4.src(frame, o), Ipv4.dst(frame, o), protocol, Ipv4.id(frame, o));
+        probe.set(hasher, Ipv4.src(frame, o), Ipv4.dst(frame, o), protocol, Ipv4.id(frame, o));
         Entry e = entries.get(probe);
         if (end > MAX_PAYLOAD) {
             stats.dropIpMalformed++; // would make a datagram over 65535 bytes (the "ping of death")
@@ -341,23 +342,36 @@ public final class Ipv4Reassembly {
         memory = 0;
     }
 
-    /** Source, destination, protocol and identification: what fragments of one datagram share (RFC 791). */
-    private static final class Key {
+    /** The hash code the key of a fragment with these fields gets (tests: hash flooding). */
+    int keyHash(int src, int dst, int protocol, int id) {
+        return new Key().set(hasher, src, dst, protocol, id).hashCode();
+    }
+
+    /**
+     * Source, destination, protocol and identification: what fragments of one datagram share (RFC 791). The
+     * sender chooses all of them, so the hash code is keyed ({@link KeyedHash}) and keys are ordered.
+     */
+    private static final class Key implements Comparable<Key> {
         int src;
         int dst;
         int protocolAndId;
+        int hash;
 
         Key() {
         }
 
         Key(Key k) {
-            set(k.src, k.dst, k.protocolAndId >>> 16, k.protocolAndId & 0xffff);
+            src = k.src;
+            dst = k.dst;
+            protocolAndId = k.protocolAndId;
+            hash = k.hash;
         }
 
-        Key set(int src, int dst, int protocol, int id) {
+        Key set(KeyedHash hasher, int src, int dst, int protocol, int id) {
             this.src = src;
             this.dst = dst;
             this.protocolAndId = protocol << 16 | id;
+            this.hash = hasher.hash((long) src << 32 | (dst & 0xffffffffL), protocolAndId);
             return this;
         }
 
@@ -368,9 +382,16 @@ public final class Ipv4Reassembly {
 
         @Override
         public int hashCode() {
-            int h = src * 0x9E3779B1 + dst;
-            h = h * 0x9E3779B1 + protocolAndId;
-            return h ^ (h >>> 16);
+            return hash;
+        }
+
+        @Override
+        public int compareTo(Key k) {
+            int c = Integer.compare(src, k.src);
+            if (c == 0) {
+                c = Integer.compare(protocolAndId, k.protocolAndId);
+            }
+            return c != 0 ? c : Integer.compare(dst, k.dst);
         }
     }
 

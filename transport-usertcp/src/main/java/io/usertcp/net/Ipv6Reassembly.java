@@ -108,6 +108,7 @@ public final class Ipv6Reassembly {
     private final int maxFragments;
     /** In insertion order, so the first is the oldest (evicted first). */
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>();
+    private final KeyedHash hasher = KeyedHash.random(); // fragments' keys are the sender's choice
     private final Key probe = new Key();
     private int memory;
 
@@ -192,7 +193,7 @@ public final class Ipv6Reassembly {
             return;
         }
         int end = offset + len;
-        probe.set(frame.getLong(ipOffset + 8), frame.getLong(ipOffset + 16), frame.getLong(ipOffset + 24),
+        probe.set(hasher, frame.getLong(ipOffset + 8), frame.getLong(ipOffset + 16), frame.getLong(ipOffset + 24),
                 frame.getLong(ipOffset + 32), frame.getInt(fragmentHeaderOffset + 4));
         Entry e = entries.get(probe);
         if (unfragmentable - HEADER_LENGTH + end > MAX_PAYLOAD_LENGTH) {
@@ -480,27 +481,59 @@ public final class Ipv6Reassembly {
         memory = 0;
     }
 
-    /** Source, destination and identification: what fragments of one datagram share (RFC 8200 §4.5). */
-    private static final class Key {
+    /** The hash code the key of a fragment with these fields gets (tests: hash flooding). */
+    int keyHash(long srcHi, long srcLo, long dstHi, long dstLo, int id) {
+        Key k = new Key();
+        k.set(hasher, srcHi, srcLo, dstHi, dstLo, id);
+        return k.hashCode();
+    }
+
+    /**
+     * Source, destination and identification: what fragments of one datagram share (RFC 8200 §4.5). The
+     * sender chooses all of them, so the hash code is keyed ({@link KeyedHash}) and keys are ordered.
+     */
+    private static final class Key implements Comparable<Key> {
         long srcHi;
         long srcLo;
         long dstHi;
         long dstLo;
         int id;
+        int hash;
 
         Key() {
         }
 
         Key(Key k) {
-            set(k.srcHi, k.srcLo, k.dstHi, k.dstLo, k.id);
+            srcHi = k.srcHi;
+            srcLo = k.srcLo;
+            dstHi = k.dstHi;
+            dstLo = k.dstLo;
+            id = k.id;
+            hash = k.hash;
         }
 
-        void set(long srcHi, long srcLo, long dstHi, long dstLo, int id) {
+        void set(KeyedHash hasher, long srcHi, long srcLo, long dstHi, long dstLo, int id) {
             this.srcHi = srcHi;
             this.srcLo = srcLo;
             this.dstHi = dstHi;
             this.dstLo = dstLo;
             this.id = id;
+            this.hash = hasher.hash(srcHi, srcLo, dstHi, dstLo, id);
+        }
+
+        @Override
+        public int compareTo(Key k) {
+            int c = Long.compare(srcLo, k.srcLo);
+            if (c == 0) {
+                c = Long.compare(srcHi, k.srcHi);
+            }
+            if (c == 0) {
+                c = Integer.compare(id, k.id);
+            }
+            if (c == 0) {
+                c = Long.compare(dstLo, k.dstLo);
+            }
+            return c != 0 ? c : Long.compare(dstHi, k.dstHi);
         }
 
         @Override
@@ -511,11 +544,7 @@ public final class Ipv6Reassembly {
 
         @Override
         public int hashCode() {
-            long h = srcHi * 0x9E3779B97F4A7C15L + srcLo;
-            h = h * 0x9E3779B97F4A7C15L + dstHi;
-            h = h * 0x9E3779B97F4A7C15L + dstLo;
-            h = h * 0x9E3779B97F4A7C15L + id;
-            return (int) (h ^ (h >>> 32));
+            return hash;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.usertcp.net;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.stack.StackStats;
 import io.usertcp.stack.Timer;
 import io.usertcp.stack.TimerQueue;
 import io.usertcp.wire.Ipv6;
@@ -16,8 +17,20 @@ import java.util.Map;
  * frames waiting for resolution, and sends the neighbour solicitations of address resolution and of neighbour
  * unreachability detection.
  *
- * <p>Bounds: at most {@link #MAX_ENTRIES} entries (the oldest entry that is not INCOMPLETE is evicted, else the
- * oldest one) and {@link #MAX_PENDING_PER_ENTRY} queued frames per entry (further frames are dropped).
+ * <p>Bounds, each counted in {@link StackStats} when hit (the defences RFC 6583 §7 asks of neighbour caches):
+ * <ul>
+ *   <li>at most {@link #MAX_ENTRIES} entries (1024). To make room, an INCOMPLETE entry goes first (the oldest),
+ *       then one that was learned from the wire but never carried our traffic (the oldest), then the least
+ *       recently used one; the entry of a {@linkplain #protect protected} address (the configured router) is
+ *       never evicted ({@code ndpEntriesEvicted});</li>
+ *   <li>solicitations and other NDP input may create at most {@link #NEW_ENTRIES_PER_SECOND} entries a second
+ *       (100), in bursts of {@link #NEW_ENTRY_BURST} (200); entries our own traffic needs are not limited
+ *       ({@code ndpNewEntriesRateLimited});</li>
+ *   <li>frames queued behind an INCOMPLETE entry: at most {@link #MAX_PENDING_PER_ENTRY} (64) and
+ *       {@link #MAX_PENDING_BYTES_PER_ENTRY} bytes (128 KiB) per entry and {@link #MAX_PENDING_BYTES} (1 MiB) in
+ *       all; further frames are dropped ({@code dropNdpQueueFull}, also counted in {@code dropNdpUnresolved}).</li>
+ * </ul>
+ * Lookups go through a keyed hash ({@link KeyedHash}): the addresses come from the wire.
  *
  * <p>REACHABLE entries carry no timer: one that has not been confirmed for {@link #REACHABLE_TIME_NANOS} is
  * treated as STALE when next looked at, so a confirmation (sent by TCP for every acknowledgement of new data)
@@ -28,6 +41,14 @@ public final class NeighborCache {
     public static final int MAX_ENTRIES = 1024;
     /** Most frames queued behind one INCOMPLETE entry. */
     public static final int MAX_PENDING_PER_ENTRY = 64;
+    /** Most bytes queued behind one INCOMPLETE entry. */
+    public static final int MAX_PENDING_BYTES_PER_ENTRY = 128 << 10;
+    /** Most bytes queued behind all INCOMPLETE entries together. */
+    public static final int MAX_PENDING_BYTES = 1 << 20;
+    /** Entries NDP input may create per second (RFC 6583 §7: limit the rate of new entries). */
+    public static final int NEW_ENTRIES_PER_SECOND = 100;
+    /** Entries NDP input may create at once. */
+    public static final int NEW_ENTRY_BURST = 200;
     /** Multicast solicitations sent before address resolution fails (RFC 4861 §10). */
     public static final int MAX_MULTICAST_SOLICIT = 3;
     /** Unicast solicitations sent in PROBE before the entry is deleted (RFC 4861 §10). */
@@ -72,9 +93,29 @@ public final class NeighborCache {
     }
 
     private final Map<Key, Entry> entries = new HashMap<>();
-    private final Key probe = new Key(0, 0); // reused for lookups: no allocation on the hot path
+    private final KeyedHash hasher = KeyedHash.random();
+    private final Key probe = new Key(); // reused for lookups: no allocation on the hot path
     private final TimerQueue timers;
     private final Output output;
+    private final StackStats stats;
+    private final TokenBucket newEntries = new TokenBucket(NEW_ENTRIES_PER_SECOND, NEW_ENTRY_BURST);
+    /**
+     * New addresses our own sending may start resolving per second once the table is full
+     * ({@value #RESOLUTIONS_PER_SECOND}, bursts of {@value #RESOLUTION_BURST}): each then evicts an entry and costs an
+     * INCOMPLETE entry, a neighbour solicitation and a timer, and a flood of spoofed SYNs
+     * from on-link addresses would otherwise make every SYN-ACK one of them (issue #10). Frames for an address
+     * beyond the rate are dropped; TCP retransmits.
+     */
+    public static final int RESOLUTIONS_PER_SECOND = 1000;
+    /** See {@link #RESOLUTIONS_PER_SECOND}. */
+    public static final int RESOLUTION_BURST = 100;
+    private final TokenBucket resolutions = new TokenBucket(RESOLUTIONS_PER_SECOND, RESOLUTION_BURST);
+    // Eviction order: INCOMPLETE (oldest first), learned but never used (oldest first), used (least recent first).
+    private final CacheNode.EvictionList incomplete = new CacheNode.EvictionList();
+    private final CacheNode.EvictionList unused = new CacheNode.EvictionList();
+    private final CacheNode.EvictionList used = new CacheNode.EvictionList();
+    private long[] protectedAddresses = new long[0]; // hi, lo pairs
+    private int pendingBytes;
     private final int ethernetOffset;
     private Entry last; // one-entry cache: the hot path is nearly always one next hop
     private long reachableTime = REACHABLE_TIME_NANOS;
@@ -82,11 +123,28 @@ public final class NeighborCache {
 
     /**
      * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
+     * @param stats          where the bounds hit are counted
      */
-    public NeighborCache(TimerQueue timers, Output output, int ethernetOffset) {
+    public NeighborCache(TimerQueue timers, Output output, int ethernetOffset, StackStats stats) {
         this.timers = timers;
         this.output = output;
         this.ethernetOffset = ethernetOffset;
+        this.stats = stats;
+    }
+
+    /**
+     * Never evicts the entry of {@code hi/lo} to make room (the configured router: every off-link packet needs
+     * it). It still goes when it stops answering (RFC 4861 §7.3.3).
+     */
+    public void protect(long hi, long lo) {
+        long[] p = java.util.Arrays.copyOf(protectedAddresses, protectedAddresses.length + 2);
+        p[p.length - 2] = hi;
+        p[p.length - 1] = lo;
+        protectedAddresses = p;
+        Entry e = find(hi, lo);
+        if (e != null) {
+            e.pinned = true;
+        }
     }
 
     /** Sets ReachableTime, as a router advertisement may (RFC 4861 §6.3.4); non-positive values are ignored. */
@@ -124,7 +182,16 @@ public final class NeighborCache {
     public void resolve(long hi, long lo, ByteBuf frame, long now) {
         Entry e = find(hi, lo);
         if (e == null) {
-            e = create(hi, lo, now);
+            if (size() >= MAX_ENTRIES && !resolutions.tryTake(now)) {
+                stats.ndpResolutionsRateLimited++;
+                output.dropUnresolved(frame);
+                return;
+            }
+            e = create(hi, lo, now, incomplete);
+            if (e == null) {
+                output.dropUnresolved(frame); // every entry is protected: nothing to make room with
+                return;
+            }
         }
         if (e.state != State.INCOMPLETE) {
             use(e, now);
@@ -132,10 +199,15 @@ public final class NeighborCache {
             output.transmitResolved(frame);
             return;
         }
-        if (e.pending.size() >= MAX_PENDING_PER_ENTRY) {
+        int len = frame.readableBytes();
+        if (e.pending.size() >= MAX_PENDING_PER_ENTRY || e.pendingBytes + len > MAX_PENDING_BYTES_PER_ENTRY
+                || pendingBytes + len > MAX_PENDING_BYTES) {
+            stats.dropNdpQueueFull++;
             output.dropUnresolved(frame);
         } else {
             e.pending.add(frame);
+            e.pendingBytes += len;
+            pendingBytes += len;
         }
         if (!e.timer.isScheduled()) {
             e.probes = 1;
@@ -148,7 +220,8 @@ public final class NeighborCache {
      * Records the source link-layer address of a neighbour solicitation from {@code hi/lo} (RFC 4861 §7.2.3;
      * also of a router solicitation, router advertisement or redirect, §6.2.6, §6.3.4, §8.3): a new entry is
      * created STALE, an existing one whose address differs gets the new one and becomes STALE, and an INCOMPLETE
-     * one sends what waited for it (which moves it on to DELAY). The same address changes nothing.
+     * one sends what waited for it (which moves it on to DELAY). The same address changes nothing. New entries
+     * are rate-limited; this input neither counts as use nor saves an entry from eviction.
      */
     public void learnFromSolicitation(long hi, long lo, long mac, long now) {
         if (mac < 0) {
@@ -156,7 +229,14 @@ public final class NeighborCache {
         }
         Entry e = find(hi, lo);
         if (e == null) {
-            e = create(hi, lo, now);
+            if (!newEntries.tryTake(now)) {
+                stats.ndpNewEntriesRateLimited++;
+                return;
+            }
+            e = create(hi, lo, now, unused);
+            if (e == null) {
+                return;
+            }
         }
         if (e.state != State.INCOMPLETE && e.mac == mac) {
             return;
@@ -219,6 +299,7 @@ public final class NeighborCache {
         }
         e.updated = now;
         enter(e, State.REACHABLE);
+        used.moveToEnd(e); // our traffic makes progress through it
     }
 
     /** The state of the entry of {@code hi/lo} at {@code now}, or null if there is none. */
@@ -236,6 +317,16 @@ public final class NeighborCache {
         return entries.size();
     }
 
+    /** Bytes of frames waiting for resolution. */
+    public int pendingBytes() {
+        return pendingBytes;
+    }
+
+    /** The hash code the key of {@code hi/lo} gets (tests: hash flooding). */
+    int keyHash(long hi, long lo) {
+        return new Key().set(hasher, hi, lo).hashCode();
+    }
+
     /** Releases every queued frame and forgets every entry (the stack is closing). */
     public void clear() {
         for (Entry e : entries.values()) {
@@ -244,8 +335,10 @@ public final class NeighborCache {
             while ((f = e.pending.poll()) != null) {
                 f.release();
             }
+            e.list.remove(e);
         }
         entries.clear();
+        pendingBytes = 0;
         last = null;
     }
 
@@ -256,21 +349,26 @@ public final class NeighborCache {
         if (e != null && e.key.hi == hi && e.key.lo == lo) {
             return e;
         }
-        probe.hi = hi;
-        probe.lo = lo;
-        e = entries.get(probe);
+        e = entries.get(probe.set(hasher, hi, lo));
         if (e != null) {
             last = e;
         }
         return e;
     }
 
-    private Entry create(long hi, long lo, long now) {
-        if (entries.size() >= MAX_ENTRIES) {
-            evictOne();
+    /** A new entry on {@code list}, after making room; null if no entry may be evicted. */
+    private Entry create(long hi, long lo, long now, CacheNode.EvictionList list) {
+        if (entries.size() >= MAX_ENTRIES && !evictOne()) {
+            return null;
         }
-        Entry e = new Entry(new Key(hi, lo), now);
+        Entry e = new Entry(new Key().set(hasher, hi, lo), now);
+        for (int i = 0; i < protectedAddresses.length; i += 2) {
+            if (protectedAddresses[i] == hi && protectedAddresses[i + 1] == lo) {
+                e.pinned = true;
+            }
+        }
         entries.put(e.key, e);
+        list.moveToEnd(e);
         last = e;
         return e;
     }
@@ -284,6 +382,7 @@ public final class NeighborCache {
 
     /** A packet is being sent through {@code e}: the first one to a STALE entry starts the DELAY timer. */
     private void use(Entry e, long now) {
+        used.moveToEnd(e);
         age(e, now);
         if (e.state == State.STALE) {
             e.state = State.DELAY;
@@ -300,15 +399,20 @@ public final class NeighborCache {
 
     /** Sends the frames queued on a just-resolved entry. */
     private void flush(Entry e, long now) {
+        if (e.list == incomplete) {
+            used.moveToEnd(e); // resolved: our traffic asked for it
+        }
         if (e.pending.isEmpty()) {
             return;
         }
         use(e, now);
         ByteBuf f;
         while ((f = e.pending.poll()) != null) {
+            pendingBytes -= f.readableBytes();
             MacAddress.write(f, ethernetOffset, e.mac);
             output.transmitResolved(f);
         }
+        e.pendingBytes = 0;
     }
 
     private void expired(Entry e, long now) {
@@ -342,42 +446,48 @@ public final class NeighborCache {
         }
     }
 
-    private void evictOne() {
-        Entry victim = null;
-        boolean victimIncomplete = true;
-        for (Entry e : entries.values()) {
-            boolean incomplete = e.state == State.INCOMPLETE;
-            if (victim == null || (victimIncomplete && !incomplete)
-                    || (incomplete == victimIncomplete && e.updated - victim.updated < 0)) {
-                victim = e;
-                victimIncomplete = incomplete;
-            }
+    private boolean evictOne() {
+        CacheNode victim = incomplete.first();
+        if (victim == null) {
+            victim = unused.firstUnpinned();
         }
-        if (victim != null) {
-            remove(victim);
+        if (victim == null) {
+            victim = used.firstUnpinned();
         }
+        if (victim == null) {
+            return false;
+        }
+        stats.ndpEntriesEvicted++;
+        remove((Entry) victim);
+        return true;
     }
 
     private void remove(Entry e) {
         entries.remove(e.key);
+        e.list.remove(e);
         timers.cancel(e.timer);
         if (last == e) {
             last = null;
         }
         ByteBuf f;
         while ((f = e.pending.poll()) != null) {
+            pendingBytes -= f.readableBytes();
             output.dropUnresolved(f);
         }
+        e.pendingBytes = 0;
     }
 
-    /** A 128-bit address as a map key; ordered so that colliding keys form a tree, not a list. */
+    /** A 128-bit address as a map key, with a keyed hash code; ordered so that colliding keys form a tree. */
     private static final class Key implements Comparable<Key> {
         long hi;
         long lo;
+        int hash;
 
-        Key(long hi, long lo) {
+        Key set(KeyedHash hasher, long hi, long lo) {
             this.hi = hi;
             this.lo = lo;
+            this.hash = hasher.hash(hi, lo);
+            return this;
         }
 
         @Override
@@ -387,8 +497,7 @@ public final class NeighborCache {
 
         @Override
         public int hashCode() {
-            long h = lo * 0x9e37_79b9_7f4a_7c15L + hi;
-            return (int) (h ^ (h >>> 32));
+            return hash;
         }
 
         @Override
@@ -398,8 +507,9 @@ public final class NeighborCache {
         }
     }
 
-    private final class Entry {
+    private final class Entry extends CacheNode {
         final Key key;
+        int pendingBytes;
         State state = State.INCOMPLETE;
         long mac = -1;
         long updated; // last confirmation or change of address: REACHABLE ageing and eviction order

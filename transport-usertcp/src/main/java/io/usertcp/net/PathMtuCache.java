@@ -38,6 +38,7 @@ public final class PathMtuCache {
     private final int maxEntries;
     /** In the order values were learned: the first is the oldest (aged and evicted first). */
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>();
+    private final KeyedHash hasher = KeyedHash.random(); // destinations named by ICMP messages
     private final Key probe = new Key();
 
     /** A cache with the default aging time (10 minutes) and bound (1024 destinations). */
@@ -68,7 +69,7 @@ public final class PathMtuCache {
 
     /** Forgets what was learned about one destination (its route changed, say). */
     public void forget(boolean v6, long hi, long lo) {
-        entries.remove(probe.set(v6, hi, lo));
+        entries.remove(probe.set(hasher, v6, hi, lo));
     }
 
     /**
@@ -79,7 +80,7 @@ public final class PathMtuCache {
         if (entries.isEmpty()) {
             return linkMtu; // the usual case: nothing learned, no lookup on the send path
         }
-        Entry e = live(probe.set(v6, hi, lo), now);
+        Entry e = live(probe.set(hasher, v6, hi, lo), now);
         return e == null ? linkMtu : Math.min(linkMtu, e.mtu);
     }
 
@@ -94,7 +95,7 @@ public final class PathMtuCache {
             return false; // IPv4's "unknown": the caller estimates with plateau() (RFC 1191 §5)
         }
         int floored = Math.max(reportedMtu, v6 ? MIN_IPV6_MTU : MIN_IPV4_MTU);
-        Entry e = live(probe.set(v6, hi, lo), now);
+        Entry e = live(probe.set(hasher, v6, hi, lo), now);
         int current = e == null ? linkMtu : Math.min(linkMtu, e.mtu);
         if (floored >= current) {
             return false; // never raised by an ICMP message (RFC 1191 §3, RFC 8201 §4)
@@ -107,7 +108,7 @@ public final class PathMtuCache {
                 it.next();
                 it.remove(); // the oldest
             }
-            e = new Entry(new Key().set(v6, hi, lo));
+            e = new Entry(new Key().set(hasher, v6, hi, lo));
         }
         e.mtu = floored;
         e.learned = now;
@@ -139,16 +140,26 @@ public final class PathMtuCache {
         return PLATEAUS[PLATEAUS.length - 1];
     }
 
-    /** A destination: family and 128 bits. */
-    private static final class Key {
+    /** The hash code the key of this destination gets (tests: hash flooding). */
+    int keyHash(boolean v6, long hi, long lo) {
+        return new Key().set(hasher, v6, hi, lo).hashCode();
+    }
+
+    /**
+     * A destination: family and 128 bits. ICMP messages name it, so the hash code is keyed
+     * ({@link KeyedHash}) and keys are ordered.
+     */
+    private static final class Key implements Comparable<Key> {
         boolean v6;
         long hi;
         long lo;
+        int hash;
 
-        Key set(boolean v6, long hi, long lo) {
+        Key set(KeyedHash hasher, boolean v6, long hi, long lo) {
             this.v6 = v6;
             this.hi = hi;
             this.lo = lo;
+            this.hash = hasher.hash(hi, lo, v6 ? 1 : 0);
             return this;
         }
 
@@ -159,8 +170,16 @@ public final class PathMtuCache {
 
         @Override
         public int hashCode() {
-            long h = (hi * 0x9E3779B97F4A7C15L + lo) * 0x9E3779B97F4A7C15L + (v6 ? 1 : 0);
-            return (int) (h ^ (h >>> 32));
+            return hash;
+        }
+
+        @Override
+        public int compareTo(Key k) {
+            int c = Long.compare(lo, k.lo);
+            if (c == 0) {
+                c = Long.compare(hi, k.hi);
+            }
+            return c != 0 ? c : Boolean.compare(v6, k.v6);
         }
     }
 

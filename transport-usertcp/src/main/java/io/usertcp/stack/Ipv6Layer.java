@@ -99,7 +99,10 @@ final class Ipv6Layer implements NeighborCache.Output {
             hasGateway = false;
         }
         this.fragmentId = firstFragmentId;
-        this.neighbors = new NeighborCache(stack.timers(), this, vnet);
+        this.neighbors = new NeighborCache(stack.timers(), this, vnet, stats);
+        if (hasGateway) {
+            neighbors.protect(gatewayHi, gatewayLo); // never evicted to make room
+        }
         this.reassembly = new Ipv6Reassembly(stack.timers(), stack.alloc(), stats, new ReassemblyOutput());
     }
 

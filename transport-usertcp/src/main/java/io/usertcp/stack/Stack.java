@@ -70,6 +70,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
     private final LoopFaults faults;
+    private final MemoryBudget memory;
     private final ArpTable arp;
     private final TcpLayer tcp;
     private final PathMtuCache pathMtu = new PathMtuCache();
@@ -107,6 +108,7 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
         this.clock = clock;
         this.alloc = alloc;
         this.faults = new LoopFaults(stats, clock);
+        this.memory = new MemoryBudget(config.memoryBudget());
         timers.faults(faults);
         List<Integer> addrs = new ArrayList<>();
         List<Integer> masks = new ArrayList<>();
@@ -123,9 +125,14 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
             throw new IllegalArgumentException("gateway " + config.gateway().getHostAddress()
                     + " is not within any of the stack's prefixes " + config.addresses());
         }
-        this.arp = new ArpTable(timers, this, vnet);
+        this.arp = new ArpTable(timers, this, vnet, stats);
+        if (gateway != 0) {
+            arp.protect(gateway); // never evicted to make room
+        }
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
+        this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());
+        this.tcp.closingLimits(config.maxOrphans(), config.maxTimeWait());
         this.udp = new UdpLayer(this);
         this.reassembly = new Ipv4Reassembly(timers, alloc, stats, new ReassemblyOutput());
         List<StackConfig.InterfaceAddress> v6 = new ArrayList<>();
@@ -187,6 +194,12 @@ public final class Stack implements TcpEnv, UdpEnv, ArpTable.Output, AutoCloseab
     @Override
     public StackStats stats() {
         return stats;
+    }
+
+    /** The buffer memory budget of the stack's TCP queues. */
+    @Override
+    public MemoryBudget memory() {
+        return memory;
     }
 
     @Override

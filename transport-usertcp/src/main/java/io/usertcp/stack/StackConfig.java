@@ -27,8 +27,14 @@ public final class StackConfig {
     private final int maxHalfOpen;
     private final Long seed;
     private final int ttl;
+    private final long memoryBudget;
+    private final int maxSynBacklog;
+    private final int maxOrphans;
+    private final int maxTimeWait;
+    private final boolean synCookies;
 
     private StackConfig(Builder b) {
+        this.memoryBudget = b.memoryBudget;
         this.seed = b.seed;
         this.ttl = b.ttl;
         this.link = b.link;
@@ -40,6 +46,34 @@ public final class StackConfig {
         this.defaultReceiveBuffer = b.defaultReceiveBuffer;
         this.defaultSendBuffer = b.defaultSendBuffer;
         this.maxHalfOpen = b.maxHalfOpen;
+        this.maxSynBacklog = b.maxSynBacklog;
+        this.maxOrphans = b.maxOrphans;
+        this.maxTimeWait = b.maxTimeWait;
+        this.synCookies = b.synCookies;
+    }
+
+    /**
+     * The bytes of buffer memory the stack's TCP queues may hold together before it turns away what the network
+     * asks for (see {@link MemoryBudget}); default {@link MemoryBudget#DEFAULT_LIMIT}.
+     */
+    public long memoryBudget() {
+        return memoryBudget;
+    }
+
+    /**
+     * The most connections the application has closed that may still be finishing (sending their last data and
+     * FIN); one more is reset at once, as Linux does past {@code tcp_max_orphans}. Default 16384.
+     */
+    public int maxOrphans() {
+        return maxOrphans;
+    }
+
+    /**
+     * The most connections in TIME-WAIT; one more closes without it, as Linux does past {@code tcp_max_tw_buckets}.
+     * Default 32768.
+     */
+    public int maxTimeWait() {
+        return maxTimeWait;
     }
 
     /** A new builder. */
@@ -92,9 +126,29 @@ public final class StackConfig {
         return defaultSendBuffer;
     }
 
-    /** The most connections in SYN-RECEIVED across all listeners. */
+    /**
+     * The most half-open (SYN-RECEIVED) connections across all listeners: records of about 120 bytes each in the
+     * listeners' SYN queues. Beyond it, as beyond a listener's own {@link #maxSynBacklog()}, SYNs are answered with
+     * SYN cookies (or dropped if {@link #synCookies()} is off).
+     */
     public int maxHalfOpen() {
         return maxHalfOpen;
+    }
+
+    /**
+     * The cap on each listener's SYN queue (as Linux's tcp_max_syn_backlog): a listener holds
+     * {@code min(max(backlog, 128), maxSynBacklog)} half-open connections. Default 1024.
+     */
+    public int maxSynBacklog() {
+        return maxSynBacklog;
+    }
+
+    /**
+     * Whether a listener whose SYN queue is full answers SYNs with SYN cookies (RFC 4987 §3.6) rather than
+     * dropping them. Default on.
+     */
+    public boolean synCookies() {
+        return synCookies;
     }
 
     /** The seed of the stack's secrets (ISN and port keys), or null for one from SecureRandom. */
@@ -193,6 +247,43 @@ public final class StackConfig {
         private int defaultSendBuffer = 1 << 20;
         private int maxHalfOpen = 4096;
         private Long seed;
+        private long memoryBudget = MemoryBudget.DEFAULT_LIMIT;
+
+        /**
+         * The stack-wide memory budget of its TCP queues in bytes (default half of the JVM's direct memory, at
+         * least 64 MiB): past it, SYNs, out-of-order data and more data for connections that already hold some
+         * are dropped and counted ({@code StackStats.dropTcpMemory}) and peers retransmit.
+         */
+        public Builder memoryBudget(long bytes) {
+            if (bytes < 64 * 1024) {
+                throw new IllegalArgumentException("memoryBudget " + bytes + " is below 64 KiB: the stack could not "
+                        + "hold one connection's window; give at least 65536 (default: half the direct memory)");
+            }
+            this.memoryBudget = bytes;
+            return this;
+        }
+        private int maxSynBacklog = 1024;
+        private int maxOrphans = 16384;
+        private int maxTimeWait = 32768;
+
+        /** See {@link StackConfig#maxOrphans()}. */
+        public Builder maxOrphans(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("maxOrphans must not be negative: " + n);
+            }
+            this.maxOrphans = n;
+            return this;
+        }
+
+        /** See {@link StackConfig#maxTimeWait()}; 0 closes every connection without TIME-WAIT. */
+        public Builder maxTimeWait(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("maxTimeWait must not be negative: " + n);
+            }
+            this.maxTimeWait = n;
+            return this;
+        }
+        private boolean synCookies = true;
 
         private Builder() {
         }
@@ -283,6 +374,27 @@ public final class StackConfig {
                 throw new IllegalArgumentException("maxHalfOpen must be at least 1: " + n);
             }
             this.maxHalfOpen = n;
+            return this;
+        }
+
+        /**
+         * The cap on each listener's SYN queue (default 1024): a listener holds min(max(backlog, 128), this)
+         * half-open connections, and answers further SYNs with SYN cookies.
+         */
+        public Builder maxSynBacklog(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxSynBacklog must be at least 1: " + n);
+            }
+            this.maxSynBacklog = n;
+            return this;
+        }
+
+        /**
+         * SYN cookies (RFC 4987 §3.6) for listeners whose SYN queue is full (default on). Off, such SYNs are
+         * dropped, and a SYN flood can keep every listener from taking connections.
+         */
+        public Builder synCookies(boolean on) {
+            this.synCookies = on;
             return this;
         }
 

@@ -27,6 +27,7 @@ public final class StackStats {
     public long dropTcpNoListener;
     public long dropTcpUnacceptable;
     public long dropTcpListenOverflow;
+    /** Frames not queued behind an unresolved address: its queue (frames or bytes) or all queues were full. */
     public long dropArpQueueFull;
     public long dropArpUnresolved;
 
@@ -161,6 +162,64 @@ public final class StackStats {
     public long dropIp6Martian;
     /** ARP packets whose sender claims 127/8, a group or broadcast address, or one of our addresses. */
     public long dropArpMartian;
+    /** RSTs not sent for segments that match nothing, beyond the stack-wide rate (1000/s, bursts of 100). */
+    public long tcpResetsRateLimited;
+    /** Challenge ACKs (RFC 5961 §7) not sent, beyond the stack-wide rate (1000/s, bursts of 100). */
+    public long tcpChallengeAcksLimited;
+    /**
+     * Connections aborted by the persist timer: a zero window whose probes went unanswered 15 times, or 8 probes
+     * after the application closed.
+     */
+    public long tcpPersistAborts;
+    /** TCP segments (in-order or out-of-order data) and SYNs turned away because the memory budget was used up. */
+    public long dropTcpMemory;
+    /** Connections reset when the application closed them because StackConfig.maxOrphans were still finishing. */
+    public long tcpOrphansReset;
+    /** Connections closed without TIME-WAIT because StackConfig.maxTimeWait were in it. */
+    public long tcpTimeWaitOverflows;
+    // SYN queues and SYN cookies (issue #10, RFC 4987)
+    /** SYNs that found their listener's SYN queue (or all listeners' together, maxHalfOpen) full. */
+    public long tcpSynQueueOverflows;
+    /** SYN-ACKs sent with a SYN cookie instead of a SYN queue record. */
+    public long tcpSynCookiesSent;
+    /** ACKs that returned a valid SYN cookie and made a connection. */
+    public long tcpSynCookiesValid;
+    /** ACKs to a listener that had sent SYN cookies, with no record and no valid cookie: answered with RST. */
+    public long tcpSynCookiesInvalid;
+    /** Handshake-completing ACKs dropped because the listener's accept queue was full (the record stays). */
+    public long tcpAcceptQueueOverflows;
+    /** SYNs dropped because the listener's accept queue was full. */
+    public long tcpSynDropsAcceptQueueFull;
+    /** SYN-ACKs resent by the SYN queue's timer. */
+    public long tcpSynAckRetransmits;
+    /** Half-open connections dropped after their last SYN-ACK retransmission went unanswered. */
+    public long tcpSynAckRetriesExhausted;
+    /** Duplicate SYNs and out-of-window segments for a half-open connection not answered (rate limit). */
+    public long tcpSynRecvAnswersLimited;
+    // Bounds against SACK, hash-flooding and neighbour-cache attacks (issue #10)
+    /** SACK blocks ignored because the scoreboard already held its 32 ranges. */
+    public long tcpSackBlocksIgnored;
+    /** SACK block edges inside a wire segment, rounded off (that segment stays unSACKed). */
+    public long tcpSackRoundedOff;
+    /** ACKs whose SACK blocks needed more than the per-ACK work budget (the rest waits for the next ACK). */
+    public long tcpSackWorkDeferred;
+    /** Splits of RACK entries refused at their bound (the entry is treated coarsely). */
+    public long tcpRackSplitsRefused;
+    /** ARP entries evicted to make room for a new one (INCOMPLETE first, then unused, then least recently used). */
+    public long arpEntriesEvicted;
+    /** ARP entries that input would have created beyond the rate limit (RFC 6583 §7). */
+    public long arpNewEntriesRateLimited;
+    /** Neighbour cache entries evicted to make room for a new one. */
+    public long ndpEntriesEvicted;
+    /** Neighbour cache entries that NDP input would have created beyond the rate limit (RFC 6583 §7). */
+    public long ndpNewEntriesRateLimited;
+    /** Frames not queued behind an INCOMPLETE neighbour: its queue (frames or bytes) or all queues were full. */
+    public long dropNdpQueueFull;
+
+    /** Frames dropped because resolving a new IPv4 address was over the rate (ArpTable.RESOLUTIONS_PER_SECOND). */
+    public long arpResolutionsRateLimited;
+    /** Frames dropped because resolving a new IPv6 address was over the rate (NeighborCache.RESOLUTIONS_PER_SECOND). */
+    public long ndpResolutionsRateLimited;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

@@ -1,16 +1,28 @@
 package io.usertcp.tcp;
 
+import io.usertcp.net.KeyedHash;
+
 /**
  * The four-tuple that names a connection (RFC 9293 §3.3.2: local and remote socket). Addresses are 128-bit
  * (an IPv4 address is held in the low 32 bits of {@code lo}), so one key type serves both families. A
  * mutable probe instance is reused for lookups so demultiplexing allocates nothing.
+ *
+ * <p>The remote half comes from the wire, so the hash code is keyed with the TCP layer's secret
+ * ({@link KeyedHash}): nobody who lacks it can choose four-tuples that pile into one bucket of the
+ * connection table (hash flooding). Keys are also ordered, so colliding ones would form a tree, not a list.
  */
-final class FlowKey {
+final class FlowKey implements Comparable<FlowKey> {
+    private final KeyedHash hasher;
     long localHi;
     long localLo;
     long remoteHi;
     long remoteLo;
     int ports; // local << 16 | remote
+    private int hash;
+
+    FlowKey(KeyedHash hasher) {
+        this.hasher = hasher;
+    }
 
     FlowKey set(long localHi, long localLo, int localPort, long remoteHi, long remoteLo, int remotePort) {
         this.localHi = localHi;
@@ -18,16 +30,18 @@ final class FlowKey {
         this.remoteHi = remoteHi;
         this.remoteLo = remoteLo;
         this.ports = (localPort << 16) | remotePort;
+        this.hash = hasher.hash(localHi, localLo, remoteHi, remoteLo, ports);
         return this;
     }
 
     FlowKey copy() {
-        FlowKey k = new FlowKey();
+        FlowKey k = new FlowKey(hasher);
         k.localHi = localHi;
         k.localLo = localLo;
         k.remoteHi = remoteHi;
         k.remoteLo = remoteLo;
         k.ports = ports;
+        k.hash = hash;
         return k;
     }
 
@@ -51,9 +65,21 @@ final class FlowKey {
 
     @Override
     public int hashCode() {
-        long h = localLo * 0x9E3779B97F4A7C15L + remoteLo;
-        h = h * 0x9E3779B97F4A7C15L + (localHi ^ remoteHi);
-        h = h * 0x9E3779B97F4A7C15L + ports;
-        return (int) (h ^ (h >>> 32));
+        return hash;
+    }
+
+    @Override
+    public int compareTo(FlowKey k) {
+        int c = Long.compare(remoteLo, k.remoteLo);
+        if (c == 0) {
+            c = Long.compare(remoteHi, k.remoteHi);
+        }
+        if (c == 0) {
+            c = Integer.compare(ports, k.ports);
+        }
+        if (c == 0) {
+            c = Long.compare(localLo, k.localLo);
+        }
+        return c != 0 ? c : Long.compare(localHi, k.localHi);
     }
 }

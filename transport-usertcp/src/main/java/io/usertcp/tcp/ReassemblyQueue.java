@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.stack.MemoryBudget;
 
 import java.util.Iterator;
 import java.util.Map;
@@ -20,14 +21,27 @@ import java.util.TreeMap;
 final class ReassemblyQueue {
     /** Most separate ranges held. */
     static final int MAX_ENTRIES = 512;
-    private static final int MERGE_CHUNK = 4096;
+    /**
+     * The buffer a small payload is copied into, with room for neighbours that follow it to merge: small, because an
+     * isolated byte is charged the whole buffer (issue #10: with 4 KiB, 512 isolated bytes pinned 2 MiB).
+     */
+    static final int MERGE_CHUNK = 256;
 
     private final ByteBufAllocator alloc;
+    private final MemoryBudget budget;
     private final TreeMap<Long, ByteBuf> ranges = new TreeMap<>();
     private long bytes;
+    private long truesize;               // memory the held buffers pin (capacities, as Linux's skb truesize)
+    private long memoryLimit = Long.MAX_VALUE;
 
     ReassemblyQueue(ByteBufAllocator alloc) {
+        this(alloc, MemoryBudget.unlimited());
+    }
+
+    /** A queue whose buffers count against the stack's {@code budget}; none is taken when it is used up. */
+    ReassemblyQueue(ByteBufAllocator alloc, MemoryBudget budget) {
         this.alloc = alloc;
+        this.budget = budget;
     }
 
     /** True if nothing is held. */
@@ -38,6 +52,44 @@ final class ReassemblyQueue {
     /** Bytes held. */
     long bytes() {
         return bytes;
+    }
+
+    /** Memory the held data pins: each buffer's capacity (a slice pins its whole frame), not its bytes. */
+    long truesize() {
+        return truesize;
+    }
+
+    /**
+     * Bounds {@link #truesize()}: out-of-order data is charged at its real buffer size, so a peer sending isolated
+     * one-byte segments cannot make each byte cost a 4 KiB buffer without limit (issue #10).
+     */
+    void memoryLimit(long limit) {
+        this.memoryLimit = limit;
+    }
+
+    private void remove(ByteBuf held) {
+        int charge = MemoryBudget.footprint(held);
+        bytes -= held.readableBytes();
+        truesize -= charge;
+        budget.uncharge(charge);
+        held.release();
+    }
+
+    /**
+     * Makes room for {@code need} bytes of charge at {@code offset} by dropping the ranges furthest from the in-order
+     * point that lie beyond it (as Linux's tcp_prune_ofo_queue: data nearer the hole is worth more). Returns
+     * whether the charge now fits.
+     */
+    private boolean makeRoom(long offset, long need) {
+        while (truesize + need > memoryLimit) {
+            Map.Entry<Long, ByteBuf> last = ranges.lastEntry();
+            if (last == null || last.getKey() <= offset) {
+                return false;
+            }
+            ranges.pollLastEntry();
+            remove(last.getValue());
+        }
+        return true;
     }
 
     /** Separate ranges held. */
@@ -76,9 +128,9 @@ final class ReassemblyQueue {
             }
             long eEnd = s + e.getValue().readableBytes();
             if (eEnd <= end) {
-                bytes -= e.getValue().readableBytes();
-                e.getValue().release();
+                ByteBuf covered = e.getValue(); // before it.remove(): TreeMap may reuse the entry for its successor
                 it.remove();
+                remove(covered);
             } else {
                 len = (int) (s - offset);
                 end = s;
@@ -99,16 +151,24 @@ final class ReassemblyQueue {
         if (ranges.size() >= MAX_ENTRIES) {
             return false;
         }
+        boolean copy = len < ReceiveQueue.COPY_BELOW || len < frame.capacity() / 2;
+        int cap = Math.max(len, len < ReceiveQueue.COPY_BELOW ? MERGE_CHUNK : len);
+        if (!makeRoom(offset, copy ? cap : frame.capacity())
+                || !budget.allows(copy ? cap : MemoryBudget.footprint(frame))) {
+            return false;
+        }
         ByteBuf data;
-        if (len < ReceiveQueue.COPY_BELOW || len < frame.capacity() / 2) {
-            int cap = Math.max(len, len < ReceiveQueue.COPY_BELOW ? MERGE_CHUNK : len);
+        if (copy) {
             data = alloc.directBuffer(cap, cap);
             data.writeBytes(frame, index, len);
         } else {
             data = frame.retainedSlice(index, len);
         }
         ranges.put(offset, data);
+        int charge = MemoryBudget.footprint(data);
         bytes += len;
+        truesize += charge;
+        budget.charge(charge);
         return true;
     }
 
@@ -127,7 +187,6 @@ final class ReassemblyQueue {
             }
             ranges.pollFirstEntry();
             ByteBuf b = first.getValue();
-            bytes -= b.readableBytes();
             long end = first.getKey() + b.readableBytes();
             if (end > at) {
                 int skip = (int) (at - first.getKey());
@@ -138,7 +197,7 @@ final class ReassemblyQueue {
                 advanced += n;
                 at = end;
             }
-            b.release();
+            remove(b);
         }
         return advanced;
     }
@@ -182,7 +241,9 @@ final class ReassemblyQueue {
         for (ByteBuf b : ranges.values()) {
             b.release();
         }
+        budget.uncharge(truesize);
         ranges.clear();
         bytes = 0;
+        truesize = 0;
     }
 }

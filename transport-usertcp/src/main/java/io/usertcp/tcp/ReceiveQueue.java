@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.stack.MemoryBudget;
 
 import java.util.ArrayDeque;
 
@@ -24,8 +25,23 @@ final class ReceiveQueue {
     private int size;
     private ByteBuf copyTail; // our own buffer at the tail of bufs, with room for small payloads
 
+    private final MemoryBudget budget;
+
     ReceiveQueue(ByteBufAllocator alloc) {
+        this(alloc, MemoryBudget.unlimited());
+    }
+
+    ReceiveQueue(ByteBufAllocator alloc, MemoryBudget budget) {
         this.alloc = alloc;
+        this.budget = budget;
+    }
+
+    /**
+     * Whether {@code len} more bytes may be appended now: always while the queue is empty (so every connection can
+     * make progress), otherwise only while the stack's memory budget has room for them.
+     */
+    boolean admits(int len) {
+        return size == 0 || budget.allows(len);
     }
 
     /** Bytes held. */
@@ -42,11 +58,14 @@ final class ReceiveQueue {
             if (copyTail == null || copyTail.writableBytes() < len || bufs.peekLast() != copyTail) {
                 int cap = Math.max(COPY_CHUNK, len);
                 copyTail = alloc.directBuffer(cap, cap);
+                budget.charge(cap);
                 bufs.add(copyTail);
             }
             copyTail.writeBytes(frame, index, len);
         } else {
-            bufs.add(frame.retainedSlice(index, len));
+            ByteBuf slice = frame.retainedSlice(index, len);
+            budget.charge(MemoryBudget.footprint(slice));
+            bufs.add(slice);
             copyTail = null;
         }
         size += len;
@@ -66,6 +85,7 @@ final class ReceiveQueue {
                 if (b == copyTail) {
                     copyTail = null;
                 }
+                budget.uncharge(MemoryBudget.footprint(b));
                 b.release();
             }
         }
@@ -76,6 +96,7 @@ final class ReceiveQueue {
     void clear() {
         ByteBuf b;
         while ((b = bufs.poll()) != null) {
+            budget.uncharge(MemoryBudget.footprint(b));
             b.release();
         }
         copyTail = null;

@@ -1,9 +1,12 @@
 package io.usertcp.tcp;
 
+import io.usertcp.stack.StackStats;
+
 /**
  * The sender's record of what the receiver has selectively acknowledged (RFC 2018, RFC 6675 §3): sorted,
- * disjoint ranges of sequence space above SND.UNA. Small and bounded ({@link #MAX_RANGES}); every
- * operation walks at most that many ranges.
+ * disjoint ranges of sequence space above SND.UNA. Small and bounded: at most {@link #MAX_RANGES} (32)
+ * ranges, a block that would need more is ignored and counted ({@code StackStats.tcpSackBlocksIgnored});
+ * lookups are binary searches. A version number tells {@link RackState} whether anything changed.
  */
 final class SackScoreboard {
     /** Most ranges kept: a block that would need more is ignored (it only costs a retransmission). */
@@ -13,11 +16,18 @@ final class SackScoreboard {
     private final int[] end = new int[MAX_RANGES];
     private int n;
     private int sacked;
+    private int version;
 
     /** Forgets everything (after a retransmission timeout: the receiver may have reneged, RFC 2018 §8). */
     void clear() {
         n = 0;
         sacked = 0;
+        version++;
+    }
+
+    /** Changes with every change of the ranges. */
+    int version() {
+        return version;
     }
 
     boolean isEmpty() {
@@ -49,15 +59,16 @@ final class SackScoreboard {
      * SACKed bytes not SACKed before. Invalid blocks are ignored (RFC 2018 does not trust them either).
      */
     boolean add(int s, int e, int una, int max) {
+        return add(s, e, una, max, null);
+    }
+
+    /** {@link #add(int, int, int, int)}, counting a block ignored for want of room in {@code stats}. */
+    boolean add(int s, int e, int una, int max, StackStats stats) {
         if (e - s <= 0 || s - una < 0 || e - max > 0) {
             return false;
         }
         int before = sacked;
-        // Find the first range that ends at or after s.
-        int i = 0;
-        while (i < n && end[i] - s < 0) {
-            i++;
-        }
+        int i = firstEndingAtOrAfter(s);
         if (i < n && start[i] - e <= 0) {
             // Overlaps or touches range i (and maybe more): merge them all into [ns, ne).
             int ns = start[i] - s < 0 ? start[i] : s;
@@ -81,6 +92,9 @@ final class SackScoreboard {
             }
         } else {
             if (n == MAX_RANGES) {
+                if (stats != null) {
+                    stats.tcpSackBlocksIgnored++;
+                }
                 return false;
             }
             System.arraycopy(start, i, start, i + 1, n - i);
@@ -90,7 +104,11 @@ final class SackScoreboard {
             n++;
             sacked += e - s;
         }
-        return sacked > before;
+        if (sacked == before) {
+            return false;
+        }
+        version++;
+        return true;
     }
 
     /** Drops what SND.UNA has reached. */
@@ -104,33 +122,45 @@ final class SackScoreboard {
             System.arraycopy(start, k, start, 0, n - k);
             System.arraycopy(end, k, end, 0, n - k);
             n -= k;
+            version++;
         }
         if (n > 0 && start[0] - una < 0) {
             sacked -= una - start[0];
             start[0] = una;
+            version++;
         }
     }
 
     /** {@code seq} if it is not SACKed, else the end of the range holding it. */
     int skipSacked(int seq) {
-        for (int i = 0; i < n; i++) {
-            if (start[i] - seq > 0) {
-                break;
-            }
-            if (end[i] - seq > 0) {
-                return end[i];
-            }
-        }
-        return seq;
+        int i = firstEndingAtOrAfter(seq + 1);
+        return i < n && start[i] - seq <= 0 ? end[i] : seq;
     }
 
     /** Where the unSACKed stretch starting at {@code seq} ends: the next range's start, or {@code limit}. */
     int holeEnd(int seq, int limit) {
-        for (int i = 0; i < n; i++) {
-            if (start[i] - seq > 0) {
-                return start[i] - limit < 0 ? start[i] : limit;
-            }
+        int i = firstEndingAtOrAfter(seq + 1);
+        if (i < n && start[i] - seq <= 0) {
+            i++; // seq is inside range i: the stretch begins after it
+        }
+        if (i < n) {
+            return start[i] - limit < 0 ? start[i] : limit;
         }
         return limit;
+    }
+
+    /** Index of the first range whose end is at or after {@code seq} (n if none): a binary search. */
+    private int firstEndingAtOrAfter(int seq) {
+        int lo = 0;
+        int hi = n;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (end[mid] - seq >= 0) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
     }
 }

@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.stack.MemoryBudget;
 
 /**
  * The bytes of a connection from SND.UNA on: sent but unacknowledged, then not yet sent. Stored in
@@ -22,8 +23,11 @@ final class SendBuffer {
     private int head;       // offset of byte 0 within chunks[first]
     private int size;       // bytes held
 
-    SendBuffer(ByteBufAllocator alloc) {
+    private final MemoryBudget budget;
+
+    SendBuffer(ByteBufAllocator alloc, MemoryBudget budget) {
         this.alloc = alloc;
+        this.budget = budget;
     }
 
     /** Bytes held. */
@@ -81,6 +85,7 @@ final class SendBuffer {
                 return;
             }
             chunks[first].release();
+            budget.uncharge(CHUNK);
             chunks[first] = null;
             first = (first + 1) & (chunks.length - 1);
             count--;
@@ -95,6 +100,7 @@ final class SendBuffer {
             chunks[idx].release();
             chunks[idx] = null;
         }
+        budget.uncharge((long) count * CHUNK);
         first = 0;
         count = 0;
         head = 0;
@@ -114,6 +120,7 @@ final class SendBuffer {
             head = 0;
         }
         chunks[(first + count) & (chunks.length - 1)] = alloc.directBuffer(CHUNK, CHUNK);
+        budget.charge(CHUNK); // counted, never refused: SO_SNDBUF bounds what the application writes
         count++;
     }
 }

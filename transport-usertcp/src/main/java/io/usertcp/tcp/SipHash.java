@@ -19,8 +19,8 @@ final class SipHash {
         long v1 = k1 ^ 0x646f72616e646f6dL;
         long v2 = k0 ^ 0x6c7967656e657261L;
         long v3 = k1 ^ 0x7465646279746573L;
-        long[] words = {a, b, c, d, e};
-        for (long m : words) {
+        for (int w = 0; w < 5; w++) {
+            long m = w == 0 ? a : w == 1 ? b : w == 2 ? c : w == 3 ? d : e; // no array: nothing allocated per call
             v3 ^= m;
             for (int i = 0; i < 2; i++) {
                 v0 += v1; v1 = Long.rotateLeft(v1, 13); v1 ^= v0; v0 = Long.rotateLeft(v0, 32);

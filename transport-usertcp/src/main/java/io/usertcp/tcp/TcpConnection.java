@@ -43,7 +43,7 @@ public final class TcpConnection extends TcpSocket {
     private final int ipHeaderLength;
     final int localPort;
     final int remotePort;
-    TcpListener listener;          // set while SYN-RECEIVED for a passive open
+    TcpListener listener;          // set while the ACK that completes a passive open is processed
     TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
     private TcpState state = TcpState.CLOSED;
@@ -92,9 +92,16 @@ public final class TcpConnection extends TcpSocket {
     private boolean inputShutdown;
     private boolean ackPending;
     private boolean orphaned;       // the application closed; the connection finishes on its own
+    private boolean countedOrphan;  // counted in TcpLayer.orphans (until TIME-WAIT or CLOSED)
 
     // Congestion control (RFC 5681, RFC 6582).
     private int cwnd;
+    /** The largest cwnd ever allowed: 1 GiB, the largest window scaling can advertise (RFC 7323 §2.3). */
+    static final int CWND_CLAMP = 1 << 30;
+    // RFC 7661 §4 (as Linux's tcp_cwnd_validate): cwnd grows only while the sender uses it.
+    private int maxFlight;          // the largest flight of the current window
+    private int cwndUsageSeq;       // the window ends when SND.UNA passes this
+    private boolean cwndLimited;    // the flight filled cwnd in that window
     private int ssthresh = Integer.MAX_VALUE;
     private CongestionControl cc = new CongestionControl.Cubic();
     private int dupAcks;
@@ -162,7 +169,10 @@ public final class TcpConnection extends TcpSocket {
             onCloseTimeout();
         }
     };
-    private int persistBackoff;
+    private int persistBackoff;     // zero-window probes since the window closed
+    private int unansweredProbes;   // zero-window probes since the peer last sent an acceptable ACK
+    /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
+    static final int MAX_ORPHAN_PROBES = 8;
     private String softError;
     private long lastReachableConfirm = Long.MIN_VALUE / 2; // last upper-layer confirmation to NDP
     private int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
@@ -177,9 +187,9 @@ public final class TcpConnection extends TcpSocket {
         this.remote = remote;
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.remotePort = remotePort;
-        this.sendBuffer = new SendBuffer(tcp.env.alloc());
-        this.receiveQueue = new ReceiveQueue(tcp.env.alloc());
-        this.reassembly = new ReassemblyQueue(tcp.env.alloc());
+        this.sendBuffer = new SendBuffer(tcp.env.alloc(), tcp.env.memory());
+        this.receiveQueue = new ReceiveQueue(tcp.env.alloc(), tcp.env.memory());
+        this.reassembly = new ReassemblyQueue(tcp.env.alloc(), tcp.env.memory());
         this.tsOffset = tcp.nextRandomInt();
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
@@ -486,6 +496,17 @@ public final class TcpConnection extends TcpSocket {
             abort();
             return;
         }
+        if (!countedOrphan && state != TcpState.TIME_WAIT) {
+            if (tcp.orphans >= tcp.maxOrphans) {
+                // Too many closed connections still finishing: this one is reset now (Linux: "too many orphaned
+                // sockets") rather than hold its buffers for minutes (issue #10).
+                tcp.env.stats().tcpOrphansReset++;
+                abort();
+                return;
+            }
+            countedOrphan = true;
+            tcp.orphans++;
+        }
         shutdownInput();
         shutdownOutput();
         if (state == TcpState.FIN_WAIT_2) {
@@ -556,24 +577,43 @@ public final class TcpConnection extends TcpSocket {
         sendSyn(false);
     }
 
-    /** Passive open: a SYN arrived at a listener (RFC 9293 §3.10.7.2). */
-    void acceptSyn(int seq, int peerWindow, TcpOptions opts) {
-        irs = seq;
-        rcvNxt = seq + 1;
-        iss = tcp.isn(this);
+    /**
+     * Passive open (RFC 9293 §3.10.7.2) completed outside the connection: the SYN was held by a SYN queue record
+     * or a SYN cookie ({@link PassiveOpen}) until the peer's ACK came. Sets up SYN-RECEIVED as receiving that SYN
+     * and sending our SYN-ACK would have, so that {@link #segmentArrives} then takes the ACK like any other.
+     * {@code synAckSent} is when the SYN-ACK left if it was never resent ({@code r.retries} 0): the handshake's
+     * RTT sample.
+     */
+    void synReceived(SynReceived r, int tsOffset, long synAckSent) {
+        irs = r.irs;
+        rcvNxt = irs + 1;
+        iss = r.iss;
         sndUna = iss;
-        sndNxt = iss;
-        sndMax = iss;
+        sndNxt = iss + 1;
+        sndMax = iss + 1;
         sndBufSeq = iss + 1;
         recover = iss;
-        applySynOptions(opts, true);
-        sndWnd = peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
-        sndWl1 = seq;
+        // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
+        int peerMss = r.peerMss > 0 ? r.peerMss : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
+        windowScaleOk = r.peerWscale >= 0;
+        sndWscale = windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
+        rcvWscale = windowScaleOk ? windowScaleFor(receiveBufferSize) : 0;
+        sackOk = r.sackPermitted;
+        tsOk = r.timestamps;
+        tsRecent = r.tsRecent;
+        tsRecentAge = tcp.env.now();
+        this.tsOffset = tsOffset;
+        sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
+        sndWl1 = irs;
         sndWl2 = iss;
         maxSndWnd = sndWnd;
         cwnd = initialCwnd();
+        lastAckSent = rcvNxt;
+        rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
+        retries = r.retries;
+        rttStart = synAckSent;
         setState(TcpState.SYN_RECEIVED);
-        sendSyn(true);
     }
 
     private void applySynOptions(TcpOptions opts, boolean weMayScale) {
@@ -611,7 +651,7 @@ public final class TcpConnection extends TcpSocket {
         return Math.min(10 * mss, Math.max(2 * mss, 14600));
     }
 
-    private static int windowScaleFor(int bufferSize) {
+    static int windowScaleFor(int bufferSize) {
         int s = 0;
         while (s < 14 && (65535L << s) < bufferSize) {
             s++;
@@ -697,21 +737,17 @@ public final class TcpConnection extends TcpSocket {
 
         // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
         // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
+        boolean takesTsVal = false;
         if (tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tsRecent)) {
-                if (tcp.env.now() - tsRecentAge > 24L * 86_400 * 1_000_000_000L) {
-                    tsRecent = opts.tsVal();
-                } else {
-                    tcp.env.stats().dropTcpUnacceptable++;
-                    sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
-                    return;
-                }
+            if (seqLt(opts.tsVal(), tsRecent) && tcp.env.now() - tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
+                tcp.env.stats().dropTcpUnacceptable++;
+                sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
+                return;
             }
-            // §4.3: remember the TSval of the segment that covers Last.ACK.sent.
-            if (seqLe(seq, lastAckSent)) {
-                tsRecent = opts.tsVal();
-                tsRecentAge = tcp.env.now();
-            }
+            // §4.3, R3: the TSval of a segment that covers Last.ACK.sent becomes TS.Recent, but only once the
+            // segment has passed the sequence (R2) and ACK checks below: a blind segment that is then dropped
+            // must not move it (issue #10).
+            takesTsVal = seqLe(seq, lastAckSent);
         }
 
         // First: sequence number acceptability (§3.10.7.4, the four cases).
@@ -802,6 +838,10 @@ public final class TcpConnection extends TcpSocket {
         if (state == TcpState.CLOSED) {
             return;
         }
+        if (takesTsVal) {
+            tsRecent = opts.tsVal();
+            tsRecentAge = tcp.env.now();
+        }
 
         // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
         if ((flags & Tcp.URG) != 0 && takesUrgent()) {
@@ -831,6 +871,8 @@ public final class TcpConnection extends TcpSocket {
                         if (fits > 0) {
                             lastOooOffset = at;
                         }
+                        // Held data is charged at the memory it pins, within SO_RCVBUF (issue #10).
+                        reassembly.memoryLimit(receiveBufferSize);
                         if (fits > 0 && !reassembly.insert(at, frame, off, fits)) {
                             tcp.env.stats().tcpOutOfOrderDropped++;
                         } else if (fin && fits == len) {
@@ -843,6 +885,13 @@ public final class TcpConnection extends TcpSocket {
                     if (len > room) {
                         len = room;
                         fin = false; // the FIN lies beyond what we take
+                    }
+                    if (len > 0 && !inputShutdown && !receiveQueue.admits(len)) {
+                        // The stack's memory budget is used up: not taken, not acknowledged; the peer
+                        // retransmits it later (as Linux under tcp_mem pressure) (issue #10).
+                        tcp.env.stats().dropTcpMemory++;
+                        sendAck();
+                        return;
                     }
                     if (len > 0) {
                         if (!inputShutdown) {
@@ -948,6 +997,7 @@ public final class TcpConnection extends TcpSocket {
             sendOutOfWindowAck(segLen);
             return false;
         }
+        unansweredProbes = 0; // the peer is there (a zero-window probe's answer lands here)
         boolean windowUpdate = false;
         if (seqLt(sndWl1, seq) || (sndWl1 == seq && seqLe(sndWl2, ack))) {
             windowUpdate = wnd != sndWnd;
@@ -971,7 +1021,7 @@ public final class TcpConnection extends TcpSocket {
                 tcp.env.stats().tcpDsacksIn++;
             }
             for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
-                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax);
+                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax, tcp.env.stats());
             }
         }
         if (newSack && !seqGt(ack, sndUna)) {
@@ -998,7 +1048,7 @@ public final class TcpConnection extends TcpSocket {
             onDupAck();
         }
         if (sackOk) {
-            rack.onAck(sndUna, scoreboard, now); // RFC 8985 §6.2 steps 1-3
+            rack.onAck(sndUna, scoreboard, now, tcp.env.stats()); // RFC 8985 §6.2 steps 1-3
             if (sndMax != sndUna) {
                 rackDetectLoss(dsack, now);
             }
@@ -1079,10 +1129,12 @@ public final class TcpConnection extends TcpSocket {
                 retransmitOne();
                 cwnd = Math.max(cwnd - acked + mss, mss);
             }
+        } else if (!isCwndLimited()) {
+            // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
         } else if (cwnd < ssthresh) {
-            cwnd += Math.min(acked, 2 * mss); // slow start with ABC, L = 2*SMSS (RFC 3465)
+            cwnd = Math.min(cwnd + Math.min(acked, 2 * mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
         } else {
-            cwnd = cc.onAckInAvoidance(cwnd, acked, mss, now, srtt);
+            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, srtt), CWND_CLAMP);
         }
         dupAcks = 0;
         probes = 0;
@@ -1291,6 +1343,10 @@ public final class TcpConnection extends TcpSocket {
                 break;
             }
         }
+        boolean filled = sndNxt - sndUna + smss > cwnd;
+        if (sent || filled) {
+            validateCwnd(filled);
+        }
         if (sent) {
             lastSend = tcp.env.now();
         }
@@ -1303,6 +1359,29 @@ public final class TcpConnection extends TcpSocket {
         if (sent && !probeTimer.isScheduled()) {
             armProbe(tcp.env.now());
         }
+    }
+
+    /**
+     * RFC 7661 §4.1, in Linux's form (tcp_cwnd_validate): after sending, note whether the flight filled cwnd
+     * ({@code filled}) and the largest flight; the record covers one window of data (until SND.UNA passes what
+     * was sent when it began) or is renewed sooner by a fuller flight.
+     */
+    private void validateCwnd(boolean filled) {
+        int flight = sndNxt - sndUna;
+        if (!seqLt(sndUna, cwndUsageSeq) || filled || (!cwndLimited && flight > maxFlight)) {
+            cwndLimited = filled;
+            maxFlight = flight;
+            cwndUsageSeq = sndNxt;
+        }
+    }
+
+    /**
+     * Whether cwnd may grow (RFC 7661 §4.3): in slow start while the flight reached half of it (slow start
+     * doubles the window each round trip, so a flight of half the window still tests it), in congestion
+     * avoidance only if the flight filled it.
+     */
+    private boolean isCwndLimited() {
+        return cwnd < ssthresh ? cwnd < 2 * maxFlight : cwndLimited;
     }
 
     /**
@@ -1340,7 +1419,9 @@ public final class TcpConnection extends TcpSocket {
                 tcp.env.stats().tcpRetransmits++;
             }
         }
-        armProbe(now);
+        // RFC 8985 §7.3: after a probe, sent or not, re-arm the RTO timer (not the PTO timer), so that the
+        // probe's ACK has a full RTO to arrive and the RTO stays the last resort.
+        armRtx(now);
     }
 
     /**
@@ -1371,7 +1452,7 @@ public final class TcpConnection extends TcpSocket {
             return 0;
         }
         int s = rack.start(i);
-        int e = rack.end(i);
+        int e = rack.retransmitEnd(i, s + mss - sackOptionLength()); // whole segments, never slivers
         int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
         int avail = (seqLt(e, dataEnd) ? e : dataEnd) - s;
         int len = Math.min(mss - sackOptionLength(), Math.max(avail, 0));
@@ -1433,7 +1514,9 @@ public final class TcpConnection extends TcpSocket {
             sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
         }
         if (sackOk) {
-            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcp.env.now()); // RFC 8985 §6.1
+            // RFC 8985 §6.1; the segment size is the grid SACK blocks are matched to (as transmit() cuts it).
+            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), mss - (hdr - Tcp.MIN_HEADER_LENGTH),
+                    tcp.env.now());
         }
         transmit(f, o, hdr + len);
         ackPending = false;
@@ -1593,7 +1676,7 @@ public final class TcpConnection extends TcpSocket {
             challengeWindowStart = now;
             challengeAcks = 0;
         }
-        if (challengeAcks < 10) {
+        if (challengeAcks < 10 && tcp.mayChallengeAck()) {
             challengeAcks++;
             sendAck();
         }
@@ -1757,13 +1840,35 @@ public final class TcpConnection extends TcpSocket {
             destroy(new IOException("Connection timed out (no answer to zero-window probes)"));
             return;
         }
+        // MUST-37 keeps a connection open while the peer answers the probes; one that answers none of
+        // MAX_DATA_RETRIES probes is gone (as the retransmission timer decides, and Linux's tcp_probe_timer), and a
+        // connection the application closed stops after MAX_ORPHAN_PROBES (Linux's tcp_orphan_retries): neither
+        // may pin its send buffer forever (issue #10).
+        if (unansweredProbes >= MAX_DATA_RETRIES || (orphaned && persistBackoff >= MAX_ORPHAN_PROBES)) {
+            tcp.env.stats().tcpPersistAborts++;
+            sendControl(sndMax, 0, Tcp.RST);
+            tcp.env.stats().tcpResetsOut++;
+            destroy(new IOException("Connection timed out (" + (orphaned ? persistBackoff + " zero-window probes"
+                    + " after close" : unansweredProbes + " zero-window probes unanswered") + ")"));
+            return;
+        }
         // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
         sendControl(sndUna - 1, rcvNxt, Tcp.ACK);
         persistBackoff++;
+        unansweredProbes++;
         armPersist();
     }
 
     private void enterTimeWait() {
+        uncountOrphan();
+        if (tcp.timeWaits >= tcp.maxTimeWait) {
+            // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
+            tcp.env.stats().tcpTimeWaitOverflows++;
+            flushAck(); // the ACK of the peer's FIN still goes out
+            destroy(null);
+            return;
+        }
+        tcp.timeWaits++;
         setState(TcpState.TIME_WAIT);
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
@@ -1822,6 +1927,13 @@ public final class TcpConnection extends TcpSocket {
         state = s;
     }
 
+    private void uncountOrphan() {
+        if (countedOrphan) {
+            countedOrphan = false;
+            tcp.orphans--;
+        }
+    }
+
     /** Ends the connection: timers off, memory freed, removed from the demux table, owner told. */
     void destroy(Throwable cause) {
         if (state == TcpState.CLOSED && cause == null) {
@@ -1829,6 +1941,10 @@ public final class TcpConnection extends TcpSocket {
         }
         boolean wasConnecting = state == TcpState.SYN_SENT;
         boolean wasSynReceived = state == TcpState.SYN_RECEIVED;
+        if (state == TcpState.TIME_WAIT) {
+            tcp.timeWaits--;
+        }
+        uncountOrphan();
         setState(TcpState.CLOSED);
         if (cause != null && error == null) {
             error = cause;
@@ -1846,10 +1962,7 @@ public final class TcpConnection extends TcpSocket {
         if (cause != null) {
             receiveQueue.clear();
         }
-        if (listener != null) {
-            listener.halfOpenGone(this);
-            listener = null;
-        }
+        listener = null;
         tcp.remove(this);
         if (revivable != null) {
             TcpConnection old = revivable;

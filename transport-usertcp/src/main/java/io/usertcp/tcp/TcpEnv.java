@@ -2,6 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.stack.MemoryBudget;
 import io.usertcp.stack.StackStats;
 import io.usertcp.stack.TimerQueue;
 import io.usertcp.wire.IpAddress;
@@ -22,6 +23,9 @@ public interface TcpEnv {
 
     /** Counters. */
     StackStats stats();
+
+    /** The stack's buffer memory budget, which every connection's queues count against. */
+    MemoryBudget memory();
 
     /** Offset of the transport header in frames made by {@link #newFrame} for this family. */
     int payloadOffset(boolean v6);

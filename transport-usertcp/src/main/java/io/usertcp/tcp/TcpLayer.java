@@ -1,6 +1,7 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.net.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
@@ -16,9 +17,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * TCP for one stack: demultiplexes segments to connections and listeners (RFC 9293 §3.10.7), answers
- * segments for nothing with RST (§3.10.7.1), picks initial sequence numbers (RFC 6528) and ephemeral
- * ports (RFC 6056 §3.3.3).
+ * TCP for one stack: demultiplexes segments to connections, half-open records and listeners (RFC 9293
+ * §3.10.7), answers segments for nothing with RST (§3.10.7.1), picks initial sequence numbers (RFC 6528) and
+ * ephemeral ports (RFC 6056 §3.3.3). The passive side of the handshake, with its SYN queues and SYN cookies,
+ * is {@link PassiveOpen}'s.
  */
 public final class TcpLayer {
     /** First port of the ephemeral range (as Linux's default 32768-60999). */
@@ -31,15 +33,25 @@ public final class TcpLayer {
     final int defaultSendBuffer;
     final long minRtoNanos;
     final long timeWaitNanos;
-    final int maxHalfOpen;
-    int halfOpenTotal;
+    final PassiveOpen passive;
 
     private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
     private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
     private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
-    private final FlowKey probe = new FlowKey();
-    private TcpConnection parked; // a TIME-WAIT connection set aside by the SYN being processed
+    private final FlowKey probe;
     private final TcpOptions options = new TcpOptions();
+    /**
+     * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
+     * {@value #CONTROL_PER_SECOND} a second with bursts of {@value #CONTROL_BURST} for the whole stack: a flood of
+     * stray or forged segments cannot turn the stack into a packet generator (issue #10; Linux limits challenge
+     * ACKs to 1000/s per namespace).
+     */
+    static final int CONTROL_PER_SECOND = 1000;
+    static final int CONTROL_BURST = 100;
+    private final io.usertcp.net.TokenBucket resetLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+            CONTROL_BURST);
+    private final io.usertcp.net.TokenBucket challengeAckLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+            CONTROL_BURST);
     private final SipHash isnHash;
     private final SipHash portHash;
     private int nextEphemeral;
@@ -61,11 +73,52 @@ public final class TcpLayer {
         this.defaultSendBuffer = defaultSendBuffer;
         this.minRtoNanos = minRtoNanos;
         this.timeWaitNanos = timeWaitNanos;
-        this.maxHalfOpen = maxHalfOpen;
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         this.isnHash = new SipHash(r.nextLong(), r.nextLong());
         this.portHash = new SipHash(r.nextLong(), r.nextLong());
+        // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
+        this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
         this.random = r.split();
+        SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
+                new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
+        this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies);
+    }
+
+    /**
+     * Sets the SYN flood defences (RFC 4987): {@code maxSynBacklog} caps each listener's SYN queue (see
+     * {@link TcpListener#synQueueLimit()}), and {@code synCookies} says whether SYNs beyond a full SYN queue are
+     * answered with SYN cookies (else dropped).
+     */
+    public void synFloodDefence(int maxSynBacklog, boolean synCookies) {
+        if (maxSynBacklog < 1) {
+            throw new IllegalArgumentException("maxSynBacklog must be at least 1: " + maxSynBacklog);
+        }
+        passive.maxSynBacklog = maxSynBacklog;
+        passive.cookiesEnabled = synCookies;
+    }
+
+    /**
+     * Bounds on connections that outlive the application's interest in them (issue #10): orphans (closed by the
+     * application, still finishing) and TIME-WAIT. Each is counted here while it lasts.
+     */
+    public void closingLimits(int maxOrphans, int maxTimeWait) {
+        this.maxOrphans = maxOrphans;
+        this.maxTimeWait = maxTimeWait;
+    }
+
+    int maxOrphans = 16384;
+    int maxTimeWait = 32768;
+    int orphans;
+    int timeWaits;
+
+    /** Connections the application closed that are still finishing. */
+    public int orphanCount() {
+        return orphans;
+    }
+
+    /** Connections in TIME-WAIT. */
+    public int timeWaitCount() {
+        return timeWaits;
     }
 
     private final java.util.SplittableRandom random;
@@ -75,9 +128,14 @@ public final class TcpLayer {
         return random.nextInt();
     }
 
-    /** Number of connections in the demux table (TIME-WAIT included). */
+    /** Number of connections in the demux table (TIME-WAIT included) and of half-open (SYN-RECEIVED) records. */
     public int connectionCount() {
-        return connections.size();
+        return connections.size() + passive.queue.size();
+    }
+
+    /** Half-open (SYN-RECEIVED) records of all listeners, at most {@code StackConfig.maxHalfOpen}. */
+    public int halfOpenCount() {
+        return passive.queue.size();
     }
 
     /**
@@ -177,7 +235,8 @@ public final class TcpLayer {
         if (localPort == 0) {
             localPort = pickEphemeral(local, remote, remotePort);
         } else if (connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
-                remotePort))) {
+                remotePort)) || passive.find(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
+                remotePort) != null) {
             throw new BindException("Address already in use: " + local + ":" + localPort
                     + " is already connected to " + remote + ":" + remotePort);
         }
@@ -193,8 +252,8 @@ public final class TcpLayer {
         return c;
     }
 
-    private TcpConnection newConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
-        FlowKey key = new FlowKey().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
+    TcpConnection newConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
+        FlowKey key = probe.copy().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
         portUsers.merge(localPort, 1, Integer::sum);
@@ -210,6 +269,9 @@ public final class TcpLayer {
 
     /** Puts a parked TIME-WAIT connection back in the table (its successor's SYN was an old duplicate). */
     void revive(TcpConnection tw) {
+        if (tw == null) {
+            return;
+        }
         if (tw.parked && tw.state() == TcpState.TIME_WAIT && connections.putIfAbsent(tw.key, tw) == null) {
             tw.parked = false;
         } else {
@@ -227,16 +289,13 @@ public final class TcpLayer {
         }
     }
 
-    void abortHalfOpen(TcpListener l) {
-        List<TcpConnection> victims = new ArrayList<>();
-        for (TcpConnection c : connections.values()) {
-            if (c.listener == l) {
-                victims.add(c);
-            }
+    /** Whether the stack-wide budget allows one more challenge ACK now (RFC 5961 §7); counts the refusals. */
+    boolean mayChallengeAck() {
+        if (challengeAckLimit.tryTake(env.now())) {
+            return true;
         }
-        for (TcpConnection c : victims) {
-            c.abort();
-        }
+        env.stats().tcpChallengeAcksLimited++;
+        return false;
     }
 
     /**
@@ -267,10 +326,14 @@ public final class TcpLayer {
 
     /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
     int isn(TcpConnection c) {
+        return isn(c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);
+    }
+
+    /** {@link #isn(TcpConnection)} for a 4-tuple given as address halves. */
+    int isn(long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         long m = env.now() / 4000;
-        long f = c.local.isV4() ? isnHash.hash(c.local.v4(), c.remote.v4(), c.localPort, c.remotePort, 0)
-                : isnHash.hash(c.local.hi(), c.local.lo(), c.remote.hi(), c.remote.lo(),
-                        (long) c.localPort << 16 | c.remotePort);
+        long f = IpAddress.isV4(lHi, lLo) ? isnHash.hash((int) lLo, (int) rLo, lPort, rPort, 0)
+                : isnHash.hash(lHi, lLo, rHi, rLo, (long) lPort << 16 | rPort);
         return (int) (m + f);
     }
 
@@ -352,16 +415,17 @@ public final class TcpLayer {
         }
 
         TcpConnection c = connections.get(probe.set(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort));
+        boolean pureSyn = (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN;
         if (c != null) {
             TcpListener tl;
-            if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN && c.timeWaitAcceptsSyn(seq, opts)
-                    && (tl = findListener(dstHi, dstLo, dstPort)) != null && tl.canTakeSyn()
-                    && halfOpenTotal < maxHalfOpen) {
+            if (pureSyn && c.timeWaitAcceptsSyn(seq, opts) && (tl = findListener(dstHi, dstLo, dstPort)) != null
+                    && passive.hasRoom(tl)) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
                 // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
+                // (Never with a SYN cookie: its ACK would meet the TIME-WAIT connection.)
                 connections.remove(c.key, c);
                 c.parked = true;
-                parked = c;
+                passive.syn(tl, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort, seq, window, opts, c);
             } else {
                 try {
                     c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
@@ -369,8 +433,13 @@ public final class TcpLayer {
                     faulted(c, e);
                     throw e; // the stack's fault barrier counts and logs it
                 }
-                return;
             }
+            return;
+        }
+        SynReceived r = passive.find(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
+        if (r != null) {
+            passive.segment(r, frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+            return;
         }
         TcpListener l = findListener(dstHi, dstLo, dstPort);
         if (l == null) {
@@ -383,22 +452,22 @@ public final class TcpLayer {
             return;
         }
         if ((flags & Tcp.ACK) != 0) {
-            reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
+            if ((flags & Tcp.SYN) == 0) {
+                passive.ack(l, frame, o, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort, seq, ack, flags, window,
+                        o + hdr, dataLen, opts); // perhaps the return of a SYN cookie
+            } else {
+                reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
+            }
             return;
         }
         if ((flags & Tcp.SYN) == 0) {
             return;
         }
-        if ((flags & Tcp.FIN) != 0 || !l.canTakeSyn() || halfOpenTotal >= maxHalfOpen) {
+        if ((flags & Tcp.FIN) != 0) {
             env.stats().dropTcpListenOverflow++;
             return;
         }
-        TcpConnection nc = newConnection(IpAddress.of(dstHi, dstLo), dstPort, IpAddress.of(srcHi, srcLo), srcPort);
-        nc.listener = l;
-        nc.revivable = parked;
-        parked = null;
-        l.halfOpenAdded();
-        nc.acceptSyn(seq, window, opts);
+        passive.syn(l, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort, seq, window, opts, null);
     }
 
     /**
@@ -413,27 +482,39 @@ public final class TcpLayer {
         if (c != null) {
             c.icmpError(hard, description);
         }
+        // An error about a SYN-RECEIVED record's SYN-ACK is soft (RFC 5461 §4): the SYN-ACK is resent anyway.
     }
 
     /**
      * A packet-too-big report (ICMP fragmentation needed, ICMPv6 packet too big) about a segment as
      * {@link #icmpError}: if a connection has it in flight, the path MTU is lowered (RFC 1191, RFC 8201) and
-     * the connection resends what no longer fits.
+     * the connection resends what no longer fits. About a half-open record's SYN-ACK, the path MTU is lowered
+     * for the connection to come.
      */
     public void icmpPacketTooBig(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                                  int remotePort, int seq, int mtu) {
         TcpConnection c = icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq);
         if (c != null) {
             c.pathMtuReduced(env.reportPathMtu(c.remote, mtu));
+        } else if (passive.icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq) != null) {
+            env.reportPathMtu(IpAddress.of(remoteHi, remoteLo), mtu);
         }
     }
 
-    /** The connection an ICMP error quoting {@code seq} is about, if it has that sequence number in flight (RFC 5927 §4.1). */
+    /**
+     * The connection an ICMP error quoting {@code seq} is about, if it has that sequence number in flight (RFC 5927
+     * §4.1); null if none has (counted as ignored) or if a SYN-RECEIVED record's SYN-ACK has it (counted).
+     */
     private TcpConnection icmpTarget(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                                      int remotePort, int seq) {
         TcpConnection c = connections.get(probe.set(localHi, localLo, localPort, remoteHi, remoteLo, remotePort));
         if (c == null || !c.icmpSequenceAcceptable(seq)) {
-            env.stats().tcpIcmpIgnored++;
+            if (c == null && passive.icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq)
+                    != null) {
+                env.stats().tcpIcmpErrors++;
+            } else {
+                env.stats().tcpIcmpIgnored++;
+            }
             return null;
         }
         env.stats().tcpIcmpErrors++;
@@ -459,9 +540,13 @@ public final class TcpLayer {
     }
 
     /** RFC 9293 §3.10.7.1: the reply to a segment for no connection. Never answers a RST. */
-    private void reset(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int seq, int ack,
+    void reset(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int seq, int ack,
                        int flags, int dataLen) {
         if ((flags & Tcp.RST) != 0) {
+            return;
+        }
+        if (!resetLimit.tryTake(env.now())) {
+            env.stats().tcpResetsRateLimited++;
             return;
         }
         int rseq;

@@ -9,13 +9,26 @@ import java.util.ArrayDeque;
  * A passive-open endpoint (RFC 9293 §3.10.1 OPEN with passive): turns SYNs into connections and queues
  * the established ones until the application accepts them. The backlog bounds that queue; SYNs that
  * arrive while it is full are dropped (the peer retransmits them), as Linux does.
+ *
+ * <p>Half-open connections wait in the listener's SYN queue as compact records (see {@link PassiveOpen}), at
+ * most {@link #synQueueLimit()} of them; beyond that the listener answers with SYN cookies.
  */
 public final class TcpListener extends TcpSocket {
     final IpAddress local; // null for every address of the stack, of both families
+    /**
+     * The default of the stack-wide cap on each listener's SYN queue, {@code StackConfig.maxSynBacklog} (as a
+     * typical Linux tcp_max_syn_backlog).
+     */
+    static final int DEFAULT_MAX_SYN_BACKLOG = 1024;
+    /** The floor of a listener's SYN queue, whatever its backlog (Linux's 128 of tcp_max_syn_backlog). */
+    static final int MIN_SYN_QUEUE = 128;
+
     final int port;
     private int backlog;
     private final ArrayDeque<TcpConnection> acceptQueue = new ArrayDeque<>();
-    private int halfOpen;
+    int synQueued;                 // SYN-RECEIVED records in the SYN queue (kept by SynQueue)
+    private boolean cookieSent;
+    private long lastCookie;       // when the last SYN cookie went out
     private boolean closed;
 
     TcpListener(TcpLayer tcp, IpAddress local, int port, int backlog) {
@@ -50,9 +63,18 @@ public final class TcpListener extends TcpSocket {
         return acceptQueue.size();
     }
 
-    /** Connections in SYN-RECEIVED. */
+    /** Half-open connections (SYN-RECEIVED records) in the SYN queue. */
     public int halfOpen() {
-        return halfOpen;
+        return synQueued;
+    }
+
+    /**
+     * The bound of the SYN queue: the backlog, at least {@value #MIN_SYN_QUEUE}, at most the stack's
+     * {@code StackConfig.maxSynBacklog} (default {@value #DEFAULT_MAX_SYN_BACKLOG}). SYNs beyond it are answered
+     * with SYN cookies (RFC 4987 §3.6) unless the stack turned them off, then dropped.
+     */
+    public int synQueueLimit() {
+        return Math.min(Math.max(backlog, MIN_SYN_QUEUE), tcp.passive.maxSynBacklog);
     }
 
     /** True after {@link #close()}. */
@@ -72,25 +94,25 @@ public final class TcpListener extends TcpSocket {
         while ((c = acceptQueue.poll()) != null) {
             c.abort();
         }
-        tcp.abortHalfOpen(this);
+        tcp.passive.closeListener(this);
     }
 
-    boolean canTakeSyn() {
-        return !closed && acceptQueue.size() < backlog && halfOpen < tcp.maxHalfOpen;
+    boolean acceptQueueFull() {
+        return acceptQueue.size() >= backlog;
     }
 
-    void halfOpenAdded() {
-        halfOpen++;
-        tcp.halfOpenTotal++;
+    void cookieSent(long now) {
+        cookieSent = true;
+        lastCookie = now;
     }
 
-    void halfOpenGone(TcpConnection c) {
-        halfOpen--;
-        tcp.halfOpenTotal--;
+    /** Whether a SYN cookie went out at or after {@code t}. */
+    boolean cookieSentSince(long t) {
+        return cookieSent && lastCookie - t >= 0;
     }
 
+    /** The handshake of {@code c} completed: it waits for {@link #accept()}. */
     void established(TcpConnection c) {
-        halfOpenGone(c);
         tcp.env.stats().tcpPassiveOpens++;
         if (closed) {
             c.abort();

@@ -3,6 +3,7 @@ package io.usertcp.net;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.usertcp.net.NeighborCache.State;
+import io.usertcp.stack.StackStats;
 import io.usertcp.stack.TimerQueue;
 import io.usertcp.wire.MacAddress;
 import org.junit.jupiter.api.AfterEach;
@@ -36,6 +37,7 @@ class NeighborCacheTest {
     private final List<ByteBuf> transmitted = new ArrayList<>();
     private final List<ByteBuf> dropped = new ArrayList<>();
     private final List<ByteBuf> allocated = new ArrayList<>();
+    private final StackStats stats = new StackStats();
     private final NeighborCache cache = new NeighborCache(timers, new NeighborCache.Output() {
         @Override
         public void sendNeighborSolicitation(long targetHi, long targetLo, long dstMac) {
@@ -54,7 +56,7 @@ class NeighborCacheTest {
             dropped.add(frame);
             frame.release();
         }
-    }, ETH);
+    }, ETH, stats);
 
     @AfterEach
     void releaseEverything() {
@@ -409,32 +411,42 @@ class NeighborCacheTest {
 
     @Test
     void collidingKeysStillWork() {
-        // Keys whose hash codes are all equal (lo * K + hi constant).
+        // Keys whose hash codes were all equal before the hash was keyed (lo * K + hi constant); created at
+        // the rate new entries are allowed (one every 10 ms).
         long k = 0x9e37_79b9_7f4a_7c15L;
         for (long lo = 1; lo <= 500; lo++) {
-            cache.learnFromSolicitation(-lo * k, lo, lo, T0);
+            cache.learnFromSolicitation(-lo * k, lo, lo, T0 + lo * SECOND / 100);
         }
+        long later = T0 + 6 * SECOND;
         for (long lo = 1; lo <= 500; lo++) {
-            assertThat(cache.lookup(-lo * k, lo, T0)).isEqualTo(lo);
+            assertThat(cache.lookup(-lo * k, lo, later)).isEqualTo(lo);
         }
-        assertThat(cache.lookup(-501 * k, 501, T0)).isEqualTo(-1);
+        assertThat(cache.lookup(-501 * k, 501, later)).isEqualTo(-1);
+        assertThat(stats.ndpNewEntriesRateLimited).isZero();
     }
 
     @Test
-    void evictsTheOldestCompleteEntryFirst() {
-        cache.resolve(HI, 0, frame(0), T0); // oldest, but INCOMPLETE
+    void evictsIncompleteThenUnusedThenLeastRecentlyUsedEntries() {
+        long tick = SECOND / 100; // the rate at which solicitations may create entries
+        cache.resolve(HI, 0, frame(0), T0); // INCOMPLETE
         for (int i = 1; i < NeighborCache.MAX_ENTRIES; i++) {
-            cache.learnFromSolicitation(HI, i, 0x0200_0000_0000L + i, T0 + i);
+            cache.learnFromSolicitation(HI, i, 0x0200_0000_0000L + i, T0 + i * tick);
         }
-        cache.confirmReachable(HI, 1, T0 + 5000); // entry 1 is now recent; entry 2 is the oldest complete
+        long t = T0 + NeighborCache.MAX_ENTRIES * tick;
+        cache.confirmReachable(HI, 1, t); // entries 1 and 2 carry our traffic; the rest were only learned
+        cache.lookup(HI, 2, t);
         assertThat(cache.size()).isEqualTo(NeighborCache.MAX_ENTRIES);
-        cache.learnFromSolicitation(HI, 5000, 0x0200_0000_5000L, T0 + 5001);
+        // First the INCOMPLETE entry goes (its frame is dropped), then the oldest never used, entry 3.
+        cache.learnFromSolicitation(HI, 5000, 0x0200_0000_5000L, t + tick);
+        assertThat(cache.state(HI, 0, t + tick)).isNull();
+        assertSame(dropped, allocated.get(0));
+        cache.learnFromSolicitation(HI, 5001, 0x0200_0000_5001L, t + 2 * tick);
+        assertThat(cache.state(HI, 3, t + 2 * tick)).isNull();
+        assertThat(cache.state(HI, 4, t + 2 * tick)).isEqualTo(State.STALE);
+        assertThat(cache.state(HI, 1, t + 2 * tick)).isEqualTo(State.REACHABLE);
+        assertThat(cache.state(HI, 2, t + 2 * tick)).isEqualTo(State.DELAY);
         assertThat(cache.size()).isEqualTo(NeighborCache.MAX_ENTRIES);
-        assertThat(cache.state(HI, 2, T0 + 5001)).isNull();
-        assertThat(cache.state(HI, 0, T0 + 5001)).isEqualTo(State.INCOMPLETE);
-        assertThat(cache.state(HI, 1, T0 + 5001)).isEqualTo(State.REACHABLE);
-        assertThat(cache.state(HI, 3, T0 + 5001)).isEqualTo(State.STALE);
-        assertThat(dropped).isEmpty();
+        assertThat(stats.ndpEntriesEvicted).isEqualTo(2);
     }
 
     @Test
@@ -495,5 +507,91 @@ class NeighborCacheTest {
         assertThat(cache.state(HI, A, t + 30 * SECOND)).isEqualTo(State.DELAY);
         timers.runExpired(t + 35 * SECOND);
         assertThat(cache.state(HI, A, t + 35 * SECOND)).isEqualTo(State.PROBE);
+    }
+
+    // ------------------------------------------------------------------ attacks (RFC 6583 §7)
+
+    private ByteBuf frame(int tag, int size) {
+        ByteBuf f = PooledByteBufAllocator.DEFAULT.buffer(size);
+        f.writeZero(size);
+        f.setInt(40, tag);
+        allocated.add(f);
+        return f;
+    }
+
+    @Test
+    void theRouterSurvivesAFloodOfNeighboursWeAnswer() {
+        long router = 1;
+        cache.protect(HI, router);
+        cache.resolve(HI, router, frame(0), T0);
+        cache.advertisement(HI, router, MAC_A, true, true, T0);
+        // Spoofed on-link sources that we answer: each is resolved and used after the router was.
+        long tick = SECOND / 1000;
+        for (int i = 0; i < 3 * NeighborCache.MAX_ENTRIES; i++) {
+            long t = T0 + SECOND + i * tick;
+            cache.resolve(HI, 100 + i, frame(i + 1), t);
+            cache.advertisement(HI, 100 + i, 0x0200_0000_0000L + i, true, true, t);
+        }
+        assertThat(cache.size()).isEqualTo(NeighborCache.MAX_ENTRIES);
+        assertThat(cache.lookup(HI, router, T0 + 10 * SECOND)).isEqualTo(MAC_A);
+        assertThat(stats.ndpEntriesEvicted).isEqualTo(2L * NeighborCache.MAX_ENTRIES + 1);
+    }
+
+    @Test
+    void solicitationsFromNewAddressesCreateEntriesAtALimitedRate() {
+        reachableA(); // an entry in use
+        for (int i = 0; i < 5000; i++) {
+            cache.learnFromSolicitation(HI, 1000 + i, 0x0200_0000_0000L + i, T0 + 1);
+        }
+        assertThat(cache.size()).isEqualTo(1 + NeighborCache.NEW_ENTRY_BURST);
+        assertThat(stats.ndpNewEntriesRateLimited).isEqualTo(5000 - NeighborCache.NEW_ENTRY_BURST);
+        // A second later the bucket has refilled by the rate.
+        for (int i = 0; i < 5000; i++) {
+            cache.learnFromSolicitation(HI, 10_000 + i, 0x0200_0000_0000L + i, T0 + 1 + SECOND);
+        }
+        assertThat(cache.size()).isEqualTo(1 + NeighborCache.NEW_ENTRY_BURST + NeighborCache.NEW_ENTRIES_PER_SECOND);
+        assertThat(cache.lookup(HI, A, T0 + 2 * SECOND)).isEqualTo(MAC_A);
+        // Our own traffic is not limited.
+        for (int i = 0; i < 300; i++) {
+            cache.resolve(HI, 50_000 + i, frame(i), T0 + 2 * SECOND);
+        }
+        assertThat(cache.state(HI, 50_299, T0 + 2 * SECOND)).isEqualTo(State.INCOMPLETE);
+    }
+
+    @Test
+    void framesWaitingForOneNeighbourAreBoundedInBytes() {
+        int size = 9000; // jumbo frames: the byte bound binds before the frame count
+        int fit = NeighborCache.MAX_PENDING_BYTES_PER_ENTRY / size;
+        for (int i = 0; i < fit + 5; i++) {
+            cache.resolve(HI, A, frame(i, size), T0);
+        }
+        assertThat(dropped).hasSize(5);
+        assertThat(stats.dropNdpQueueFull).isEqualTo(5);
+        assertThat(cache.pendingBytes()).isEqualTo(fit * size);
+        cache.advertisement(HI, A, MAC_A, true, false, T0 + 1);
+        assertThat(transmitted).hasSize(fit);
+        assertThat(cache.pendingBytes()).isZero();
+    }
+
+    @Test
+    void framesWaitingForAllNeighboursAreBoundedInBytes() {
+        int size = 16 * 1024;
+        int perEntry = NeighborCache.MAX_PENDING_BYTES_PER_ENTRY / size;
+        int total = NeighborCache.MAX_PENDING_BYTES / size;
+        int neighbours = total / perEntry + 4;
+        for (int n = 0; n < neighbours; n++) {
+            for (int i = 0; i < perEntry; i++) {
+                cache.resolve(HI, 100 + n, frame(n * 100 + i, size), T0);
+            }
+        }
+        assertThat(cache.pendingBytes()).isEqualTo(total * size);
+        assertThat(stats.dropNdpQueueFull).isEqualTo((long) neighbours * perEntry - total);
+        assertThat(dropped).hasSize(neighbours * perEntry - total);
+        // Resolution failing releases what waited, and the bytes with it.
+        for (int k = 1; k <= 3; k++) {
+            timers.runExpired(T0 + k * SECOND);
+        }
+        assertThat(cache.size()).isZero();
+        assertThat(cache.pendingBytes()).isZero();
     }
 }

@@ -1,8 +1,9 @@
 package io.usertcp.script;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Address validation (RFC 9293 §3.9.1.1, §3.9.2.3; RFC 1122 §3.2.1.3) and ICMP (§3.9.2.2). */
 class AddressScriptTest {
@@ -72,6 +73,36 @@ class AddressScriptTest {
     @DisplayName("RFC 9293 §3.9.2.2 (MUST-55, MUST-56): Source Quench and soft ICMP errors do not abort the connection")
     void icmpSoftErrorsDoNotAbort() {
         ScriptedPeer.runResource("icmp_errors.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 9293 §3.9.2.2 (MUST-56): soft ICMP errors do not abort an open in SYN-SENT")
+    void icmpSoftErrorsDoNotAbortAnOpen() {
+        ScriptedPeer.runResource("icmp_soft_errors_syn_sent.pkt");
+    }
+
+    /**
+     * The counterpart of {@link #icmpSoftErrorsDoNotAbortAnOpen()}: the same open, the same quote (the SYN's
+     * sequence number, in flight), a hard code instead of a soft one, and the open fails naming the error. A
+     * quote of SND.NXT first (no byte in flight there) is ignored (RFC 5927 §4.1).
+     */
+    @ParameterizedTest(name = "destination unreachable code {0}")
+    @CsvSource({"2, protocol unreachable", "3, port unreachable", "9, administratively prohibited",
+            "10, administratively prohibited", "13, administratively prohibited"})
+    @DisplayName("RFC 9293 §3.9.2.2 (MUST-54), RFC 1122 §4.2.3.9 (SHLD-26): a hard ICMP error aborts an open in SYN-SENT")
+    void icmpHardErrorAbortsAnOpen(int code, String description) {
+        ScriptedPeer.runText("icmp-hard-" + code, """
+                +0    connect(198.18.0.1:40000)
+                +0    > S 0:0(0) win 65535 <mss 1460,nop,wscale 5,nop,nop,sackOK,nop,nop,TS val 0 ecr 0>
+                +0.1  icmp_error(3, CODE, 1)
+                +0    expect_stat(tcpIcmpIgnored=1)
+                +0    expect_state(SYN_SENT)
+                +0    icmp_error(3, CODE)
+                +0    expect_stat(tcpIcmpErrors=1)
+                +0    expect_closed(DESCRIPTION from 198.18.0.1)
+                +0    expect_connections(0)
+                +1    expect_connections(0)
+                """.replace("CODE", Integer.toString(code)).replace("DESCRIPTION", description));
     }
 
     @Test

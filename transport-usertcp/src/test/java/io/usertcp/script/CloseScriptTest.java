@@ -41,4 +41,16 @@ class CloseScriptTest {
     void timeWaitReturnsIfTheSynWasAnOldDuplicate() {
         ScriptedPeer.runResource("time_wait_new_syn_old_duplicate.pkt");
     }
+
+    @Test
+    @DisplayName("TIME-WAIT is bounded: past StackConfig.maxTimeWait a connection ACKs the FIN and closes at once")
+    void timeWaitOverflowClosesAfterTheLastAck() {
+        ScriptedPeer.runResource("time_wait_overflow.pkt");
+    }
+
+    @Test
+    @DisplayName("Orphans are bounded: past StackConfig.maxOrphans a closed connection is reset at once")
+    void orphanOverflowResets() {
+        ScriptedPeer.runResource("orphan_limit.pkt");
+    }
 }

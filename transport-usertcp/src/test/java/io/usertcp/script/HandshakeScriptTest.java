@@ -58,4 +58,10 @@ class HandshakeScriptTest {
     void timestamps() {
         ScriptedPeer.runResource("timestamps.pkt");
     }
+
+    @Test
+    @DisplayName("RFC 7323 §5.3: TS.Recent moves only after the sequence and ACK checks pass (a blind TSval cannot wedge)")
+    void tsRecentOnlyFromAcceptableSegments() {
+        ScriptedPeer.runResource("ts_recent_blind.pkt");
+    }
 }

@@ -12,6 +12,12 @@ class RackScriptTest {
     }
 
     @Test
+    @DisplayName("RFC 8985 §7: a lost tail is probed after PTO = 2 * SRTT and repaired before the RTO")
+    void tailLossProbeRepairsALostTail() {
+        ScriptedPeer.runResource("rack_tail_loss_probe.pkt");
+    }
+
+    @Test
     @DisplayName("RFC 8985 §6.2 step 4: reordering within RACK.reo_wnd is not taken for loss")
     void reorderingWithinTheWindowIsNotLoss() {
         ScriptedPeer.runResource("rack_reordering.pkt");

@@ -18,6 +18,12 @@ class ResetScriptTest {
     }
 
     @Test
+    @DisplayName("RSTs for segments that match nothing are rate-limited stack-wide (1000/s, bursts of 100)")
+    void resetsForNothingAreRateLimited() {
+        ScriptedPeer.runResource("rst_rate_limit.pkt");
+    }
+
+    @Test
     @DisplayName("RFC 5961 §3.2, RFC 9293 §3.10.7.4 (MUST-12): exact RST resets, in-window RST gets a challenge ACK")
     void resetNeedsAnExactSequenceNumber() {
         ScriptedPeer.runResource("rst_in_window.pkt");

@@ -55,6 +55,12 @@ class RetransmissionScriptTest {
     }
 
     @Test
+    @DisplayName("RFC 7661 §4.3: an application-limited sender's cwnd does not grow")
+    void applicationLimitedCwndDoesNotGrow() {
+        ScriptedPeer.runResource("cwnd_application_limited.pkt");
+    }
+
+    @Test
     @DisplayName("RFC 9293 §3.8.3 (MUST-20, MUST-21), RFC 5482: the application's R2 (user timeout) closes the connection")
     void userTimeoutClosesTheConnection() {
         ScriptedPeer.runResource("user_timeout.pkt");

@@ -55,11 +55,13 @@ import java.util.Map;
  * {@code user_timeout(seconds)}, {@code expect_stat(counter=value)}, {@code expect_connections(n)},
  * {@code expect_isn_increased()}, {@code expect_isn_step(n[, slack])}, {@code hold_input()} and
  * {@code release_input()} (segments injected in between reach the stack as one batch),
- * {@code icmp_error(type, code)} (about the current connection). {@code call(...) = error [substring]} expects
+ * {@code icmp_error(type, code[, seq])} (about the current connection, quoting {@code seq}, relative to the
+ * stack's ISN; by default SND.UNA as far as the script knows it). {@code call(...) = error [substring]} expects
  * the call to throw.
  *
  * <p>Settings ({@code %} lines): {@code rcvbuf}, {@code sndbuf}, {@code min_rto}, {@code time_wait} (seconds),
- * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}.
+ * {@code mtu}, {@code peer_isn}, {@code peer_port}, {@code max_half_open}, {@code max_syn_backlog}, {@code max_orphans}, {@code max_time_wait},
+ * {@code syncookies} (0 or 1).
  */
 public final class ScriptedPeer {
     /** 198.18.0.1: the scripted peer. */
@@ -93,6 +95,7 @@ public final class ScriptedPeer {
     private long lastInboundSynRel;
     private boolean isnKnown;
     private int maxSeqSent;          // highest sequence number the stack sent with its current ISN
+    private int peerAcked;           // SND.UNA as far as the script knows: the highest ACK it sent for that ISN
     private Integer previousMaxSeq;  // ... and with the ISN before (for expect_isn_increased)
     private Integer previousIsn;     // the stack's ISN before the latest one
     private Integer stackTsBase;     // the first TSval of the stack's current connection
@@ -119,9 +122,21 @@ public final class ScriptedPeer {
         if (s.containsKey("max_half_open")) {
             b.maxHalfOpen(Integer.parseInt(s.get("max_half_open")));
         }
+        if (s.containsKey("max_syn_backlog")) {
+            b.maxSynBacklog(Integer.parseInt(s.get("max_syn_backlog")));
+        }
+        if (s.containsKey("max_orphans")) {
+            b.maxOrphans(Integer.parseInt(s.get("max_orphans")));
+        }
+        if (s.containsKey("max_time_wait")) {
+            b.maxTimeWait(Integer.parseInt(s.get("max_time_wait")));
+        }
+        if (s.containsKey("syncookies")) {
+            b.synCookies(Integer.parseInt(s.get("syncookies")) != 0);
+        }
         for (String k : s.keySet()) {
-            if (!List.of("mtu", "min_rto", "time_wait", "rcvbuf", "sndbuf", "max_half_open", "peer_isn", "peer_port")
-                    .contains(k)) {
+            if (!List.of("mtu", "min_rto", "time_wait", "rcvbuf", "sndbuf", "max_half_open", "max_syn_backlog",
+                    "syncookies", "max_orphans", "max_time_wait", "peer_isn", "peer_port").contains(k)) {
                 throw new IllegalArgumentException(script.name + ": unknown setting '" + k + "'");
             }
         }
@@ -394,6 +409,7 @@ public final class ScriptedPeer {
             }
             if (!isnKnown || s.seq != stackIsn) {
                 maxSeqSent = s.seq;
+                peerAcked = s.seq;
             }
             stackIsn = s.seq;
             isnKnown = true;
@@ -496,6 +512,9 @@ public final class ScriptedPeer {
         } finally {
             f.release();
         }
+        if (isnKnown && (s.flags & Tcp.ACK) != 0 && ack - peerAcked > 0 && ack - maxSeqSent <= 0) {
+            peerAcked = ack;
+        }
         if (syn) {
             lastInboundSynRel = start;
             if (conn != null && conn.state() == TcpState.SYN_SENT) {
@@ -518,11 +537,13 @@ public final class ScriptedPeer {
 
     /**
      * An ICMP error from the peer about the current connection (RFC 792 layout: the stack's IP header and the
-     * first 8 bytes of a segment it sent, from SND.UNA as far as the script knows it).
+     * first 8 bytes of a segment it sent). The quoted sequence number is {@code seq} (relative to the stack's
+     * ISN), by default SND.UNA as far as the script knows it (the highest ACK it sent): the oldest byte in
+     * flight, if any is (RFC 5927 §4.1 makes TCP ignore a quote outside SND.UNA..SND.NXT-1).
      */
-    private void injectIcmpError(int type, int code) {
-        int quoted = Ipv4.MIN_HEADER_LENGTH + 8;
-        int icmpLen = 8 + quoted;
+    private void injectIcmpError(int type, int code, Long seq) {
+        int quoteLength = Ipv4.MIN_HEADER_LENGTH + 8;
+        int icmpLen = 8 + quoteLength;
         int frameLen = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + icmpLen;
         ByteBuf f = alloc.buffer(frameLen);
         try {
@@ -536,10 +557,11 @@ public final class ScriptedPeer {
             Ipv4.write(f, i + 8, Ipv4.MIN_HEADER_LENGTH + 20, 0, 64, Ipv4.PROTO_TCP, STACK_IP, PEER_IP, true);
             f.setShort(i + 28, stackPort);
             f.setShort(i + 30, peerPort);
-            f.setInt(i + 32, maxSeqSent);
+            int quotedSeq = seq != null ? stackIsn + (int) (long) seq : peerAcked;
+            f.setInt(i + 32, quotedSeq);
             f.setShort(i + 2, Checksum.compute(f, i, icmpLen));
-            trace.add(String.format("%9s   < ICMP type %d code %d about %d>%d", Script.secondsText(clock.nanoTime() - t0),
-                    type, code, stackPort, peerPort));
+            trace.add(String.format("%9s   < ICMP type %d code %d about %d>%d seq %d", Script.secondsText(clock.nanoTime() - t0),
+                    type, code, stackPort, peerPort, (quotedSeq - stackIsn) & 0xffff_ffffL));
             peerEnd.transmit(f);
         } finally {
             f.release();
@@ -778,7 +800,8 @@ public final class ScriptedPeer {
                     holding = false;
                     break;
                 case "icmp_error":
-                    injectIcmpError(Integer.parseInt(arg(a, 0)), Integer.parseInt(arg(a, 1)));
+                    injectIcmpError(Integer.parseInt(arg(a, 0)), Integer.parseInt(arg(a, 1)),
+                            a.size() > 2 ? SegmentText.num(a.get(2)) : null);
                     break;
                 default:
                     throw new IllegalArgumentException("unknown call " + e.name);

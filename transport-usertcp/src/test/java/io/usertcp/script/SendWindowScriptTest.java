@@ -19,6 +19,18 @@ class SendWindowScriptTest {
     }
 
     @Test
+    @DisplayName("A zero window whose probes go unanswered 15 times ends the connection (issue #10)")
+    void zeroWindowWithASilentPeerTimesOut() {
+        ScriptedPeer.runResource("zero_window_silent.pkt");
+    }
+
+    @Test
+    @DisplayName("A closed connection stuck behind a zero window gives up after 8 probes (issue #10)")
+    void orphanBehindAZeroWindowGivesUp() {
+        ScriptedPeer.runResource("zero_window_orphan.pkt");
+    }
+
+    @Test
     @DisplayName("RFC 9293 §3.8.6 (MUST-34, MUST-35, SHLD-15): a shrinking window, down to zero, is probed")
     void shrinkingWindow() {
         ScriptedPeer.runResource("window_shrink.pkt");

@@ -1,9 +1,10 @@
 package io.usertcp.sim;
 
 import io.usertcp.link.FaultModel;
+import io.usertcp.stack.Stack;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpListener;
-import io.usertcp.tcp.TcpSocket;
+import io.usertcp.tcp.TcpState;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Bulk transfers both ways between two stacks in virtual time, through seeded faults; every byte is
- * checked. A failing seed is in the test's name and replays alone.
+ * checked, and so is the close: orderly (no RST either way, each end CLOSED or TIME-WAIT), and nothing left
+ * behind once TIME-WAIT is over ({@link #assertCleanClose}). A failing seed is in the test's name and replays
+ * alone.
  */
 class SimulatedTransferTest {
     private static final long MS = 1_000_000L;
@@ -60,9 +63,47 @@ class SimulatedTransferTest {
             assertThat(s.firstBadOffset()).as(where).isEqualTo(-1);
             assertThat(client.received()).as(where).isEqualTo(bytes);
             assertThat(s.received()).as(where).isEqualTo(bytes);
+            assertCleanClose(net, client, s, where);
+            l.close();
             client.release();
             s.release();
         }
+    }
+
+    /**
+     * Both ends shut their output down once they had sent everything, so the close is the orderly one of
+     * RFC 9293 §3.6: both FINs sent and acknowledged, no RST either way, each end in CLOSED or TIME-WAIT (an
+     * end whose FIN went first lingers there; both do after FINs that crossed). After TIME-WAIT (2 MSL) both
+     * connections are gone: each owner was told (EV_CLOSED, without an error) and neither stack keeps an
+     * entry in its demux table. Counters are per seed: each transfer has stacks of its own.
+     */
+    static void assertCleanClose(TwoStacks net, Transfer client, Transfer server, String where) {
+        TcpConnection cc = client.connection();
+        TcpConnection sc = server.connection();
+        boolean closing = net.runUntil(() -> doneClosing(cc) && doneClosing(sc), 600 * SEC);
+        String states = " (client " + cc.state() + ", server " + sc.state() + "); " + where;
+        assertThat(closing).as("both ends CLOSED or TIME-WAIT within 600 virtual s" + states).isTrue();
+        assertThat(cc.state() == TcpState.TIME_WAIT || sc.state() == TcpState.TIME_WAIT)
+                .as("one end closed first and lingers in TIME-WAIT" + states).isTrue();
+        // Past TIME-WAIT, and until nothing is left on the cable: a late duplicate would meet a closed port.
+        net.runUntil(() -> cc.isClosed() && sc.isClosed() && net.linkA.nextArrival() == Long.MAX_VALUE
+                && net.linkB.nextArrival() == Long.MAX_VALUE, 600 * SEC);
+        states = " (client " + cc.state() + ", server " + sc.state() + "); " + where;
+        assertThat(cc.isClosed() && sc.isClosed()).as("both ends CLOSED after TIME-WAIT" + states).isTrue();
+        assertThat(cc.error()).as("client's close" + states).isNull();
+        assertThat(sc.error()).as("server's close" + states).isNull();
+        assertThat(client.closed()).as("the client was told its connection closed" + states).isTrue();
+        assertThat(server.closed()).as("the server was told its connection closed" + states).isTrue();
+        for (Stack st : new Stack[] {net.a, net.b}) {
+            String which = (st == net.a ? "a" : "b") + " " + st.stats() + states;
+            assertThat(st.stats().tcpResetsOut).as("RSTs sent by " + which).isZero();
+            assertThat(st.stats().tcpResetsIn).as("RSTs received by " + which).isZero();
+            assertThat(st.tcp().connectionCount()).as("connections left in the demux table of " + which).isZero();
+        }
+    }
+
+    private static boolean doneClosing(TcpConnection c) {
+        return c.state() == TcpState.CLOSED || c.state() == TcpState.TIME_WAIT;
     }
 
     @Test

@@ -110,6 +110,16 @@ public final class Transfer implements TcpSocket.Handler {
         return finSeen;
     }
 
+    /** True once the connection told this end it is gone ({@link TcpSocket#EV_CLOSED}). */
+    public boolean closed() {
+        return closed;
+    }
+
+    /** The connection this end drives. */
+    public TcpConnection connection() {
+        return c;
+    }
+
     public void release() {
         chunk.release();
         in.release();

@@ -21,29 +21,38 @@ import java.util.logging.Filter;
 import java.util.logging.Logger;
 
 /**
- * Fails a test class when Netty's {@link ResourceLeakDetector} reports a leak ("LEAK: ...") while it runs: a copy
- * of the it-tests module's {@code LeakCheck} for the stack tests of this module, which read back pooled frames
- * and must release every one. Use it as {@code @ExtendWith(StackLeakCheck.class)}. Unlike the original, reports
- * left by earlier test classes in the same JVM are printed, not failed on, and a blind detector (Netty's buffer
- * classes loaded before {@link #install()} and logging elsewhere than java.util.logging, as can happen when the
- * whole suite runs in one JVM) only warns.
+ * Fails a test class when Netty's {@link ResourceLeakDetector} reports a leak ("LEAK: ...") while it runs, and
+ * fails it too when it cannot see the reports. It runs for every test class of this module: it is registered
+ * through {@code META-INF/services/org.junit.jupiter.api.extension.Extension} and
+ * {@code junit.jupiter.extensions.autodetection.enabled=true} in {@code junit-platform.properties}, so a class
+ * needs no annotation ({@code @ExtendWith(StackLeakCheck.class)} still works and runs the check once).
+ * {@link StackLeakCheckTest} shows that it fails a class that leaks. A copy lives in the it-tests module
+ * ({@code io.usertcp.it.LeakCheck}).
  *
  * <p>How it sees the reports: it installs a {@link ResourceLeakDetectorFactory} whose detectors record every
  * report (and still log it). Netty makes most detectors once, in static initialisers (the one for
  * {@code ByteBuf} when the first buffer class loads), so the factory only catches what loads after
- * {@link #install()}; as a fallback it also watches the JDK logger Netty reports through when no SLF4J or
- * Log4j is on the class path.
+ * {@link #install()}; auto-registration installs it when the test engine starts, before any test class runs.
+ * As a fallback it also watches the JDK logger Netty reports through when no SLF4J or Log4j is on the class
+ * path.
  *
- * <p>How it makes sure it is not blind: a leak is only reported when the detector's weak reference has been
- * cleared by a GC <em>and</em> the detector tracks a new object. At the end it therefore leaks a marked
- * "canary" buffer on purpose, runs the GC and allocates until the canary's report arrives (up to 10 s), then
- * one more round, and fails if the canary never shows up (leak detection is off or the reports go
- * elsewhere). The canary's report is not logged. Leak detection needs level PARANOID to see every buffer;
- * {@link #install()} raises the level to PARANOID if it is lower.
+ * <p>How it makes sure it is not blind: leak detection must be at level PARANOID (every buffer tracked);
+ * {@link #install()} raises it, and a class that lowers it fails. A leak is only reported when the detector's
+ * weak reference has been cleared by a GC <em>and</em> the detector tracks a new object, so at the end of each
+ * class it leaks a marked "canary" buffer on purpose, runs the GC and allocates until the canary's report
+ * arrives (up to 10 s), then one more round for reports queued behind it; a class whose canary never shows up
+ * fails (the reports go somewhere this class cannot see). The canary's report is not logged.
+ *
+ * <p>Attribution: the check at the end of a class catches what the class leaked and dropped. A report that
+ * arrives later (a buffer held past the class, by a static or a thread that outlived it) fails the class that
+ * is running then, naming the class before it as the likely culprit.
  */
 public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback {
 
-    private static final String CANARY = "LeakCheck-canary-";
+    /** Marks a buffer leaked on purpose (the canary, the self-test's): reported and recorded, not logged. */
+    static final String DELIBERATE = "LeakCheck-deliberate-";
+    private static final String CANARY = DELIBERATE + "canary-";
+    private static final long CANARY_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final Queue<String> REPORTS = new ConcurrentLinkedQueue<>();
     private static final List<RecordingDetector<?>> DETECTORS = new CopyOnWriteArrayList<>();
     /** Set while our own detector logs, so that the log watcher does not count the same report twice. */
@@ -51,7 +60,10 @@ public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback
     private static final AtomicInteger CANARIES = new AtomicInteger();
     /** Held strongly: java.util.logging forgets the configuration of loggers nobody references. */
     private static final Logger JUL = Logger.getLogger(ResourceLeakDetector.class.getName());
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(StackLeakCheck.class);
     private static boolean installed;
+    /** The last class checked, to name in a report that arrives after its check. */
+    private static volatile String lastChecked = "(none: the first class)";
 
     static {
         install();
@@ -64,8 +76,6 @@ public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback
         }
         installed = true;
         if (ResourceLeakDetector.getLevel() != ResourceLeakDetector.Level.PARANOID) {
-            System.err.println("[LeakCheck] raising Netty's leak detection level from "
-                    + ResourceLeakDetector.getLevel() + " to PARANOID");
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
         }
         ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new RecordingFactory());
@@ -74,8 +84,8 @@ public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback
             String msg = record.getMessage();
             if (msg != null && msg.contains("LEAK:") && !OWN_REPORT.get()) {
                 REPORTS.add(msg);
-                if (msg.contains(CANARY)) {
-                    return false; // the planted leak: recorded, not logged
+                if (msg.contains(DELIBERATE)) {
+                    return false; // a planted leak: recorded, not logged
                 }
             }
             return previous == null || previous.isLoggable(record);
@@ -85,43 +95,76 @@ public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback
     @Override
     public void beforeAll(ExtensionContext context) {
         install();
+        if (!firstCall(context, "before")) {
+            return;
+        }
         List<String> earlier = drain();
         if (!earlier.isEmpty()) {
-            System.err.println("[StackLeakCheck] " + earlier.size() + " leak(s) reported before "
-                    + context.getDisplayName() + " started (not this class's):\n" + String.join("\n\n", earlier));
+            // Failed at the end of this class, so that its tests still run.
+            context.getStore(NAMESPACE).put(key(context, "earlier"), earlier);
         }
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public void afterAll(ExtensionContext context) {
-        assertNoLeaks(context.getDisplayName());
+        if (!firstCall(context, "after")) {
+            return;
+        }
+        String where = context.getDisplayName();
+        List<String> earlier = (List<String>) context.getStore(NAMESPACE).get(key(context, "earlier"), List.class);
+        String previous = lastChecked;
+        lastChecked = where;
+        if (earlier != null) {
+            throw new AssertionError(earlier.size() + " leak(s) reported by Netty's ResourceLeakDetector after the"
+                    + " check of " + previous + " and before " + where + " started (a buffer that outlived its"
+                    + " class, most likely " + previous + "'s):\n" + String.join("\n\n", earlier));
+        }
+        assertNoLeaks(where);
+    }
+
+    /** True the first time a callback runs for this class: the extension may be registered twice. */
+    private static boolean firstCall(ExtensionContext context, String callback) {
+        boolean[] first = {false};
+        context.getStore(NAMESPACE).getOrComputeIfAbsent(key(context, callback), k -> {
+            first[0] = true;
+            return Boolean.TRUE;
+        }, Boolean.class);
+        return first[0];
+    }
+
+    private static String key(ExtensionContext context, String what) {
+        return context.getUniqueId() + "/" + what; // stores are inherited: nested classes need keys of their own
     }
 
     /**
      * Collects the reports of everything that leaked and is now unreachable, and throws an
-     * {@link AssertionError} listing them, if any. Also throws when leak reports do not reach this class.
+     * {@link AssertionError} listing them, if any. Also throws when leak reports cannot be seen: the level is
+     * not PARANOID, or a buffer leaked on purpose is not reported within 10 s.
      */
     public static void assertNoLeaks(String where) {
         install();
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        if (level != ResourceLeakDetector.Level.PARANOID) {
+            throw new AssertionError("Netty's leak detection level is " + level + " at the end of " + where
+                    + ", not PARANOID: leaks may have gone unseen. Do not lower it in tests"
+                    + " (io.netty.leakDetection.level comes from the build's leak.level property).");
+        }
         String canary = CANARY + CANARIES.incrementAndGet() + ".";
         plantCanary(canary);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + CANARY_TIMEOUT_NANOS;
         boolean seen = false;
         while (!seen && System.nanoTime() < deadline) {
             collect(50);
             seen = REPORTS.stream().anyMatch(r -> r.contains(canary));
         }
-        collect(200); // leaks whose references the same GC cleared but were queued after the canary's
+        collect(50); // leaks whose references the same GC cleared but were queued after the canary's
         List<String> leaks = drain();
-        if (!seen && leaks.isEmpty()) {
-            System.err.println("[StackLeakCheck] blind in " + where + ": a buffer leaked on purpose was not"
-                    + " reported within 10 s; run these classes alone to check for leaks");
-            return;
-        }
         if (!seen) {
-            throw new AssertionError("LeakCheck is blind: a buffer leaked on purpose was not reported within 10 s"
-                    + " (leak detection level " + ResourceLeakDetector.getLevel() + "). Install LeakCheck before"
-                    + " Netty's buffer classes load, or let Netty log through java.util.logging."
+            throw new AssertionError("StackLeakCheck is blind in " + where + ": a buffer leaked on purpose was not"
+                    + " reported within 10 s (leak detection level " + ResourceLeakDetector.getLevel() + "). It"
+                    + " must be installed before Netty's buffer classes load (auto-registration does that), or"
+                    + " Netty must log through java.util.logging."
                     + (leaks.isEmpty() ? "" : " Reports seen:\n" + String.join("\n\n", leaks)));
         }
         if (!leaks.isEmpty()) {
@@ -193,7 +236,7 @@ public final class StackLeakCheck implements BeforeAllCallback, AfterAllCallback
         protected void reportTracedLeak(String resourceType, String records) {
             REPORTS.add("LEAK: " + resourceType + ".release() was not called before it was garbage-collected."
                     + records);
-            if (!records.contains(CANARY)) {
+            if (!records.contains(DELIBERATE)) {
                 log(() -> super.reportTracedLeak(resourceType, records));
             }
         }

@@ -91,6 +91,62 @@ class ReassemblyQueueTest {
     }
 
     @Test
+    void isolatedOneByteSegmentsAreChargedAtTheirBufferSizeAndBounded() {
+        // Issue #10: each isolated byte pins a small buffer; the charge, not the byte count, meets the limit.
+        int chunk = ReassemblyQueue.MERGE_CHUNK;
+        q.memoryLimit(16 * chunk);
+        int refused = 0;
+        for (int i = 1; i < 2000; i += 2) {
+            if (!q.insert(i, stream, i, 1)) {
+                refused++;
+            }
+        }
+        assertThat(q.truesize()).isEqualTo(16L * chunk);
+        assertThat(q.entries()).isEqualTo(16);
+        assertThat(q.bytes()).isEqualTo(16);
+        assertThat(refused).isEqualTo(1000 - 16);
+        // Data nearer the hole displaces the furthest range (as Linux prunes its out-of-order queue).
+        assertThat(q.insert(0, stream, 0, 1)).isTrue();
+        assertThat(q.entries()).isEqualTo(16);
+        assertThat(q.pull(0, out)).isEqualTo(2); // bytes 0 and 1 are now in order
+        assertThat(q.truesize()).isEqualTo(14L * chunk);
+    }
+
+    @Test
+    void theMemoryBudgetTurnsAwayWhatWouldNotFit() {
+        io.usertcp.stack.MemoryBudget budget = new io.usertcp.stack.MemoryBudget(3L * ReassemblyQueue.MERGE_CHUNK);
+        ReassemblyQueue limited = new ReassemblyQueue(PooledByteBufAllocator.DEFAULT, budget);
+        try {
+            assertThat(limited.insert(10, stream, 10, 1)).isTrue();
+            assertThat(limited.insert(20, stream, 20, 1)).isTrue();
+            assertThat(limited.insert(30, stream, 30, 1)).isTrue();
+            assertThat(budget.used()).isEqualTo(3L * ReassemblyQueue.MERGE_CHUNK);
+            assertThat(limited.insert(40, stream, 40, 1)).as("over the stack's budget").isFalse();
+            assertThat(limited.pull(10, out)).isEqualTo(1);
+            assertThat(budget.used()).isEqualTo(2L * ReassemblyQueue.MERGE_CHUNK);
+        } finally {
+            limited.clear();
+        }
+        assertThat(budget.used()).isZero();
+    }
+
+    @Test
+    void fullSizedSegmentsAreChargedTheFrameTheyPin() {
+        ByteBuf frame = Unpooled.directBuffer(1600, 1600);
+        frame.writeZero(1600);
+        try {
+            q.insert(100, frame, 54, 1460); // most of the frame: held as a slice of it
+            assertThat(q.truesize()).isEqualTo(1600);
+            q.memoryLimit(3000);
+            assertThat(q.insert(5000, frame, 54, 1460)).as("a second frame exceeds the limit").isFalse();
+            assertThat(q.pull(100, out)).isEqualTo(1460);
+            assertThat(q.truesize()).isZero();
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Test
     void sackBlocksDescribeHeldRanges() {
         offer(100, 200);
         offer(200, 250); // adjacent: one block

@@ -1,5 +1,6 @@
 package io.usertcp.tcp;
 
+import io.usertcp.stack.StackStats;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,5 +51,33 @@ class SackScoreboardTest {
         assertThat(sb.skipSacked(-500)).isEqualTo(500);
         sb.advance(0);
         assertThat(sb.sackedBytes()).isEqualTo(500);
+    }
+
+    @Test
+    void aFullScoreboardIgnoresAndCountsNewRangesAndLookupsFindTheRightOne() {
+        StackStats stats = new StackStats();
+        int una = 0;
+        for (int k = 0; k < 40; k++) {
+            sb.add(1000 + 100 * k, 1050 + 100 * k, una, 100_000, stats); // every other 50 bytes
+        }
+        assertThat(sb.ranges()).isEqualTo(SackScoreboard.MAX_RANGES);
+        assertThat(stats.tcpSackBlocksIgnored).isEqualTo(40 - SackScoreboard.MAX_RANGES);
+        for (int k = 0; k < SackScoreboard.MAX_RANGES; k++) {
+            int s = 1000 + 100 * k;
+            assertThat(sb.skipSacked(s)).isEqualTo(s + 50);
+            assertThat(sb.skipSacked(s + 49)).isEqualTo(s + 50);
+            assertThat(sb.skipSacked(s + 50)).isEqualTo(s + 50);
+            assertThat(sb.skipSacked(s - 1)).isEqualTo(s - 1);
+            assertThat(sb.holeEnd(s + 50, 100_000)).isEqualTo(k + 1 < SackScoreboard.MAX_RANGES ? s + 100 : 100_000);
+            assertThat(sb.holeEnd(s + 10, 100_000)).isEqualTo(k + 1 < SackScoreboard.MAX_RANGES ? s + 100 : 100_000);
+            assertThat(sb.holeEnd(s - 30, s - 10)).isEqualTo(s - 10);
+        }
+        // Growing an existing range still works when full, and changes the version; a repeat does not.
+        int v = sb.version();
+        assertThat(sb.add(1000, 1060, una, 100_000, stats)).isTrue();
+        assertThat(sb.version()).isNotEqualTo(v);
+        v = sb.version();
+        assertThat(sb.add(1000, 1060, una, 100_000, stats)).isFalse();
+        assertThat(sb.version()).isEqualTo(v);
     }
 }
