@@ -18,7 +18,7 @@ import io.usertcp.examples.EchoServerHandler;
 import io.usertcp.examples.UdpEchoServer;
 import io.usertcp.link.TapConfig;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;

@@ -12,7 +12,7 @@ import io.usertcp.channel.UserTcpIoHandler;
 import io.usertcp.channel.UserUdpChannel;
 import io.usertcp.examples.UdpEchoServer;
 import io.usertcp.link.TapConfig;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.stack.StackConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

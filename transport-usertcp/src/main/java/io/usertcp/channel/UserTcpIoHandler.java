@@ -13,10 +13,10 @@ import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.link.EventFd;
 import io.usertcp.link.Link;
 import io.usertcp.link.Poller;
-import io.usertcp.stack.Clock;
+import io.usertcp.time.Clock;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.time.TimerQueue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

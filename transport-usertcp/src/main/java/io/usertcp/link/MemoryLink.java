@@ -2,7 +2,7 @@ package io.usertcp.link;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.stack.Clock;
+import io.usertcp.time.Clock;
 import io.usertcp.wire.MacAddress;
 
 import java.util.PriorityQueue;

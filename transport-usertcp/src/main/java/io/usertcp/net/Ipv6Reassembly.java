@@ -1,10 +1,12 @@
 package io.usertcp.net;
 
+import io.usertcp.util.KeyedHash;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.Timer;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.Timer;
+import io.usertcp.time.TimerQueue;
 
 import java.util.Arrays;
 import java.util.Iterator;

@@ -1,9 +1,13 @@
 package io.usertcp.net;
 
+import io.usertcp.util.TokenBucket;
+
+import io.usertcp.util.KeyedHash;
+
 import io.netty.buffer.ByteBuf;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.Timer;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.Timer;
+import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.Ipv6;
 import io.usertcp.wire.MacAddress;
 

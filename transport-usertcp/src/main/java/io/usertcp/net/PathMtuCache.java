@@ -1,5 +1,7 @@
 package io.usertcp.net;
 
+import io.usertcp.util.KeyedHash;
+
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 

@@ -1,5 +1,7 @@
 package io.usertcp.stack;
 
+import io.usertcp.stats.StackStats;
+
 import io.netty.buffer.ByteBuf;
 import io.usertcp.net.Ipv6Reassembly;
 import io.usertcp.net.NeighborCache;

@@ -1,5 +1,11 @@
 package io.usertcp.stack;
 
+import io.usertcp.time.Timer;
+import io.usertcp.time.TimerQueue;
+
+import io.usertcp.time.Clock;
+import io.usertcp.stats.StackStats;
+
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 
@@ -12,7 +18,7 @@ import io.netty.util.internal.logging.InternalLoggerFactory;
  * <p>Only {@link RuntimeException}s stop here. An {@link Error} (out of memory, a stack overflow) leaves the
  * stack in no state worth continuing from: it is not caught and ends the event loop, loudly.
  */
-public final class LoopFaults {
+public final class LoopFaults implements TimerQueue.FaultHandler {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(LoopFaults.class);
     private static final long LOG_INTERVAL_NANOS = 1_000_000_000L;
 
@@ -37,6 +43,12 @@ public final class LoopFaults {
     LoopFaults(StackStats stats, Clock clock) {
         this.stats = stats;
         this.clock = clock;
+    }
+
+    /** A timer that threw: counted and logged as {@link Site#TIMER}. */
+    @Override
+    public void timerFailed(Timer t, RuntimeException e) {
+        caught(Site.TIMER, t, e);
     }
 
     /** Counts {@code e}, caught at {@code site} about {@code subject} (may be null), and logs it unless it did so within a second. */

@@ -1,5 +1,10 @@
 package io.usertcp.stack;
 
+import io.usertcp.time.Clock;
+import io.usertcp.time.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.stats.MemoryBudget;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.internal.logging.InternalLogger;
@@ -10,7 +15,7 @@ import io.usertcp.net.Ipv4Reassembly;
 import io.usertcp.net.Ipv6Reassembly;
 import io.usertcp.net.NeighborCache;
 import io.usertcp.net.PathMtuCache;
-import io.usertcp.net.TokenBucket;
+import io.usertcp.util.TokenBucket;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpEnv;
 import io.usertcp.tcp.TcpLayer;

@@ -1,5 +1,8 @@
 package io.usertcp.stack;
 
+import io.usertcp.stats.StackStats;
+import io.usertcp.stats.MemoryBudget;
+
 import io.usertcp.link.LinkFactory;
 
 import java.net.Inet4Address;

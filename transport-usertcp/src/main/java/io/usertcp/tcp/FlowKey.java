@@ -1,6 +1,6 @@
 package io.usertcp.tcp;
 
-import io.usertcp.net.KeyedHash;
+import io.usertcp.util.KeyedHash;
 
 /**
  * The four-tuple that names a connection (RFC 9293 §3.3.2: local and remote socket). Addresses are 128-bit

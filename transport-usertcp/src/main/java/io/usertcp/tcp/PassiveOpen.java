@@ -1,7 +1,9 @@
 package io.usertcp.tcp;
 
+import io.usertcp.util.SipHash;
+
 import io.netty.buffer.ByteBuf;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;

@@ -1,6 +1,6 @@
 package io.usertcp.tcp;
 
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 
 /**
  * RACK loss detection (RFC 8985 §6) for one SACK connection: the sent-but-unacknowledged data in sequence

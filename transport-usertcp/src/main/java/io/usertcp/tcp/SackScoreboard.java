@@ -1,6 +1,6 @@
 package io.usertcp.tcp;
 
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 
 /**
  * The sender's record of what the receiver has selectively acknowledged (RFC 2018, RFC 6675 §3): sorted,

@@ -2,7 +2,7 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.stack.MemoryBudget;
+import io.usertcp.stats.MemoryBudget;
 
 /**
  * The bytes of a connection from SND.UNA on: sent but unacknowledged, then not yet sent. Stored in

@@ -1,5 +1,7 @@
 package io.usertcp.tcp;
 
+import io.usertcp.util.SipHash;
+
 /**
  * SYN cookies (RFC 4987 §3.6): when a listener's SYN queue is full, the state of a half-open connection goes out
  * in the SYN-ACK instead of into memory, and comes back in the peer's ACK.

@@ -1,7 +1,9 @@
 package io.usertcp.tcp;
 
-import io.usertcp.stack.Timer;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.util.SipHash;
+
+import io.usertcp.time.Timer;
+import io.usertcp.time.TimerQueue;
 
 import java.util.ArrayList;
 import java.util.Arrays;

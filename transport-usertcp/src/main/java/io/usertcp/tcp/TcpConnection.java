@@ -1,7 +1,7 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
-import io.usertcp.stack.Timer;
+import io.usertcp.time.Timer;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;

@@ -2,9 +2,9 @@ package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.stack.MemoryBudget;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.MemoryBudget;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.IpAddress;
 
 /**

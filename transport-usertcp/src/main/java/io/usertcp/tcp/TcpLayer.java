@@ -1,7 +1,9 @@
 package io.usertcp.tcp;
 
+import io.usertcp.util.SipHash;
+
 import io.netty.buffer.ByteBuf;
-import io.usertcp.net.KeyedHash;
+import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
@@ -48,9 +50,9 @@ public final class TcpLayer {
      */
     static final int CONTROL_PER_SECOND = 1000;
     static final int CONTROL_BURST = 100;
-    private final io.usertcp.net.TokenBucket resetLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+    private final io.usertcp.util.TokenBucket resetLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
             CONTROL_BURST);
-    private final io.usertcp.net.TokenBucket challengeAckLimit = new io.usertcp.net.TokenBucket(CONTROL_PER_SECOND,
+    private final io.usertcp.util.TokenBucket challengeAckLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
             CONTROL_BURST);
     private final SipHash isnHash;
     private final SipHash portHash;

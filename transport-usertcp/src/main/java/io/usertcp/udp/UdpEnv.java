@@ -2,7 +2,7 @@ package io.usertcp.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 
 /**

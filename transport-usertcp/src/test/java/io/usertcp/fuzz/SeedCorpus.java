@@ -1,6 +1,6 @@
 package io.usertcp.fuzz;
 
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 
 import java.io.ByteArrayOutputStream;

@@ -11,7 +11,7 @@ import io.usertcp.net.NeighborCache;
 import io.usertcp.net.PathMtuCache;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpListener;
 import io.usertcp.udp.UdpSocket;
@@ -740,7 +740,7 @@ final class Victim implements AutoCloseable {
     }
 
     /** A clock that moves only when the target says so. */
-    static final class ManualClock implements io.usertcp.stack.Clock {
+    static final class ManualClock implements io.usertcp.time.Clock {
         long now = 1_000 * SEC;
 
         @Override

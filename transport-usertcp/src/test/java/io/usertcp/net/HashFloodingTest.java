@@ -1,8 +1,10 @@
 package io.usertcp.net;
 
+import io.usertcp.util.KeyedHash;
+
 import io.netty.buffer.PooledByteBufAllocator;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.TimerQueue;
 import org.junit.jupiter.api.Test;
 
 import java.util.function.IntUnaryOperator;

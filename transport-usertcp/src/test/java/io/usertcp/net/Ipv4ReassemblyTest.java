@@ -2,8 +2,8 @@ package io.usertcp.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.TimerQueue;
 import io.usertcp.udp.RawPeer;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.Ipv4;

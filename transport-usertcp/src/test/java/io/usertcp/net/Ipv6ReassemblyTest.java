@@ -3,8 +3,8 @@ package io.usertcp.net;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.usertcp.stack.StackStats;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.stats.StackStats;
+import io.usertcp.time.TimerQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

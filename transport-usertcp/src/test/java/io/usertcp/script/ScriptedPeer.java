@@ -8,7 +8,7 @@ import io.usertcp.link.MemoryLink;
 import io.usertcp.sim.VirtualClock;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpListener;
 import io.usertcp.tcp.TcpState;

@@ -1,6 +1,6 @@
 package io.usertcp.sim;
 
-import io.usertcp.stack.Clock;
+import io.usertcp.time.Clock;
 
 /** A clock that moves only when told to. */
 public final class VirtualClock implements Clock {

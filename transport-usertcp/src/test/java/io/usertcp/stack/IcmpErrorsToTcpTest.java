@@ -1,5 +1,9 @@
 package io.usertcp.stack;
 
+import io.usertcp.time.TimerQueue;
+
+import io.usertcp.stats.StackStats;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.usertcp.link.FaultModel;

@@ -1,5 +1,11 @@
 package io.usertcp.stack;
 
+import io.usertcp.time.Timer;
+import io.usertcp.time.TimerQueue;
+import io.usertcp.stats.StackStats;
+
+import io.usertcp.time.Clock;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;

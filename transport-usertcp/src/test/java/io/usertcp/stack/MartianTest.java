@@ -1,5 +1,7 @@
 package io.usertcp.stack;
 
+import io.usertcp.stats.StackStats;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.usertcp.wire.Arp;

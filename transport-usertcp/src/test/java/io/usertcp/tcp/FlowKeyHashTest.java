@@ -1,6 +1,6 @@
 package io.usertcp.tcp;
 
-import io.usertcp.net.KeyedHash;
+import io.usertcp.util.KeyedHash;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;

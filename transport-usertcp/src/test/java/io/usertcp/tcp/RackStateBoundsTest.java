@@ -1,6 +1,6 @@
 package io.usertcp.tcp;
 
-import io.usertcp.stack.StackStats;
+import io.usertcp.stats.StackStats;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

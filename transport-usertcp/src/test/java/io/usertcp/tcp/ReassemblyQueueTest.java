@@ -114,7 +114,7 @@ class ReassemblyQueueTest {
 
     @Test
     void theMemoryBudgetTurnsAwayWhatWouldNotFit() {
-        io.usertcp.stack.MemoryBudget budget = new io.usertcp.stack.MemoryBudget(3L * ReassemblyQueue.MERGE_CHUNK);
+        io.usertcp.stats.MemoryBudget budget = new io.usertcp.stats.MemoryBudget(3L * ReassemblyQueue.MERGE_CHUNK);
         ReassemblyQueue limited = new ReassemblyQueue(PooledByteBufAllocator.DEFAULT, budget);
         try {
             assertThat(limited.insert(10, stream, 10, 1)).isTrue();

@@ -3,7 +3,7 @@ package io.usertcp.tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.usertcp.stack.MemoryBudget;
+import io.usertcp.stats.MemoryBudget;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

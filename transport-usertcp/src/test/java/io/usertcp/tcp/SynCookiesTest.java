@@ -1,5 +1,7 @@
 package io.usertcp.tcp;
 
+import io.usertcp.util.SipHash;
+
 import io.usertcp.wire.IpAddress;
 import org.junit.jupiter.api.Test;
 

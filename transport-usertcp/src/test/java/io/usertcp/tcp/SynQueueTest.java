@@ -1,10 +1,12 @@
 package io.usertcp.tcp;
 
+import io.usertcp.util.SipHash;
+
 import io.netty.buffer.UnpooledByteBufAllocator;
-import io.usertcp.stack.Clock;
+import io.usertcp.time.Clock;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stack.TimerQueue;
+import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.IpAddress;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.usertcp.stack;
+package io.usertcp.time;
 
 import java.util.Arrays;
 
@@ -13,10 +13,17 @@ public final class TimerQueue {
 
     private Timer[] heap = new Timer[64];
     private int size;
-    private LoopFaults faults; // null: an exception from a timer propagates
+    private FaultHandler faults; // null: an exception from a timer propagates
+
+    /** Told about a timer that threw, so that the loop can count it and go on (see {@link #faults}). */
+    @FunctionalInterface
+    public interface FaultHandler {
+        /** {@code t} threw {@code e} while expiring (or while being told it failed). */
+        void timerFailed(Timer t, RuntimeException e);
+    }
 
     /** From now on, a timer that throws is reported to {@code faults} and the other due timers still run. */
-    void faults(LoopFaults faults) {
+    public void faults(FaultHandler faults) {
         this.faults = faults;
     }
 
@@ -89,11 +96,11 @@ public final class TimerQueue {
             try {
                 t.expired(now);
             } catch (RuntimeException e) {
-                faults.caught(LoopFaults.Site.TIMER, t, e);
+                faults.timerFailed(t, e);
                 try {
                     t.failed(e);
                 } catch (RuntimeException again) {
-                    faults.caught(LoopFaults.Site.TIMER, t, again);
+                    faults.timerFailed(t, again);
                 }
             }
         }

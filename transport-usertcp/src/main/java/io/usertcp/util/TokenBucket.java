@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.util;
 
 /**
  * A token bucket in the stack's clock, for rate-limiting ICMP errors (RFC 1812 §4.3.2.8, RFC 1122 §3.2.2

@@ -1,4 +1,4 @@
-package io.usertcp.stack;
+package io.usertcp.time;
 
 /**
  * The stack's source of time. Production uses {@link #SYSTEM}; tests drive a virtual clock so that whole

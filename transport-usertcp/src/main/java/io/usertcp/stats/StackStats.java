@@ -1,4 +1,4 @@
-package io.usertcp.stack;
+package io.usertcp.stats;
 
 /**
  * Counters of a stack: what came in, what went out, and every reason a frame was dropped. Written only by

@@ -1,4 +1,4 @@
-package io.usertcp.stack;
+package io.usertcp.stats;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;

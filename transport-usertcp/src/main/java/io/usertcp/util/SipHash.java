@@ -1,20 +1,20 @@
-package io.usertcp.tcp;
+package io.usertcp.util;
 
 /**
  * SipHash-2-4 over a few 64-bit words: the keyed pseudo-random function behind initial sequence numbers
  * (RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey)) and ephemeral port
  * choice (RFC 6056 §3.3.3).
  */
-final class SipHash {
+public final class SipHash {
     private final long k0;
     private final long k1;
 
-    SipHash(long k0, long k1) {
+    public SipHash(long k0, long k1) {
         this.k0 = k0;
         this.k1 = k1;
     }
 
-    long hash(long a, long b, long c, long d, long e) {
+    public long hash(long a, long b, long c, long d, long e) {
         long v0 = k0 ^ 0x736f6d6570736575L;
         long v1 = k1 ^ 0x646f72616e646f6dL;
         long v2 = k0 ^ 0x6c7967656e657261L;

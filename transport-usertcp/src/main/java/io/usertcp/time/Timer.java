@@ -1,4 +1,4 @@
-package io.usertcp.stack;
+package io.usertcp.time;
 
 /**
  * A timer owned by one object of the stack (a connection, the ARP table). It is scheduled in a

@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.util;
 
 import java.security.SecureRandom;
 
