@@ -27,7 +27,15 @@ public final class EchoClient {
     private EchoClient() {
     }
 
-    static int run(String[] args) throws Exception {
+    static int run(String[] allArgs) throws Exception {
+        CaptureOption capture;
+        try {
+            capture = CaptureOption.extract(allArgs);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        String[] args = capture.rest();
         String tap = args.length > 0 ? args[0] : EchoServer.DEFAULT_TAP;
         String kernel = args.length > 1 ? args[1] : EchoServer.DEFAULT_KERNEL_ADDRESS;
         String stack = args.length > 2 ? args[2] : EchoServer.DEFAULT_STACK_ADDRESS;
@@ -44,7 +52,7 @@ public final class EchoClient {
         if (EchoServer.isRoot()) {
             link.kernelAddress(kernel);
         }
-        StackConfig config = StackConfig.builder().link(link.build())
+        StackConfig config = StackConfig.builder().link(link.build()).capture(capture.file())
                 .address(stack.contains("/") ? stack : stack + kernel.substring(slash)).build();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
         try {

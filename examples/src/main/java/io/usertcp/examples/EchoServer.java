@@ -53,7 +53,15 @@ public final class EchoServer {
      * port until the process is stopped; returns the exit status when it cannot start. Shared by the
      * server examples.
      */
-    static int serve(String[] args, String label, int defaultPort, io.netty.channel.ChannelHandler childHandler) {
+    static int serve(String[] allArgs, String label, int defaultPort, io.netty.channel.ChannelHandler childHandler) {
+        CaptureOption capture;
+        try {
+            capture = CaptureOption.extract(allArgs);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        String[] args = capture.rest();
         if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
@@ -72,7 +80,7 @@ public final class EchoServer {
 
         StackConfig config;
         try {
-            config = stackConfig(parsed, netns, root);
+            config = stackConfig(parsed, netns, root, capture.file());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
@@ -121,13 +129,18 @@ public final class EchoServer {
      * on the TAP device, moved into {@code netns} when not null.
      */
     static StackConfig stackConfig(ServerArgs args, String netns, boolean root) {
+        return stackConfig(args, netns, root, null);
+    }
+
+    /** As {@link #stackConfig(ServerArgs, String, boolean)}, capturing into {@code pcap} when it is not null. */
+    static StackConfig stackConfig(ServerArgs args, String netns, boolean root, java.nio.file.Path pcap) {
         TapConfig.Builder link = TapConfig.builder(args.tap()).namespace(netns);
         if (root) {
             for (String k : args.kernelAddresses()) {
                 link.kernelAddress(k);
             }
         }
-        StackConfig.Builder stack = StackConfig.builder().link(link.build());
+        StackConfig.Builder stack = StackConfig.builder().link(link.build()).capture(pcap);
         for (String s : args.stackAddresses()) {
             stack.address(s);
         }

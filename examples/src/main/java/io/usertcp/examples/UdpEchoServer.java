@@ -39,7 +39,15 @@ public final class UdpEchoServer {
     }
 
     /** Runs the server until the process is stopped; returns the exit status when it cannot start. */
-    static int run(String[] args) {
+    static int run(String[] allArgs) {
+        CaptureOption capture;
+        try {
+            capture = CaptureOption.extract(allArgs);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        String[] args = capture.rest();
         if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
@@ -58,7 +66,7 @@ public final class UdpEchoServer {
 
         StackConfig config;
         try {
-            config = EchoServer.stackConfig(parsed, netns, root);
+            config = EchoServer.stackConfig(parsed, netns, root, capture.file());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;

@@ -34,6 +34,7 @@ public final class StackConfig {
     private final int maxSynBacklog;
     private final int maxOrphans;
     private final int maxTimeWait;
+    private final java.nio.file.Path capture;
     private final boolean synCookies;
 
     private StackConfig(Builder b) {
@@ -52,6 +53,7 @@ public final class StackConfig {
         this.maxSynBacklog = b.maxSynBacklog;
         this.maxOrphans = b.maxOrphans;
         this.maxTimeWait = b.maxTimeWait;
+        this.capture = b.capture;
         this.synCookies = b.synCookies;
     }
 
@@ -77,6 +79,15 @@ public final class StackConfig {
      */
     public int maxTimeWait() {
         return maxTimeWait;
+    }
+
+    /**
+     * The pcapng file the stack writes every frame it receives and sends into (the link's, and its own loopback's as
+     * a second interface "lo"), or {@code null} for none (the default). Readable by Wireshark, tshark and
+     * {@code tcpdump -r}; see {@link io.usertcp.link.PcapngWriter}.
+     */
+    public java.nio.file.Path capture() {
+        return capture;
     }
 
     /** A new builder. */
@@ -268,6 +279,16 @@ public final class StackConfig {
         private int maxSynBacklog = 1024;
         private int maxOrphans = 16384;
         private int maxTimeWait = 32768;
+        private java.nio.file.Path capture;
+
+        /**
+         * Writes every frame the stack receives and sends into {@code file} (pcapng, created or truncated when the
+         * stack starts); see {@link StackConfig#capture()}. Null for no capture.
+         */
+        public Builder capture(java.nio.file.Path file) {
+            this.capture = file;
+            return this;
+        }
 
         /** See {@link StackConfig#maxOrphans()}. */
         public Builder maxOrphans(int n) {
