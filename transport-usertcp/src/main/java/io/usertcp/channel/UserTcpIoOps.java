@@ -109,14 +109,14 @@ public final class UserTcpIoOps implements IoOps {
         if (value == 0) {
             return "UserTcpIoOps(NONE)";
         }
-        StringBuilder b = new StringBuilder("UserTcpIoOps(");
+        StringBuilder b = new StringBuilder();
         String[] names = {"READ", "WRITE", "CONNECT", "INPUT_CLOSED", "CLOSED", "URGENT", "ERROR"};
         for (int i = 0; i < names.length; i++) {
             if ((value & (1 << i)) != 0) {
-                b.append(b.length() > 12 ? "|" : "").append(names[i]);
+                b.append(b.length() > 0 ? "|" : "").append(names[i]);
             }
         }
-        return b.append(')').toString();
+        return "UserTcpIoOps(" + b + ')';
     }
 
     private static final class Event implements UserTcpIoEvent {
