@@ -2,7 +2,6 @@ package io.usertcp.channel;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -17,10 +16,8 @@ import io.netty.channel.socket.DuplexChannel;
 import io.usertcp.tcp.TcpConnection;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
-import java.nio.channels.WritableByteChannel;
 
 /**
  * A usertcp stream channel over a {@link TcpConnection} (as Netty's {@code AbstractEpollStreamChannel}): the read
@@ -260,32 +257,6 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
             if (wrote) {
                 c.push();
             }
-        }
-    }
-
-    /** Lets a {@link FileRegion} write into the connection's send buffer. */
-    private static final class ConnectionByteChannel implements WritableByteChannel {
-        private final TcpConnection c;
-
-        ConnectionByteChannel(TcpConnection c) {
-            this.c = c;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            ByteBuf b = Unpooled.wrappedBuffer(src);
-            int n = c.write(b);
-            src.position(src.position() + n);
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return !c.isClosed();
-        }
-
-        @Override
-        public void close() {
         }
     }
 
