@@ -5,7 +5,6 @@ import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.IoOps;
 import io.netty.channel.IoRegistration;
 import io.netty.util.concurrent.ThreadAwareExecutor;
 import io.netty.util.internal.logging.InternalLogger;
@@ -34,6 +33,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Netty's next scheduled task and the stack's next timer; read a batch of frames; fire due timers;
  * deliver socket events to channels; send the ACKs the batch owes.
  *
+ * <p>Channels follow Netty's I/O contract: each registers an {@link IoHandle} and gets a
+ * {@link IoRegistration}; it submits its interest as {@link UserTcpIoOps} (read, write, connect) and the
+ * socket events the stack dispatches reach its {@link IoHandle#handle} as {@link UserTcpIoEvent}s.
+ *
  * <pre>{@code
  * EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
  * }</pre>
@@ -48,7 +51,7 @@ public final class UserTcpIoHandler implements IoHandler {
     private final EventFd wakeFd;
     private final Poller poller;
     private final AtomicBoolean blocking = new AtomicBoolean();
-    private final Set<Registration> registrations = new HashSet<>();
+    private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
 
     private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor) {
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -136,13 +139,18 @@ public final class UserTcpIoHandler implements IoHandler {
         }
     }
 
+    /**
+     * Cancels every registration and closes its channel, as the NIO and epoll handlers do before their loop
+     * ends.
+     */
     @Override
     public void prepareToDestroy() {
-        for (Registration r : registrations.toArray(new Registration[0])) {
+        for (UserTcpIoRegistration r : registrations.toArray(new UserTcpIoRegistration[0])) {
+            r.cancel();
             try {
-                r.handle.close();
+                r.handle().close();
             } catch (Exception e) {
-                logger.debug("closing {} failed", r.handle, e);
+                logger.debug("closing {} failed", r.handle(), e);
             }
         }
     }
@@ -153,13 +161,17 @@ public final class UserTcpIoHandler implements IoHandler {
         wakeFd.close();
     }
 
+    /**
+     * Registers a usertcp channel's handle: it starts with no interest ({@link UserTcpIoOps#NONE}); the channel
+     * submits {@link UserTcpIoOps} and makes the registration the receiver of its socket's events.
+     */
     @Override
     public IoRegistration register(IoHandle handle) {
         if (!(handle instanceof UserTcpIoHandle)) {
             throw new IllegalArgumentException("IoHandle of type " + handle.getClass().getName()
                     + " is not a usertcp channel; register usertcp channels only with a usertcp event loop");
         }
-        Registration r = new Registration((UserTcpIoHandle) handle);
+        UserTcpIoRegistration r = new UserTcpIoRegistration(this, (UserTcpIoHandle) handle);
         registrations.add(r);
         handle.registered();
         return r;
@@ -170,53 +182,27 @@ public final class UserTcpIoHandler implements IoHandler {
         return UserTcpIoHandle.class.isAssignableFrom(handleType);
     }
 
-    /** The handle a usertcp channel registers; internal to the transport. */
-    interface UserTcpIoHandle extends IoHandle {
+    /** Runs {@code task} on the event loop after what is already queued. */
+    void execute(Runnable task) {
+        executor.execute(task);
     }
 
-    private final class Registration implements IoRegistration {
-        final UserTcpIoHandle handle;
-        private volatile boolean valid = true;
-
-        Registration(UserTcpIoHandle handle) {
-            this.handle = handle;
+    /** Called once by a cancelled registration: forget it and tell its handle, on the event loop. */
+    void cancelled(UserTcpIoRegistration r) {
+        if (executor.isExecutorThread(Thread.currentThread())) {
+            cancelled0(r);
+        } else {
+            executor.execute(() -> cancelled0(r));
         }
+    }
 
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T attachment() {
-            return (T) UserTcpIoHandler.this;
+    private void cancelled0(UserTcpIoRegistration r) {
+        if (registrations.remove(r)) {
+            r.handle().unregistered();
         }
+    }
 
-        @Override
-        public long submit(IoOps ops) {
-            // Readiness is pushed by the stack (TcpSocket events), not requested per operation.
-            return 0;
-        }
-
-        @Override
-        public boolean isValid() {
-            return valid;
-        }
-
-        @Override
-        public boolean cancel() {
-            if (!valid) {
-                return false;
-            }
-            valid = false;
-            if (executor.isExecutorThread(Thread.currentThread())) {
-                cancel0();
-            } else {
-                executor.execute(this::cancel0);
-            }
-            return true;
-        }
-
-        private void cancel0() {
-            if (registrations.remove(this)) {
-                handle.unregistered();
-            }
-        }
+    /** The handle a usertcp channel registers; internal to the transport. */
+    interface UserTcpIoHandle extends IoHandle {
     }
 }

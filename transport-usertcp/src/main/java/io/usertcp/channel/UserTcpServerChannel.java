@@ -1,20 +1,13 @@
 package io.usertcp.channel;
 
-import io.netty.channel.AbstractServerChannel;
 import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
-import io.netty.channel.IoEvent;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.IoRegistration;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.ServerSocketChannel;
-import io.usertcp.stack.Stack;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpListener;
-import io.usertcp.wire.IpAddress;
-import io.usertcp.tcp.TcpSocket;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -29,20 +22,15 @@ import java.util.List;
  * children must be served by the same loop (the one that owns the stack), so give the ServerBootstrap a
  * single usertcp group, or a child group whose loops are that same loop.
  */
-public final class UserTcpServerChannel extends AbstractServerChannel implements ServerSocketChannel {
+public final class UserTcpServerChannel extends AbstractUserChannel implements ServerSocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
 
     private final UserTcpServerChannelConfig config = new UserTcpServerChannelConfig(this);
-    private IoRegistration registration;
-    private UserTcpIoHandler ioHandler;
     private TcpListener listener;
-    private volatile boolean open = true;
-    private volatile InetSocketAddress localAddress;
-    private boolean readPending;
-    private boolean acceptScheduled;
 
     /** A new, unbound server channel. */
     public UserTcpServerChannel() {
+        super(null);
     }
 
     @Override
@@ -56,13 +44,8 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
     }
 
     @Override
-    public boolean isOpen() {
-        return open;
-    }
-
-    @Override
     public boolean isActive() {
-        return open && listener != null;
+        return isOpen() && listener != null;
     }
 
     @Override
@@ -76,51 +59,22 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
     }
 
     @Override
-    protected SocketAddress localAddress0() {
-        return localAddress;
-    }
-
-    @Override
-    protected boolean isCompatible(EventLoop loop) {
-        return loop instanceof IoEventLoop && ((IoEventLoop) loop).isCompatible(ServerUnsafe.class);
-    }
-
-    @Override
     protected AbstractUnsafe newUnsafe() {
         return new ServerUnsafe();
     }
 
     @Override
-    protected void doRegister(ChannelPromise promise) {
-        Registrations.register(eventLoop(), (ServerUnsafe) unsafe(), promise, h -> true, null, r -> {
-            registration = r;
-            ioHandler = r.attachment();
-            promise.setSuccess();
-        });
-    }
-
-    @Override
-    protected void doDeregister() {
-        registration = Registrations.cancel(registration);
-    }
-
-    /** The stack this channel listens on (valid once registered). */
-    Stack stack() {
-        return ioHandler.stack();
-    }
-
-    UserTcpIoHandler ioHandler() {
-        return ioHandler;
+    void registered(UserTcpIoRegistration r) {
+        // The listener is made by bind, on the registered loop's stack.
     }
 
     @Override
     protected void doBind(SocketAddress local) throws Exception {
-        InetSocketAddress a = UserTcpChannel.checkAddress(local);
+        InetSocketAddress a = checkAddress(local, false);
         boolean wildcard = a.getAddress() == null || a.getAddress().isAnyLocalAddress();
         // A wildcard listener (0.0.0.0 or ::) takes connections of both families, as a dual-stack socket does.
-        TcpListener l = stack().tcp().listen(wildcard ? null : IpAddress.of(a.getAddress()), a.getPort(),
-                Math.max(1, config.getBacklog()));
-        l.handler(this::onTcpEvents);
+        TcpListener l = stack().tcp().listen(localIp(a), a.getPort(), Math.max(1, config.getBacklog()));
+        userRegistration().watch(l);
         listener = l;
         localAddress = wildcard && a.getAddress() != null ? new InetSocketAddress(a.getAddress(), l.localAddress().getPort())
                 : l.localAddress();
@@ -140,15 +94,25 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
         }
     }
 
-    private void onTcpEvents(int events) {
-        if ((events & TcpSocket.EV_READABLE) != 0 && (readPending || config.isAutoRead())) {
-            acceptReady();
+    /** READ ready: connections wait to be accepted (NIO's OP_ACCEPT). */
+    @Override
+    void handleEvent(int ops) {
+        if ((ops & UserTcpIoOps.READ.value()) != 0 && wantsRead()) {
+            readReady();
         }
     }
 
-    private void acceptReady() {
+    @Override
+    boolean hasReadWork() {
         TcpListener l = listener;
-        if (l == null || !isOpen()) {
+        return l != null && l.pending() > 0;
+    }
+
+    /** One accept loop. */
+    @Override
+    void readReady() {
+        TcpListener l = listener;
+        if (l == null || !isOpen() || !wantsRead()) {
             return;
         }
         RecvByteBufAllocator.Handle h = unsafe().recvBufAllocHandle();
@@ -169,55 +133,42 @@ public final class UserTcpServerChannel extends AbstractServerChannel implements
         }
         h.readComplete();
         p.fireChannelReadComplete();
-        if (l.pending() > 0 && (readPending || config.isAutoRead())) {
-            scheduleAccept(); // more than one read's worth: let other work run first
+        if (l.pending() > 0 && wantsRead()) {
+            scheduleRead(); // more than one read's worth: let other work run first
         }
-    }
-
-    private void scheduleAccept() {
-        if (!acceptScheduled) {
-            acceptScheduled = true;
-            eventLoop().execute(() -> {
-                acceptScheduled = false;
-                if (readPending || config.isAutoRead()) {
-                    acceptReady();
-                }
-            });
-        }
-    }
-
-    @Override
-    protected void doBeginRead() {
-        readPending = true;
-        TcpListener l = listener;
-        if (l != null && l.pending() > 0) {
-            scheduleAccept();
-        }
+        readDone();
     }
 
     @Override
     protected void doClose() {
-        open = false;
+        markClosed();
         TcpListener l = listener;
         if (l != null) {
             l.close();
         }
     }
 
-    private final class ServerUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle {
+    // As AbstractServerChannel: a server channel neither connects nor writes.
+
+    @Override
+    protected void doDisconnect() {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    protected void doWrite(ChannelOutboundBuffer in) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    protected Object filterOutboundMessage(Object msg) {
+        throw new UnsupportedOperationException();
+    }
+
+    private final class ServerUnsafe extends UserUnsafe {
         @Override
         public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
             promise.setFailure(new UnsupportedOperationException("a server channel cannot connect"));
-        }
-
-        @Override
-        public void handle(IoRegistration registration, IoEvent ioEvent) {
-            // Readiness arrives through TcpSocket events; nothing is submitted per operation.
-        }
-
-        @Override
-        public void close() {
-            close(voidPromise());
         }
     }
 }

@@ -1,32 +1,20 @@
 package io.usertcp.channel;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.AbstractChannel;
 import io.netty.channel.AddressedEnvelope;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
-import io.netty.channel.IoEvent;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.IoRegistration;
-import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.util.internal.StringUtil;
 import io.usertcp.stack.Stack;
 import io.usertcp.udp.UdpSocket;
 import io.usertcp.wire.IpAddress;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.SocketAddress;
 import java.net.SocketException;
-import java.net.UnknownHostException;
 import java.nio.channels.AlreadyConnectedException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
@@ -53,7 +41,7 @@ import java.nio.channels.UnresolvedAddressException;
  * Multicast is not supported yet: joinGroup, leaveGroup and block return futures failed with
  * {@link UnsupportedOperationException}. IPv4 only.
  */
-public final class UserUdpChannel extends AbstractChannel implements DatagramChannel {
+public final class UserUdpChannel extends AbstractUserDatagramChannel implements DatagramChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(true, 16);
     private static final String EXPECTED_TYPES = " (expected: " + StringUtil.simpleClassName(DatagramPacket.class)
             + ", " + StringUtil.simpleClassName(AddressedEnvelope.class) + '<'
@@ -61,25 +49,12 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
             + ">, " + StringUtil.simpleClassName(ByteBuf.class) + ')';
 
     private final UserUdpChannelConfig config = new UserUdpChannelConfig(this);
-    private IoRegistration registration;
-    private UserTcpIoHandler ioHandler;
-    private UdpSocket socket;
-    private volatile boolean open = true;
     private volatile boolean bound;
     private volatile boolean connected;
-    private volatile InetSocketAddress localAddress;
-    private volatile InetSocketAddress remoteAddress;
-    private boolean readPending;
-    private boolean readScheduled;
-    private final Runnable readTask = this::runScheduledRead;
-    /** The last sender seen, reused while the same peer keeps sending (no address objects per datagram). */
-    private InetSocketAddress lastSender;
-    private long lastSenderHi;
-    private long lastSenderLo;
 
     /** A new, unbound channel. */
     public UserUdpChannel() {
-        super(null);
+        super();
     }
 
     @Override
@@ -93,13 +68,8 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
     }
 
     @Override
-    public boolean isOpen() {
-        return open;
-    }
-
-    @Override
     public boolean isActive() {
-        return open && (bound || config.isActiveOnRegistration() && isRegistered());
+        return isOpen() && (bound || config.isActiveOnRegistration() && isRegistered());
     }
 
     @Override
@@ -108,64 +78,27 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
     }
 
     @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) super.localAddress();
-    }
-
-    @Override
-    public InetSocketAddress remoteAddress() {
-        return (InetSocketAddress) super.remoteAddress();
-    }
-
-    @Override
-    protected SocketAddress localAddress0() {
-        return localAddress;
-    }
-
-    @Override
-    protected SocketAddress remoteAddress0() {
-        return remoteAddress;
-    }
-
-    @Override
-    protected boolean isCompatible(EventLoop loop) {
-        return loop instanceof IoEventLoop && ((IoEventLoop) loop).isCompatible(UdpUnsafe.class);
-    }
-
-    @Override
     protected AbstractUnsafe newUnsafe() {
         return new UdpUnsafe();
     }
 
     @Override
-    protected void doRegister(ChannelPromise promise) {
-        UdpSocket existing = socket;
-        Registrations.register(eventLoop(), (UdpUnsafe) unsafe(), promise,
-                h -> existing == null || existing.layer() == h.stack().udp(),
-                "this UDP socket belongs to the usertcp stack of another event loop: a usertcp channel can only be "
-                        + "served by the loop that owns its stack",
-                r -> {
-                    registration = r;
-                    ioHandler = r.attachment();
-                    UdpSocket s = socket;
-                    if (s == null) {
-                        s = ioHandler.stack().udp().open();
-                        s.handler(this::onUdpEvents);
-                        socket = s;
-                    }
-                    config.applyTo(s);
-                    promise.setSuccess();
-                });
+    String checkOwner(Stack stack) {
+        UdpSocket s = socket;
+        return s == null || s.layer() == stack.udp() ? null
+                : "this UDP socket belongs to the usertcp stack of another event loop: a usertcp channel can only be "
+                + "served by the loop that owns its stack";
     }
 
     @Override
-    protected void doDeregister() {
-        registration = Registrations.cancel(registration);
-    }
-
-    /** The stack this channel's socket lives in (valid once registered; touch it on the event loop only). */
-    Stack stack() {
-        return ioHandler.stack();
+    void registered(UserTcpIoRegistration r) {
+        UdpSocket s = socket;
+        if (s == null) {
+            s = stack().udp().open();
+            socket = s;
+        }
+        r.watch(s);
+        config.applyTo(s);
     }
 
     void configChanged() {
@@ -179,35 +112,20 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
         }
     }
 
-    void clearReadPending() {
-        if (isRegistered() && !eventLoop().inEventLoop()) {
-            eventLoop().execute(() -> readPending = false);
-        } else {
-            readPending = false;
-        }
-    }
-
     // ------------------------------------------------------------------ bind / connect
 
+    /** {@code a} as a resolved {@link InetSocketAddress}; unresolved is NIO's {@link UnresolvedAddressException}. */
     private static InetSocketAddress checkAddress(SocketAddress a) {
-        if (!(a instanceof InetSocketAddress)) {
-            throw new IllegalArgumentException("usertcp takes InetSocketAddress, not "
-                    + (a == null ? "null" : a.getClass().getName()));
-        }
-        InetSocketAddress i = (InetSocketAddress) a;
+        InetSocketAddress i = checkAddress(a, true);
         if (i.isUnresolved()) {
             throw new UnresolvedAddressException();
         }
         return i;
     }
 
-    private static IpAddress ip(InetSocketAddress a) {
-        return a.getAddress().isAnyLocalAddress() ? null : IpAddress.of(a.getAddress());
-    }
-
     private UdpSocket socket() throws ClosedChannelException {
         UdpSocket s = socket;
-        if (s == null || !open) {
+        if (s == null || !isOpen()) {
             throw new ClosedChannelException();
         }
         return s;
@@ -217,7 +135,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
     protected void doBind(SocketAddress local) throws Exception {
         InetSocketAddress a = checkAddress(local);
         UdpSocket s = socket();
-        s.bind(ip(a), a.getPort());
+        s.bind(localIp(a), a.getPort());
         localAddress = s.localAddress();
         bound = true;
     }
@@ -257,113 +175,12 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
 
     @Override
     protected void doClose() {
-        open = false;
+        markClosed();
         bound = false;
         connected = false;
         UdpSocket s = socket;
         if (s != null) {
             s.close();
-        }
-    }
-
-    // ------------------------------------------------------------------ read
-
-    /*
-     * As epoll's datagram channel: a read loop runs when datagrams (or an ICMP error) are there and a read is
-     * pending or AUTO_READ is on; each datagram is one DatagramPacket in a buffer from the RecvByteBufAllocator;
-     * an error ends the loop and goes to exceptionCaught after channelReadComplete, and the channel stays open.
-     */
-
-    private void onUdpEvents(int events) {
-        if (isRegistered()) {
-            readReady();
-        }
-    }
-
-    private void scheduleRead() {
-        if (!readScheduled) {
-            readScheduled = true;
-            eventLoop().execute(readTask);
-        }
-    }
-
-    private void runScheduledRead() {
-        readScheduled = false;
-        readReady();
-    }
-
-    private static boolean hasReadWork(UdpSocket s) {
-        return s.queuedDatagrams() > 0 || s.hasError();
-    }
-
-    private void readReady() {
-        UdpSocket s = socket;
-        if (s == null || !isOpen() || !hasReadWork(s) || (!readPending && !config.isAutoRead())) {
-            return; // AUTO_READ off and nobody asked: datagrams wait (up to SO_RCVBUF), an error waits for a write
-        }
-        ChannelPipeline p = pipeline();
-        RecvByteBufAllocator.Handle h = unsafe().recvBufAllocHandle();
-        h.reset(config);
-        Throwable error = null;
-        try {
-            do {
-                if (s.hasError()) {
-                    error = s.takeError();
-                    readPending = false;
-                    break;
-                }
-                if (s.queuedDatagrams() == 0) {
-                    break;
-                }
-                ByteBuf b = h.allocate(config.getAllocator());
-                h.attemptedBytesRead(b.writableBytes());
-                InetSocketAddress sender = sender(s.peekSourceHi(), s.peekSourceLo(), s.peekSourcePort());
-                h.lastBytesRead(s.receive(b));
-                h.incMessagesRead(1);
-                readPending = false;
-                p.fireChannelRead(new DatagramPacket(b, localAddress(), sender));
-                if (!isOpen()) {
-                    break;
-                }
-            } while (continueReading(h));
-        } catch (Throwable t) {
-            error = t;
-        }
-        h.readComplete();
-        p.fireChannelReadComplete();
-        if (error != null) {
-            p.fireExceptionCaught(error); // as NIO and epoll: a datagram channel is not closed on read errors
-        }
-        if (isOpen() && hasReadWork(s) && (readPending || config.isAutoRead())) {
-            scheduleRead(); // more than one read's worth: continue after other work (level-triggered)
-        }
-    }
-
-    private static boolean continueReading(RecvByteBufAllocator.Handle h) {
-        // As NIO's and epoll's datagram channels: reading less than the buffer holds does not mean there is no more.
-        return h instanceof RecvByteBufAllocator.ExtendedHandle
-                ? ((RecvByteBufAllocator.ExtendedHandle) h).continueReading(UncheckedBooleanSupplier.TRUE_SUPPLIER)
-                : h.continueReading();
-    }
-
-    private InetSocketAddress sender(long hi, long lo, int port) {
-        InetSocketAddress last = lastSender;
-        if (last != null && last.getPort() == port && lastSenderHi == hi && lastSenderLo == lo) {
-            return last; // a stream of datagrams from one peer shares one address object
-        }
-        last = new InetSocketAddress(IpAddress.of(hi, lo).toInet(), port);
-        lastSender = last;
-        lastSenderHi = hi;
-        lastSenderLo = lo;
-        return last;
-    }
-
-    @Override
-    protected void doBeginRead() {
-        readPending = true;
-        UdpSocket s = socket;
-        if (s != null && hasReadWork(s)) {
-            scheduleRead();
         }
     }
 
@@ -425,7 +242,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
                         s.send(data, (IpAddress) null, 0);
                     } else {
                         InetSocketAddress a = checkAddress(to);
-                        s.send(data, ip(a), a.getPort());
+                        s.send(data, localIp(a), a.getPort());
                     }
                     if (!bound) {
                         localAddress = s.localAddress(); // the first send bound an ephemeral port
@@ -439,106 +256,7 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
         }
     }
 
-    // ------------------------------------------------------------------ multicast: not supported
-
-    static UnsupportedOperationException multicastUnsupported(String what) {
-        return new UnsupportedOperationException(what + ": multicast is not supported by usertcp yet "
-                + "(the stack has no IGMP); use unicast or broadcast");
-    }
-
-    private ChannelFuture multicast(String what, ChannelPromise promise) {
-        promise.setFailure(multicastUnsupported(what));
-        return promise;
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetAddress multicastAddress) {
-        return joinGroup(multicastAddress, newPromise());
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetAddress multicastAddress, ChannelPromise promise) {
-        return multicast("joinGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetSocketAddress multicastAddress, NetworkInterface networkInterface) {
-        return joinGroup(multicastAddress, networkInterface, newPromise());
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetSocketAddress multicastAddress, NetworkInterface networkInterface,
-                                   ChannelPromise promise) {
-        return multicast("joinGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetAddress multicastAddress, NetworkInterface networkInterface, InetAddress source) {
-        return joinGroup(multicastAddress, networkInterface, source, newPromise());
-    }
-
-    @Override
-    public ChannelFuture joinGroup(InetAddress multicastAddress, NetworkInterface networkInterface, InetAddress source,
-                                   ChannelPromise promise) {
-        return multicast("joinGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetAddress multicastAddress) {
-        return leaveGroup(multicastAddress, newPromise());
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetAddress multicastAddress, ChannelPromise promise) {
-        return multicast("leaveGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetSocketAddress multicastAddress, NetworkInterface networkInterface) {
-        return leaveGroup(multicastAddress, networkInterface, newPromise());
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetSocketAddress multicastAddress, NetworkInterface networkInterface,
-                                    ChannelPromise promise) {
-        return multicast("leaveGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetAddress multicastAddress, NetworkInterface networkInterface,
-                                    InetAddress source) {
-        return leaveGroup(multicastAddress, networkInterface, source, newPromise());
-    }
-
-    @Override
-    public ChannelFuture leaveGroup(InetAddress multicastAddress, NetworkInterface networkInterface,
-                                    InetAddress source, ChannelPromise promise) {
-        return multicast("leaveGroup", promise);
-    }
-
-    @Override
-    public ChannelFuture block(InetAddress multicastAddress, NetworkInterface networkInterface,
-                               InetAddress sourceToBlock) {
-        return block(multicastAddress, networkInterface, sourceToBlock, newPromise());
-    }
-
-    @Override
-    public ChannelFuture block(InetAddress multicastAddress, NetworkInterface networkInterface,
-                               InetAddress sourceToBlock, ChannelPromise promise) {
-        return multicast("block", promise);
-    }
-
-    @Override
-    public ChannelFuture block(InetAddress multicastAddress, InetAddress sourceToBlock) {
-        return block(multicastAddress, sourceToBlock, newPromise());
-    }
-
-    @Override
-    public ChannelFuture block(InetAddress multicastAddress, InetAddress sourceToBlock, ChannelPromise promise) {
-        return multicast("block", promise);
-    }
-
-    private final class UdpUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle {
+    private final class UdpUnsafe extends UserUnsafe {
         @Override
         public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
             // As NIO's datagram channel: connect completes at once (it only sets the peer filter).
@@ -560,16 +278,6 @@ public final class UserUdpChannel extends AbstractChannel implements DatagramCha
             if (!set) {
                 close(voidPromise());
             }
-        }
-
-        @Override
-        public void handle(IoRegistration registration, IoEvent ioEvent) {
-            // Readiness arrives through UdpSocket events; nothing is submitted per operation.
-        }
-
-        @Override
-        public void close() {
-            close(voidPromise());
         }
     }
 }
