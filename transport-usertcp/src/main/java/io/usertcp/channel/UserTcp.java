@@ -44,6 +44,22 @@ public final class UserTcp {
     }
 
     /**
+     * A copy of the counters of the stack that event loop {@code loop} runs (every {@code StackStats} counter by
+     * name, in a stable order), taken on the loop's thread so that the values are consistent with each other.
+     * The same counters are JMX attributes of {@code io.usertcp:type=Stack,...}.
+     *
+     * @return a future that fails with IllegalArgumentException if {@code loop} is not a live usertcp event loop
+     */
+    public static io.netty.util.concurrent.Future<java.util.Map<String, Long>> stats(io.netty.channel.EventLoop loop) {
+        UserTcpIoHandler h = UserTcpIoHandler.of(loop);
+        if (h == null) {
+            return loop.newFailedFuture(new IllegalArgumentException(loop + " is not a live usertcp event loop:"
+                    + " pass a loop of a group built with UserTcpIoHandler.newFactory(config)"));
+        }
+        return loop.submit(() -> h.stack().stats().snapshot());
+    }
+
+    /**
      * Whether this process has CAP_NET_ADMIN, which creating a TAP device, attaching to one it does not own and
      * moving one into a network namespace need.
      */

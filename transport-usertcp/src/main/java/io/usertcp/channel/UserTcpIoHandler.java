@@ -52,6 +52,11 @@ public final class UserTcpIoHandler implements IoHandler {
     private final Poller poller;
     private final AtomicBoolean blocking = new AtomicBoolean();
     private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
+    private final StackStatsMBean mbean;
+
+    /** The handler of each live usertcp event loop (the executor Netty hands the factory), for {@link UserTcp#stats}. */
+    private static final java.util.concurrent.ConcurrentMap<ThreadAwareExecutor, UserTcpIoHandler> HANDLERS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor) {
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -65,6 +70,8 @@ public final class UserTcpIoHandler implements IoHandler {
             this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
             this.poller = link != null && link.fd() >= 0 ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
             this.wakeFd = wake;
+            this.mbean = StackStatsMBean.register(stack.stats(), link != null ? String.valueOf(link) : "loopback");
+            HANDLERS.put(executor, this);
         } catch (IOException e) {
             if (link != null) {
                 link.close();
@@ -92,6 +99,16 @@ public final class UserTcpIoHandler implements IoHandler {
     public static IoHandlerFactory newFactory(StackConfig config) {
         Objects.requireNonNull(config, "config");
         return executor -> new UserTcpIoHandler(config, executor);
+    }
+
+    /** The handler of the usertcp event loop {@code loop}, or null if it is not one (or was shut down). */
+    static UserTcpIoHandler of(Object loop) {
+        return HANDLERS.get(loop);
+    }
+
+    /** The JMX name of this stack's counters, or null if they could not be registered. */
+    javax.management.ObjectName mbeanName() {
+        return mbean != null ? mbean.objectName() : null;
     }
 
     /** The stack this handler drives. Touch it only from the event loop's thread. */
@@ -157,6 +174,10 @@ public final class UserTcpIoHandler implements IoHandler {
 
     @Override
     public void destroy() {
+        HANDLERS.remove(executor, this);
+        if (mbean != null) {
+            mbean.unregister();
+        }
         stack.close();
         wakeFd.close();
     }

@@ -231,6 +231,51 @@ public final class StackStats {
                 + dropIpMartian + dropIp6Martian + dropArpMartian;
     }
 
+    /** The counters' fields, in declaration order (public long fields only). */
+    private static final java.lang.reflect.Field[] COUNTERS = java.util.Arrays.stream(StackStats.class.getFields())
+            .filter(f -> f.getType() == long.class && !java.lang.reflect.Modifier.isStatic(f.getModifiers()))
+            .toArray(java.lang.reflect.Field[]::new);
+
+    /** The names of every counter, in a stable order (their declaration order). */
+    public static java.util.List<String> names() {
+        return java.util.Arrays.stream(COUNTERS).map(java.lang.reflect.Field::getName).toList();
+    }
+
+    /**
+     * The value of the counter {@code name}.
+     *
+     * @throws IllegalArgumentException if there is no such counter ({@link #names()} lists them)
+     */
+    public long get(String name) {
+        for (java.lang.reflect.Field f : COUNTERS) {
+            if (f.getName().equals(name)) {
+                return read(f);
+            }
+        }
+        throw new IllegalArgumentException("no counter named '" + name + "': see StackStats.names()");
+    }
+
+    /**
+     * A copy of every counter, by name in declaration order, zeros included. Take it on the stack's thread for a
+     * consistent view (as {@code UserTcp.stats(EventLoop)} does); from another thread each value may be slightly
+     * stale.
+     */
+    public java.util.Map<String, Long> snapshot() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (java.lang.reflect.Field f : COUNTERS) {
+            m.put(f.getName(), read(f));
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    private long read(java.lang.reflect.Field f) {
+        try {
+            return f.getLong(this);
+        } catch (IllegalAccessException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("StackStats{");
