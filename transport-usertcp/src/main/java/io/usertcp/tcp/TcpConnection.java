@@ -32,8 +32,6 @@ public final class TcpConnection extends TcpSocket {
     static final long OOW_ACK_INTERVAL_NANOS = 500_000_000L;
     /** At most one neighbour reachability confirmation per second per connection (RFC 4861 §7.3.1). */
     private static final long REACHABLE_CONFIRM_NANOS = 1_000_000_000L;
-    private static final long MAX_RTO_NANOS = 120_000_000_000L; // RFC 6298 (2.5) allows >= 60 s; Linux uses 120 s
-    private static final long INITIAL_RTO_NANOS = 1_000_000_000L;
     private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
 
     final FlowKey key;
@@ -108,14 +106,7 @@ public final class TcpConnection extends TcpSocket {
     private boolean inRecovery;
     private int recover;
 
-    // RTT estimation (RFC 6298).
-    private long srtt = -1;
-    private long rttvar;
-    private long rto = INITIAL_RTO_NANOS; // RFC 6298 RTO before backoff
-    private int backoff;                  // timeouts since the last forward progress
-    private boolean rttTiming;
-    private int rttSeq;
-    private long rttStart;
+    private final RttEstimator rtt;       // RFC 6298
     private int retries;
 
     private final Timer rtxTimer = new ConnectionTimer() {
@@ -190,6 +181,7 @@ public final class TcpConnection extends TcpSocket {
         this.sendBuffer = new SendBuffer(tcp.env.alloc(), tcp.env.memory());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc(), tcp.env.memory());
         this.reassembly = new ReassemblyQueue(tcp.env.alloc(), tcp.env.memory());
+        this.rtt = new RttEstimator(tcp.minRtoNanos);
         this.tsOffset = tcp.nextRandomInt();
         this.sendBufferLimit = tcp.defaultSendBuffer;
         this.receiveBufferSize = tcp.defaultReceiveBuffer;
@@ -439,7 +431,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** Smoothed RTT in nanoseconds, or -1 before the first sample. */
     public long srttNanos() {
-        return srtt;
+        return rtt.srtt();
     }
 
     /** Bytes written and not yet acknowledged. */
@@ -612,7 +604,7 @@ public final class TcpConnection extends TcpSocket {
         lastAckSent = rcvNxt;
         rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
         retries = r.retries;
-        rttStart = synAckSent;
+        rtt.timingStart = synAckSent;
         setState(TcpState.SYN_RECEIVED);
     }
 
@@ -699,7 +691,7 @@ public final class TcpConnection extends TcpSocket {
             rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
         }
         if (retries == 0) {
-            rttStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
+            rtt.timingStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
         }
         transmit(f, o, hdr);
         sndNxt = iss + 1;
@@ -810,7 +802,7 @@ public final class TcpConnection extends TcpSocket {
         if (state == TcpState.SYN_RECEIVED) {
             if (seqLt(sndUna, ack) && seqLe(ack, sndMax)) {
                 if (retries == 0) {
-                    sampleRtt(tcp.env.now() - rttStart); // the SYN-ACK was not resent: a valid sample
+                    sampleRtt(tcp.env.now() - rtt.timingStart); // the SYN-ACK was not resent: a valid sample
                 }
                 setState(finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
                 sndWnd = window << sndWscale;
@@ -965,7 +957,7 @@ public final class TcpConnection extends TcpSocket {
             maxSndWnd = sndWnd;
             tcp.env.timers().cancel(rtxTimer);
             if (retries == 0) {
-                sampleRtt(tcp.env.now() - rttStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
+                sampleRtt(tcp.env.now() - rtt.timingStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
             }
             retries = 0;
             setState(TcpState.ESTABLISHED);
@@ -1028,9 +1020,9 @@ public final class TcpConnection extends TcpSocket {
             armProbe(now);
         }
         if (seqGt(ack, sndUna)) {
-            long samplesBefore = rttSamples;
+            long samplesBefore = rtt.samples();
             newAck(ack, now);
-            if (rttSamples == samplesBefore && tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
+            if (rtt.samples() == samplesBefore && tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
                 // RFC 7323 §4 (RTTM): an ACK that advances SND.UNA echoes the TSval of the segment it answers,
                 // retransmitted or not, so it measures the RTT even where Karn's rule forbids timing. Our TS clock
                 // ticks in milliseconds: a sample is at least one tick.
@@ -1104,9 +1096,8 @@ public final class TcpConnection extends TcpSocket {
         }
         scoreboard.advance(sndUna);
         // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
-        if (rttTiming && seqGt(ack, rttSeq)) {
-            rttTiming = false;
-            sampleRtt(now - rttStart);
+        if (rtt.ackCoversTimed(ack)) {
+            sampleRtt(now - rtt.timingStart);
         }
         retries = 0;
         if (ipHeaderLength == 40 && now - lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
@@ -1116,7 +1107,7 @@ public final class TcpConnection extends TcpSocket {
         }
         // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
         // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
-        backoff = 0;
+        rtt.resetBackoff();
         // Congestion control.
         if (inRecovery) {
             if (seqGe(ack, recover)) {
@@ -1134,7 +1125,7 @@ public final class TcpConnection extends TcpSocket {
         } else if (cwnd < ssthresh) {
             cwnd = Math.min(cwnd + Math.min(acked, 2 * mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
         } else {
-            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, srtt), CWND_CLAMP);
+            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, rtt.srtt()), CWND_CLAMP);
         }
         dupAcks = 0;
         probes = 0;
@@ -1169,7 +1160,7 @@ public final class TcpConnection extends TcpSocket {
             ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
             recover = sndMax;
             inRecovery = true;
-            rttTiming = false;
+            rtt.stopTiming();
             retransmitOne();
             cwnd = ssthresh + 3 * mss;
             tcp.env.stats().tcpRetransmits++;
@@ -1183,7 +1174,7 @@ public final class TcpConnection extends TcpSocket {
      * "recover").
      */
     private void rackDetectLoss(boolean dsack, long now) {
-        rack.updateReoWnd(dsack, sndUna, sndMax, inRecovery || seqLt(sndUna, recover), srtt);
+        rack.updateReoWnd(dsack, sndUna, sndMax, inRecovery || seqLt(sndUna, recover), rtt.srtt());
         long timeout = rack.detectLoss(now);
         if (timeout > 0) {
             tcp.env.timers().schedule(reoTimer, now + timeout);
@@ -1212,7 +1203,7 @@ public final class TcpConnection extends TcpSocket {
         cwnd = ssthresh;
         recover = sndMax;
         inRecovery = true;
-        rttTiming = false;
+        rtt.stopTiming();
         tcp.env.timers().cancel(probeTimer); // RFC 8985 §7.2: no loss probe during recovery
         // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
         retransmitFirstLost();
@@ -1286,7 +1277,7 @@ public final class TcpConnection extends TcpSocket {
         }
         boolean sent = false;
         boolean idleBefore = sndUna == sndMax;
-        if (idleBefore && lastSend != 0 && tcp.env.now() - lastSend > currentRto()) {
+        if (idleBefore && lastSend != 0 && tcp.env.now() - lastSend > rtt.currentRto()) {
             // RFC 5681 §4.1 restart after idle: the path may have changed; start again from the
             // restart window rather than burst a stale cwnd.
             cwnd = Math.min(cwnd, initialCwnd());
@@ -1329,10 +1320,8 @@ public final class TcpConnection extends TcpSocket {
             boolean fin = finQueued && len == queued;
             int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
             sendData(sndNxt, len, flags);
-            if (!rttTiming && len > 0 && sndNxt == sndMax) {
-                rttTiming = true;
-                rttSeq = sndNxt;
-                rttStart = tcp.env.now();
+            if (!rtt.isTiming() && len > 0 && sndNxt == sndMax) {
+                rtt.startTiming(sndNxt, tcp.env.now());
             }
             sndNxt += len + (fin ? 1 : 0);
             if (seqGt(sndNxt, sndMax)) {
@@ -1391,12 +1380,12 @@ public final class TcpConnection extends TcpSocket {
      * only one segment is out: the peer may just be delaying its ACK.
      */
     private void armProbe(long now) {
-        if (!sackOk || srtt < 0 || probes >= 2 || sndMax - sndUna <= mss || inRecovery || !scoreboard.isEmpty()) {
+        if (!sackOk || rtt.srtt() < 0 || probes >= 2 || sndMax - sndUna <= mss || inRecovery || !scoreboard.isEmpty()) {
             tcp.env.timers().cancel(probeTimer);
             return;
         }
-        long pto = Math.max(2 * srtt, 5_000_000L) << probes;
-        if (pto < currentRto()) {
+        long pto = Math.max(2 * rtt.srtt(), 5_000_000L) << probes;
+        if (pto < rtt.currentRto()) {
             tcp.env.timers().schedule(probeTimer, now + pto);
         }
     }
@@ -1730,8 +1719,8 @@ public final class TcpConnection extends TcpSocket {
             destroy(e);
             return;
         }
-        backoff++; // RFC 6298 §5.5: back off
-        rttTiming = false;                       // Karn
+        rtt.backOff(); // RFC 6298 §5.5: back off
+        rtt.stopTiming();                       // Karn
         if (handshake) {
             sendSyn(state == TcpState.SYN_RECEIVED);
             armRtx(now);
@@ -1802,7 +1791,7 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.stats().tcpPathMtuReductions++;
         if (state.isSynchronized() && seqLt(sndUna, sndMax)) {
             sndNxt = sndUna;
-            rttTiming = false; // Karn: what is resent gives no RTT sample
+            rtt.stopTiming(); // Karn: what is resent gives no RTT sample
             tcp.env.stats().tcpRetransmits++;
             output();
         }
@@ -1811,21 +1800,16 @@ public final class TcpConnection extends TcpSocket {
 
     /** (Re)starts the retransmission timer, no later than the user timeout's deadline (RFC 5482). */
     private void armRtx(long now) {
-        long at = now + currentRto();
+        long at = now + rtt.currentRto();
         if (userTimeoutNanos > 0 && state.isSynchronized() && at - (lastProgress + userTimeoutNanos) > 0) {
             at = Math.max(now, lastProgress + userTimeoutNanos);
         }
         tcp.env.timers().schedule(rtxTimer, at);
     }
 
-    /** The retransmission timeout with exponential backoff applied. */
-    private long currentRto() {
-        return Math.min(rto << Math.min(backoff, 16), MAX_RTO_NANOS);
-    }
-
     private void armPersist() {
         if (!persistTimer.isScheduled()) {
-            long delay = Math.min(Math.max(rto, tcp.minRtoNanos) << Math.min(persistBackoff, 10), 60_000_000_000L);
+            long delay = Math.min(Math.max(rtt.rto(), tcp.minRtoNanos) << Math.min(persistBackoff, 10), 60_000_000_000L);
             tcp.env.timers().schedule(persistTimer, tcp.env.now() + delay);
         }
     }
@@ -1896,23 +1880,10 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
-    private long rttSamples;
-
+    /** One RTT sample for the RTO (RFC 6298) and for RACK (RFC 8985 §6.2). */
     private void sampleRtt(long r) {
-        rttSamples++;
-        if (r <= 0) {
-            r = 1;
-        }
-        rack.onRttSample(r);
-        if (srtt < 0) {
-            srtt = r;          // RFC 6298 §2.2
-            rttvar = r / 2;
-        } else {               // §2.3
-            rttvar = (3 * rttvar + Math.abs(srtt - r)) / 4;
-            srtt = (7 * srtt + r) / 8;
-        }
-        long g = 1_000_000L; // clock granularity: 1 ms
-        rto = Math.max(tcp.minRtoNanos, Math.min(srtt + Math.max(g, 4 * rttvar), MAX_RTO_NANOS));
+        rack.onRttSample(Math.max(1, r));
+        rtt.sample(r);
     }
 
     // ------------------------------------------------------------------ teardown
