@@ -316,32 +316,12 @@ final class PassiveOpen implements SynQueue.Expiry {
         IpAddress local = local(lHi, lLo);
         IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
-        int hdr = Tcp.MIN_HEADER_LENGTH + 4 + (ws ? 4 : 0) + (sack ? 4 : 0) + (ts ? 12 : 0);
+        int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sack, ts);
         ByteBuf f = tcp.env.newFrame(v6, hdr);
         int o = tcp.env.payloadOffset(v6);
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
-        int p = o + Tcp.MIN_HEADER_LENGTH;
-        f.setByte(p, Tcp.OPT_MSS);
-        f.setByte(p + 1, 4);
-        f.setShort(p + 2, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH);
-        p += 4;
-        if (ws) {
-            f.setByte(p, Tcp.OPT_NOP);
-            f.setByte(p + 1, Tcp.OPT_WSCALE);
-            f.setByte(p + 2, 3);
-            f.setByte(p + 3, TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer));
-            p += 4;
-        }
-        if (sack) {
-            f.setByte(p, Tcp.OPT_NOP);
-            f.setByte(p + 1, Tcp.OPT_NOP);
-            f.setByte(p + 2, Tcp.OPT_SACK_PERMITTED);
-            f.setByte(p + 3, 2);
-            p += 4;
-        }
-        if (ts) {
-            writeTimestamp(f, p, tsVal, tsEcr);
-        }
+        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH,
+                ws ? TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
         transmit(f, o, hdr, local, remote);
     }
 
@@ -355,18 +335,9 @@ final class PassiveOpen implements SynQueue.Expiry {
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {
-            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
+            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
         }
         transmit(f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
-    }
-
-    private static void writeTimestamp(ByteBuf f, int p, int tsVal, int tsEcr) {
-        f.setByte(p, Tcp.OPT_NOP);
-        f.setByte(p + 1, Tcp.OPT_NOP);
-        f.setByte(p + 2, Tcp.OPT_TIMESTAMP);
-        f.setByte(p + 3, 10);
-        f.setInt(p + 4, tsVal);
-        f.setInt(p + 8, tsEcr);
     }
 
     private void transmit(ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote) {
