@@ -44,70 +44,14 @@ public final class TcpConnection extends TcpSocket {
     TcpListener listener;          // set while the ACK that completes a passive open is processed
     TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
-    private TcpState state = TcpState.CLOSED;
-    private Throwable error;
+    /** The connection's variables (RFC 9293 §3.3.1). */
+    final Tcb tcb;
 
-    // Send sequence space (RFC 9293 §3.3.1).
-    private int iss;
-    private int sndUna;
-    private int sndNxt;
-    private int sndMax;             // highest sequence number sent + 1 (SND.NXT before a go-back-N)
-    private int sndWnd;
-    private int sndWl1;
-    private int sndWl2;
-    private int maxSndWnd;
-    private int sndWscale;
-    private int sndBufSeq;          // sequence number of sendBuffer byte 0
-    private final SendBuffer sendBuffer;
-    private int sendBufferLimit;
-    private boolean finQueued;      // the application is done sending: FIN follows the buffer
-    private boolean sendBlocked;    // a write found the buffer full: tell WRITABLE when it drains
-    private int mss;                // effective send MSS
 
-    // Receive sequence space.
-    private int irs;
-    private int rcvNxt;
-    private int rcvWscale;
-    private boolean windowScaleOk;  // both SYNs carried the window scale option
-    private boolean sackOk;         // both SYNs carried SACK-permitted (RFC 2018)
-    private boolean tsOk;           // both SYNs carried timestamps (RFC 7323 §3)
-    private int tsOffset;           // per-connection random offset of our TSval clock (RFC 7323 §5.4)
-    private int tsRecent;           // TS.Recent (§4.3)
-    private long tsRecentAge;       // when TS.Recent was set, for the 24-day invalidation of §5.5
-    private int lastAckSent;        // Last.ACK.sent (§4.3)
-    private long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
-    private final int[] sackOut = new int[8];
-    private final SackScoreboard scoreboard = new SackScoreboard();
-    private final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
-    private int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
-    private final ReceiveQueue receiveQueue;
-    private final ReassemblyQueue reassembly;
-    private long rcvNxtOffset;      // stream offset of RCV.NXT (bytes received in order so far)
-    private long rcvUpOffset;       // stream offset of RCV.UP, the octet after the peer's urgent data (0: none)
-    private long oooFinOffset = -1; // stream offset of a FIN that arrived out of order
-    private int receiveBufferSize;
-    private boolean finReceived;
-    private boolean inputShutdown;
-    private boolean ackPending;
-    private boolean orphaned;       // the application closed; the connection finishes on its own
-    private boolean countedOrphan;  // counted in TcpLayer.orphans (until TIME-WAIT or CLOSED)
 
-    // Congestion control (RFC 5681, RFC 6582).
-    private int cwnd;
     /** The largest cwnd ever allowed: 1 GiB, the largest window scaling can advertise (RFC 7323 §2.3). */
     static final int CWND_CLAMP = 1 << 30;
-    // RFC 7661 §4 (as Linux's tcp_cwnd_validate): cwnd grows only while the sender uses it.
-    private int maxFlight;          // the largest flight of the current window
-    private int cwndUsageSeq;       // the window ends when SND.UNA passes this
-    private boolean cwndLimited;    // the flight filled cwnd in that window
-    private int ssthresh = Integer.MAX_VALUE;
-    private CongestionControl cc = new CongestionControl.Cubic();
-    private int dupAcks;
-    private boolean inRecovery;
-    private int recover;
 
-    private final RttEstimator rtt;       // RFC 6298
-    private int retries;
 
     private final Timer rtxTimer = new ConnectionTimer() {
         @Override
@@ -134,20 +78,6 @@ public final class TcpConnection extends TcpSocket {
             onReorderTimeout(now);
         }
     };
-    private int probes;             // tail loss probes since the last forward progress
-    private long challengeWindowStart;
-    private int challengeAcks;
-    private boolean noDelay = true;
-    private long keepAliveIdleNanos;  // 0: keepalive off (RFC 9293 §3.8.4: off by default)
-    private long keepAliveIntervalNanos = 75_000_000_000L;
-    private int keepAliveCount = 9;
-    private int keepAliveSent;
-    private long lastReceived;
-    private long userTimeoutNanos;    // 0: the retry limits alone decide (RFC 5482 user timeout)
-    private long lastProgress;        // when SND.UNA last advanced (or data was first sent)
-    private long lastSend;            // when new data was last sent (restart after idle)
-    private int mssClamp;             // TCP_MAXSEG: 0 for none
-    private long timeWaitNanos = -1;  // -1: the stack's default
     private final Timer keepAliveTimer = new ConnectionTimer() {
         @Override
         protected void expired(long now) {
@@ -160,15 +90,8 @@ public final class TcpConnection extends TcpSocket {
             onCloseTimeout();
         }
     };
-    private int persistBackoff;     // zero-window probes since the window closed
-    private int unansweredProbes;   // zero-window probes since the peer last sent an acceptable ACK
     /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
     static final int MAX_ORPHAN_PROBES = 8;
-    private String softError;
-    private long lastReachableConfirm = Long.MIN_VALUE / 2; // last upper-layer confirmation to NDP
-    private int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
-    private boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
-    private long lastOowAck;
 
     TcpConnection(TcpLayer tcp, FlowKey key, IpAddress local, int localPort, IpAddress remote, int remotePort) {
         super(tcp);
@@ -178,13 +101,10 @@ public final class TcpConnection extends TcpSocket {
         this.remote = remote;
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.remotePort = remotePort;
-        this.sendBuffer = new SendBuffer(tcp.env.alloc(), tcp.env.memory());
-        this.receiveQueue = new ReceiveQueue(tcp.env.alloc(), tcp.env.memory());
-        this.reassembly = new ReassemblyQueue(tcp.env.alloc(), tcp.env.memory());
-        this.rtt = new RttEstimator(tcp.minRtoNanos);
-        this.tsOffset = tcp.nextRandomInt();
-        this.sendBufferLimit = tcp.defaultSendBuffer;
-        this.receiveBufferSize = tcp.defaultReceiveBuffer;
+        this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos);
+        tcb.tsOffset = tcp.nextRandomInt();
+        tcb.sendBufferLimit = tcp.defaultSendBuffer;
+        tcb.receiveBufferSize = tcp.defaultReceiveBuffer;
     }
 
     // ------------------------------------------------------------------ application side
@@ -196,22 +116,22 @@ public final class TcpConnection extends TcpSocket {
 
     /** The state. */
     public TcpState state() {
-        return state;
+        return tcb.state;
     }
 
     /** Why the connection ended abnormally (reset, refused, timed out), or null. */
     public Throwable error() {
-        return error;
+        return tcb.error;
     }
 
     /** True from the completed handshake until both directions are closed or the connection is gone. */
     public boolean isEstablished() {
-        return state.isSynchronized() && state != TcpState.TIME_WAIT;
+        return tcb.state.isSynchronized() && tcb.state != TcpState.TIME_WAIT;
     }
 
     /** True when the connection is gone for good. */
     public boolean isClosed() {
-        return state == TcpState.CLOSED;
+        return tcb.state == TcpState.CLOSED;
     }
 
     /** The local socket address. */
@@ -226,17 +146,17 @@ public final class TcpConnection extends TcpSocket {
 
     /** Bytes that can be read now. */
     public int readableBytes() {
-        return receiveQueue.size();
+        return tcb.receiveQueue.size();
     }
 
     /** True once the peer's FIN arrived and every byte before it has been read. */
     public boolean isInputEnded() {
-        return (finReceived || inputShutdown) && receiveQueue.size() == 0;
+        return (tcb.finReceived || tcb.inputShutdown) && tcb.receiveQueue.size() == 0;
     }
 
     /** True after a FIN was received from the peer. */
     public boolean isFinReceived() {
-        return finReceived;
+        return tcb.finReceived;
     }
 
     /**
@@ -244,13 +164,13 @@ public final class TcpConnection extends TcpSocket {
      * update is sent when it grew enough to matter (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance).
      */
     public int read(ByteBuf dst) {
-        int n = receiveQueue.read(dst);
-        if (n > 0 && state.isSynchronized()) {
+        int n = tcb.receiveQueue.read(dst);
+        if (n > 0 && tcb.state.isSynchronized()) {
             // Only when the window we could advertise (the field is 16 bits, scaled) grows enough: an update
             // that changes nothing would be a duplicate ACK to the peer (RFC 5681 §2).
-            long advertisable = Math.min((long) receiveBufferSize - receiveQueue.size(), 65535L << rcvWscale);
-            int cur = rcvAdvEdge - rcvNxt;
-            if (advertisable - cur >= Math.min(receiveBufferSize / 2, 2 * mss)) {
+            long advertisable = Math.min((long) tcb.receiveBufferSize - tcb.receiveQueue.size(), 65535L << tcb.rcvWscale);
+            int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
+            if (advertisable - cur >= Math.min(tcb.receiveBufferSize / 2, 2 * tcb.mss)) {
                 ackLater();
             }
         }
@@ -263,13 +183,13 @@ public final class TcpConnection extends TcpSocket {
      * only says how much of what is to be read the peer marked urgent.
      */
     public int urgentBytes() {
-        long consumed = rcvNxtOffset - receiveQueue.size();
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, rcvUpOffset - consumed));
+        long consumed = tcb.rcvNxtOffset - tcb.receiveQueue.size();
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, tcb.rcvUpOffset - consumed));
     }
 
     /** The states in which urgent pointers are processed (those that still take text, §3.10.7.4 sixth). */
     private boolean takesUrgent() {
-        return state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 || state == TcpState.FIN_WAIT_2;
+        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.FIN_WAIT_1 || tcb.state == TcpState.FIN_WAIT_2;
     }
 
     /**
@@ -281,9 +201,9 @@ public final class TcpConnection extends TcpSocket {
         if (up == 0) {
             return;
         }
-        long at = rcvNxtOffset + ((seq + up) - rcvNxt);
-        if (at > rcvUpOffset) {
-            rcvUpOffset = at;
+        long at = tcb.rcvNxtOffset + ((seq + up) - tcb.rcvNxt);
+        if (at > tcb.rcvUpOffset) {
+            tcb.rcvUpOffset = at;
             if (urgentBytes() > 0) {
                 signal(EV_URGENT);
             }
@@ -292,10 +212,10 @@ public final class TcpConnection extends TcpSocket {
 
     /** Room left in the send buffer. */
     public int writableBytes() {
-        if (finQueued || !canSend()) {
+        if (tcb.finQueued || !canSend()) {
             return 0;
         }
-        return Math.max(0, sendBufferLimit - sendBuffer.size());
+        return Math.max(0, tcb.sendBufferLimit - tcb.sendBuffer.size());
     }
 
     /**
@@ -303,15 +223,15 @@ public final class TcpConnection extends TcpSocket {
      * returns how many. Call {@link #push()} after a batch of writes to send them.
      */
     public int write(ByteBuf src) throws IOException {
-        if (finQueued) {
+        if (tcb.finQueued) {
             throw new IOException("output of " + this + " is shut down");
         }
         if (!canSend()) {
-            throw new IOException("connection " + this + " is " + state, error);
+            throw new IOException("connection " + this + " is " + tcb.state, tcb.error);
         }
-        int n = sendBuffer.append(src, writableBytes());
+        int n = tcb.sendBuffer.append(src, writableBytes());
         if (src.isReadable()) {
-            sendBlocked = true;
+            tcb.sendBlocked = true;
         }
         return n;
     }
@@ -323,25 +243,25 @@ public final class TcpConnection extends TcpSocket {
 
     /** TCP_MAXSEG: caps the MSS this side sends with (and, before the SYN, the one it announces). */
     public void maxSegmentSize(int bytes) {
-        this.mssClamp = bytes <= 0 ? 0 : Math.max(MIN_MSS, bytes);
-        if (mssClamp > 0 && mss > mssClamp) {
-            mss = mssClamp;
+        tcb.mssClamp = bytes <= 0 ? 0 : Math.max(MIN_MSS, bytes);
+        if (tcb.mssClamp > 0 && tcb.mss > tcb.mssClamp) {
+            tcb.mss = tcb.mssClamp;
         }
     }
 
     /** How long this connection stays in TIME-WAIT; negative for the stack's default. */
     public void timeWait(long nanos) {
-        this.timeWaitNanos = nanos;
+        tcb.timeWaitNanos = nanos;
     }
 
     /** The congestion control algorithm ({@code cubic}, the default, or {@code newreno}). */
     public void congestionControl(String name) {
-        this.cc = CongestionControl.of(name);
+        tcb.cc = CongestionControl.of(name);
     }
 
     /** TCP_NODELAY: false turns Nagle's algorithm on (RFC 896); true (the default) sends at once. */
-    public void noDelay(boolean noDelay) {
-        this.noDelay = noDelay;
+    public void noDelay(boolean on) {
+        tcb.noDelay = on;
     }
 
     /**
@@ -350,11 +270,11 @@ public final class TcpConnection extends TcpSocket {
      * connection is reset. {@code idleNanos} 0 turns keepalive off (the default).
      */
     public void keepAlive(long idleNanos, long intervalNanos, int count) {
-        this.keepAliveIdleNanos = Math.max(0, idleNanos);
-        this.keepAliveIntervalNanos = Math.max(1_000_000L, intervalNanos);
-        this.keepAliveCount = Math.max(1, count);
-        if (keepAliveIdleNanos > 0 && state.isSynchronized()) {
-            tcp.env.timers().schedule(keepAliveTimer, tcp.env.now() + keepAliveIdleNanos);
+        tcb.keepAliveIdleNanos = Math.max(0, idleNanos);
+        tcb.keepAliveIntervalNanos = Math.max(1_000_000L, intervalNanos);
+        tcb.keepAliveCount = Math.max(1, count);
+        if (tcb.keepAliveIdleNanos > 0 && tcb.state.isSynchronized()) {
+            tcp.env.timers().schedule(keepAliveTimer, tcp.env.now() + tcb.keepAliveIdleNanos);
         } else {
             tcp.env.timers().cancel(keepAliveTimer);
         }
@@ -365,78 +285,78 @@ public final class TcpConnection extends TcpSocket {
      * or zero-window probes stay unanswered, this long. 0 (default) leaves it to the retry limits.
      */
     public void userTimeout(long nanos) {
-        this.userTimeoutNanos = Math.max(0, nanos);
+        tcb.userTimeoutNanos = Math.max(0, nanos);
     }
 
     private void onKeepAliveTimeout(long now) {
-        if (keepAliveIdleNanos <= 0 || !state.isSynchronized() || state == TcpState.TIME_WAIT) {
+        if (tcb.keepAliveIdleNanos <= 0 || !tcb.state.isSynchronized() || tcb.state == TcpState.TIME_WAIT) {
             return;
         }
-        long idle = now - lastReceived;
-        if (sndUna != sndMax && keepAliveSent == 0) {
+        long idle = now - tcb.lastReceived;
+        if (tcb.sndUna != tcb.sndMax && tcb.keepAliveSent == 0) {
             // Data is outstanding: the retransmission timer watches the peer (RFC 1122 §4.2.3.6 probes idle
             // connections only).
-            tcp.env.timers().schedule(keepAliveTimer, now + keepAliveIdleNanos);
+            tcp.env.timers().schedule(keepAliveTimer, now + tcb.keepAliveIdleNanos);
             return;
         }
-        if (idle < keepAliveIdleNanos && keepAliveSent == 0) {
-            tcp.env.timers().schedule(keepAliveTimer, lastReceived + keepAliveIdleNanos);
+        if (idle < tcb.keepAliveIdleNanos && tcb.keepAliveSent == 0) {
+            tcp.env.timers().schedule(keepAliveTimer, tcb.lastReceived + tcb.keepAliveIdleNanos);
             return;
         }
-        if (keepAliveSent >= keepAliveCount) {
-            sendControl(sndMax, 0, Tcp.RST);
+        if (tcb.keepAliveSent >= tcb.keepAliveCount) {
+            sendControl(tcb.sndMax, 0, Tcp.RST);
             destroy(new IOException("Connection timed out (keepalive)"));
             return;
         }
         // A segment the peer must answer (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT - 1, no data.
-        sendControl(sndMax - 1, rcvNxt, Tcp.ACK);
-        keepAliveSent++;
-        tcp.env.timers().schedule(keepAliveTimer, now + keepAliveIntervalNanos);
+        sendControl(tcb.sndMax - 1, tcb.rcvNxt, Tcp.ACK);
+        tcb.keepAliveSent++;
+        tcp.env.timers().schedule(keepAliveTimer, now + tcb.keepAliveIntervalNanos);
     }
 
     /** SO_SNDBUF: the most bytes buffered for sending. */
     public void sendBufferSize(int bytes) {
-        this.sendBufferLimit = Math.max(bytes, 1);
+        tcb.sendBufferLimit = Math.max(bytes, 1);
     }
 
     /** SO_SNDBUF. */
     public int sendBufferSize() {
-        return sendBufferLimit;
+        return tcb.sendBufferLimit;
     }
 
     /** SO_RCVBUF: the most unread bytes held, and so the largest window offered. */
     public void receiveBufferSize(int bytes) {
-        this.receiveBufferSize = Math.max(bytes, 1);
+        tcb.receiveBufferSize = Math.max(bytes, 1);
     }
 
     /** SO_RCVBUF. */
     public int receiveBufferSize() {
-        return receiveBufferSize;
+        return tcb.receiveBufferSize;
     }
 
     /** IP_TOS: the DSCP and ECN byte of the segments sent from now on (RFC 9293 §3.9.1.1 MUST-48). */
-    public void tos(int tos) {
-        this.tos = tos & 0xff;
+    public void tos(int value) {
+        tcb.tos = value & 0xff;
     }
 
     /** The IP_TOS byte of the segments sent. */
     public int tos() {
-        return tos;
+        return tcb.tos;
     }
 
     /** The MSS this side sends with. */
     public int mss() {
-        return mss;
+        return tcb.mss;
     }
 
     /** Smoothed RTT in nanoseconds, or -1 before the first sample. */
     public long srttNanos() {
-        return rtt.srtt();
+        return tcb.rtt.srtt();
     }
 
     /** Bytes written and not yet acknowledged. */
     public int unacknowledgedBytes() {
-        return sendBuffer.size();
+        return tcb.sendBuffer.size();
     }
 
     /**
@@ -444,20 +364,20 @@ public final class TcpConnection extends TcpSocket {
      * Idempotent.
      */
     public void shutdownOutput() {
-        if (finQueued) {
+        if (tcb.finQueued) {
             return;
         }
-        switch (state) {
+        switch (tcb.state) {
             case SYN_SENT:
                 destroy(null);
                 return;
             case SYN_RECEIVED:
             case ESTABLISHED:
-                finQueued = true;
+                tcb.finQueued = true;
                 setState(TcpState.FIN_WAIT_1);
                 break;
             case CLOSE_WAIT:
-                finQueued = true;
+                tcb.finQueued = true;
                 setState(TcpState.LAST_ACK);
                 break;
             default:
@@ -468,9 +388,9 @@ public final class TcpConnection extends TcpSocket {
 
     /** Discards further input: data that arrives is acknowledged and dropped. */
     public void shutdownInput() {
-        inputShutdown = true;
-        receiveQueue.clear();
-        reassembly.clear();
+        tcb.inputShutdown = true;
+        tcb.receiveQueue.clear();
+        tcb.reassembly.clear();
     }
 
     /**
@@ -480,15 +400,15 @@ public final class TcpConnection extends TcpSocket {
      */
     public void close() {
         handler(null);
-        orphaned = true;
-        if (state == TcpState.CLOSED) {
+        tcb.orphaned = true;
+        if (tcb.state == TcpState.CLOSED) {
             return;
         }
-        if (receiveQueue.size() > 0 && state.isSynchronized()) {
+        if (tcb.receiveQueue.size() > 0 && tcb.state.isSynchronized()) {
             abort();
             return;
         }
-        if (!countedOrphan && state != TcpState.TIME_WAIT) {
+        if (!tcb.countedOrphan && tcb.state != TcpState.TIME_WAIT) {
             if (tcp.orphans >= tcp.maxOrphans) {
                 // Too many closed connections still finishing: this one is reset now (Linux: "too many orphaned
                 // sockets") rather than hold its buffers for minutes (issue #10).
@@ -496,12 +416,12 @@ public final class TcpConnection extends TcpSocket {
                 abort();
                 return;
             }
-            countedOrphan = true;
+            tcb.countedOrphan = true;
             tcp.orphans++;
         }
         shutdownInput();
         shutdownOutput();
-        if (state == TcpState.FIN_WAIT_2) {
+        if (tcb.state == TcpState.FIN_WAIT_2) {
             armFinWait2();
         }
     }
@@ -509,12 +429,12 @@ public final class TcpConnection extends TcpSocket {
     /** Resets the connection (RFC 9293 §3.10.5 ABORT): RST if synchronized, then gone. */
     public void abort() {
         handler(null);
-        if (state == TcpState.CLOSED) {
+        if (tcb.state == TcpState.CLOSED) {
             return;
         }
-        if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
-            if (state != TcpState.TIME_WAIT) {
-                sendControl(sndMax, 0, Tcp.RST);
+        if (tcb.state.isSynchronized() || tcb.state == TcpState.SYN_RECEIVED) {
+            if (tcb.state != TcpState.TIME_WAIT) {
+                sendControl(tcb.sndMax, 0, Tcp.RST);
                 tcp.env.stats().tcpResetsOut++;
             }
         }
@@ -524,8 +444,8 @@ public final class TcpConnection extends TcpSocket {
     /** See {@link TcpLayer#faulted}: reset the peer if we can, then close with {@code e} as the error. */
     void faulted(RuntimeException e) {
         try {
-            if (state.isSynchronized() && state != TcpState.TIME_WAIT || state == TcpState.SYN_RECEIVED) {
-                sendControl(sndMax, 0, Tcp.RST);
+            if (tcb.state.isSynchronized() && tcb.state != TcpState.TIME_WAIT || tcb.state == TcpState.SYN_RECEIVED) {
+                sendControl(tcb.sndMax, 0, Tcp.RST);
                 tcp.env.stats().tcpResetsOut++;
             }
         } finally {
@@ -549,22 +469,22 @@ public final class TcpConnection extends TcpSocket {
     @Override
     public String toString() {
         return local + ":" + localPort + "->" + remote + ":" + remotePort
-                + " " + state;
+                + " " + tcb.state;
     }
 
     // ------------------------------------------------------------------ opening
 
     /** Active open (RFC 9293 §3.10.1): sends SYN. */
     void connect() {
-        iss = tcp.isn(this);
-        sndUna = iss;
-        sndNxt = iss;
-        sndMax = iss;
-        sndBufSeq = iss + 1;
-        recover = iss;
-        rcvWscale = windowScaleFor(receiveBufferSize);
-        mss = pathMss();
-        cwnd = initialCwnd();
+        tcb.iss = tcp.isn(this);
+        tcb.sndUna = tcb.iss;
+        tcb.sndNxt = tcb.iss;
+        tcb.sndMax = tcb.iss;
+        tcb.sndBufSeq = tcb.iss + 1;
+        tcb.recover = tcb.iss;
+        tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
+        tcb.mss = pathMss();
+        tcb.cwnd = initialCwnd();
         setState(TcpState.SYN_SENT);
         sendSyn(false);
     }
@@ -576,35 +496,35 @@ public final class TcpConnection extends TcpSocket {
      * {@code synAckSent} is when the SYN-ACK left if it was never resent ({@code r.retries} 0): the handshake's
      * RTT sample.
      */
-    void synReceived(SynReceived r, int tsOffset, long synAckSent) {
-        irs = r.irs;
-        rcvNxt = irs + 1;
-        iss = r.iss;
-        sndUna = iss;
-        sndNxt = iss + 1;
-        sndMax = iss + 1;
-        sndBufSeq = iss + 1;
-        recover = iss;
+    void synReceived(SynReceived r, int tsClockOffset, long synAckSent) {
+        tcb.irs = r.irs;
+        tcb.rcvNxt = tcb.irs + 1;
+        tcb.iss = r.iss;
+        tcb.sndUna = tcb.iss;
+        tcb.sndNxt = tcb.iss + 1;
+        tcb.sndMax = tcb.iss + 1;
+        tcb.sndBufSeq = tcb.iss + 1;
+        tcb.recover = tcb.iss;
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
         int peerMss = r.peerMss > 0 ? r.peerMss : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
-        mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
-        windowScaleOk = r.peerWscale >= 0;
-        sndWscale = windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
-        rcvWscale = windowScaleOk ? windowScaleFor(receiveBufferSize) : 0;
-        sackOk = r.sackPermitted;
-        tsOk = r.timestamps;
-        tsRecent = r.tsRecent;
-        tsRecentAge = tcp.env.now();
-        this.tsOffset = tsOffset;
-        sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
-        sndWl1 = irs;
-        sndWl2 = iss;
-        maxSndWnd = sndWnd;
-        cwnd = initialCwnd();
-        lastAckSent = rcvNxt;
-        rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
-        retries = r.retries;
-        rtt.timingStart = synAckSent;
+        tcb.mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
+        tcb.windowScaleOk = r.peerWscale >= 0;
+        tcb.sndWscale = tcb.windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
+        tcb.rcvWscale = tcb.windowScaleOk ? windowScaleFor(tcb.receiveBufferSize) : 0;
+        tcb.sackOk = r.sackPermitted;
+        tcb.tsOk = r.timestamps;
+        tcb.tsRecent = r.tsRecent;
+        tcb.tsRecentAge = tcp.env.now();
+        tcb.tsOffset = tsClockOffset;
+        tcb.sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
+        tcb.sndWl1 = tcb.irs;
+        tcb.sndWl2 = tcb.iss;
+        tcb.maxSndWnd = tcb.sndWnd;
+        tcb.cwnd = initialCwnd();
+        tcb.lastAckSent = tcb.rcvNxt;
+        tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
+        tcb.retries = r.retries;
+        tcb.rtt.timingStart = synAckSent;
         setState(TcpState.SYN_RECEIVED);
     }
 
@@ -612,24 +532,24 @@ public final class TcpConnection extends TcpSocket {
         int pathMss = pathMss();
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
         int peerMss = opts.mss() > 0 ? opts.mss() : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
-        mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
-        if (mssClamp > 0) {
-            mss = Math.min(mss, mssClamp);
+        tcb.mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
+        if (tcb.mssClamp > 0) {
+            tcb.mss = Math.min(tcb.mss, tcb.mssClamp);
         }
-        windowScaleOk = opts.windowScale() >= 0 && weMayScale;
-        sackOk = opts.sackPermitted();
-        tsOk = opts.hasTimestamp();
-        if (tsOk) {
-            tsRecent = opts.tsVal();
-            tsRecentAge = tcp.env.now();
+        tcb.windowScaleOk = opts.windowScale() >= 0 && weMayScale;
+        tcb.sackOk = opts.sackPermitted();
+        tcb.tsOk = opts.hasTimestamp();
+        if (tcb.tsOk) {
+            tcb.tsRecent = opts.tsVal();
+            tcb.tsRecentAge = tcp.env.now();
         }
-        if (windowScaleOk) {
+        if (tcb.windowScaleOk) {
             // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
-            sndWscale = Math.min(opts.windowScale(), 14);
-            rcvWscale = windowScaleFor(receiveBufferSize);
+            tcb.sndWscale = Math.min(opts.windowScale(), 14);
+            tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
         } else {
-            sndWscale = 0;
-            rcvWscale = 0;
+            tcb.sndWscale = 0;
+            tcb.rcvWscale = 0;
         }
     }
 
@@ -640,7 +560,7 @@ public final class TcpConnection extends TcpSocket {
 
     private int initialCwnd() {
         // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-        return Math.min(10 * mss, Math.max(2 * mss, 14600));
+        return Math.min(10 * tcb.mss, Math.max(2 * tcb.mss, 14600));
     }
 
     static int windowScaleFor(int bufferSize) {
@@ -654,49 +574,29 @@ public final class TcpConnection extends TcpSocket {
     private void sendSyn(boolean ack) {
         // MSS (4), then NOP + window scale (3) and NOP, NOP + SACK-permitted (2): in a SYN-ACK only if the
         // SYN carried them (RFC 7323 §1.3, RFC 2018 §2).
-        boolean ws = !ack || windowScaleOk;
-        boolean sp = !ack || sackOk;
-        boolean ts = !ack || tsOk;
-        int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0) + (ts ? 12 : 0);
-        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        boolean ws = !ack || tcb.windowScaleOk;
+        boolean sp = !ack || tcb.sackOk;
+        boolean ts = !ack || tcb.tsOk;
+        int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sp, ts);
         ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
         int o = tcp.env.payloadOffset(ipHeaderLength == 40);
         int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
-        Tcp.writeHeader(f, o, localPort, remotePort, iss, ack ? rcvNxt : 0, hdr, flags,
-                Math.min(receiveBufferSize, 65535));
-        int p = o + Tcp.MIN_HEADER_LENGTH;
-        f.setByte(p, Tcp.OPT_MSS);
-        f.setByte(p + 1, 4);
+        Tcp.writeHeader(f, o, localPort, remotePort, tcb.iss, ack ? tcb.rcvNxt : 0, hdr, flags,
+                Math.min(tcb.receiveBufferSize, 65535));
         int announce = tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
-        f.setShort(p + 2, mssClamp > 0 ? Math.min(announce, mssClamp) : announce);
-        if (ws) {
-            f.setByte(p + 4, Tcp.OPT_NOP);
-            f.setByte(p + 5, Tcp.OPT_WSCALE);
-            f.setByte(p + 6, 3);
-            f.setByte(p + 7, ack ? rcvWscale : windowScaleFor(receiveBufferSize));
-            p += 4;
-        }
-        if (sp) {
-            f.setByte(p + 4, Tcp.OPT_NOP);
-            f.setByte(p + 5, Tcp.OPT_NOP);
-            f.setByte(p + 6, Tcp.OPT_SACK_PERMITTED);
-            f.setByte(p + 7, 2);
-            p += 4;
-        }
-        if (ts) {
-            writeTimestamp(f, p + 4, ack ? tsRecent : 0);
-        }
+        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, tcb.mssClamp > 0 ? Math.min(announce, tcb.mssClamp) : announce,
+                ws ? (ack ? tcb.rcvWscale : windowScaleFor(tcb.receiveBufferSize)) : -1, sp, ts, tsNow(), ack ? tcb.tsRecent : 0);
         if (ack) {
-            lastAckSent = rcvNxt;
-            rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535);
+            tcb.lastAckSent = tcb.rcvNxt;
+            tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
         }
-        if (retries == 0) {
-            rtt.timingStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
+        if (tcb.retries == 0) {
+            tcb.rtt.timingStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
         }
         transmit(f, o, hdr);
-        sndNxt = iss + 1;
-        if (sndMax - sndNxt < 0) {
-            sndMax = sndNxt;
+        tcb.sndNxt = tcb.iss + 1;
+        if (tcb.sndMax - tcb.sndNxt < 0) {
+            tcb.sndMax = tcb.sndNxt;
         }
         if (!rtxTimer.isScheduled()) {
             armRtx(tcp.env.now());
@@ -711,9 +611,9 @@ public final class TcpConnection extends TcpSocket {
      */
     void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
                         TcpOptions opts) {
-        lastReceived = tcp.env.now();
-        keepAliveSent = 0;
-        if (state == TcpState.SYN_SENT) {
+        tcb.lastReceived = tcp.env.now();
+        tcb.keepAliveSent = 0;
+        if (tcb.state == TcpState.SYN_SENT) {
             synSentArrives(seq, ack, flags, window, opts);
             return;
         }
@@ -722,7 +622,7 @@ public final class TcpConnection extends TcpSocket {
         boolean rst = (flags & Tcp.RST) != 0;
 
         // A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was lost; send it again.
-        if (state == TcpState.SYN_RECEIVED && syn && !rst && (flags & Tcp.ACK) == 0 && seq == irs) {
+        if (tcb.state == TcpState.SYN_RECEIVED && syn && !rst && (flags & Tcp.ACK) == 0 && seq == tcb.irs) {
             sendSyn(true);
             return;
         }
@@ -730,8 +630,8 @@ public final class TcpConnection extends TcpSocket {
         // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
         // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
         boolean takesTsVal = false;
-        if (tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tsRecent) && tcp.env.now() - tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
+        if (tcb.tsOk && opts.hasTimestamp() && !rst) {
+            if (seqLt(opts.tsVal(), tcb.tsRecent) && tcp.env.now() - tcb.tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
                 tcp.env.stats().dropTcpUnacceptable++;
                 sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
                 return;
@@ -739,33 +639,33 @@ public final class TcpConnection extends TcpSocket {
             // §4.3, R3: the TSval of a segment that covers Last.ACK.sent becomes TS.Recent, but only once the
             // segment has passed the sequence (R2) and ACK checks below: a blind segment that is then dropped
             // must not move it (issue #10).
-            takesTsVal = seqLe(seq, lastAckSent);
+            takesTsVal = seqLe(seq, tcb.lastAckSent);
         }
 
         // First: sequence number acceptability (§3.10.7.4, the four cases).
         int segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
-        int rcvWnd = Math.max(0, rcvAdvEdge - rcvNxt);
+        int rcvWnd = Math.max(0, tcb.rcvAdvEdge - tcb.rcvNxt);
         boolean acceptable;
         if (segLen == 0) {
-            acceptable = rcvWnd == 0 ? seq == rcvNxt : inWindow(seq, rcvNxt, rcvWnd);
+            acceptable = rcvWnd == 0 ? seq == tcb.rcvNxt : inWindow(seq, tcb.rcvNxt, rcvWnd);
         } else {
             acceptable = rcvWnd != 0
-                    && (inWindow(seq, rcvNxt, rcvWnd) || inWindow(seq + segLen - 1, rcvNxt, rcvWnd));
+                    && (inWindow(seq, tcb.rcvNxt, rcvWnd) || inWindow(seq + segLen - 1, tcb.rcvNxt, rcvWnd));
         }
         if (!acceptable) {
             // Zero-window probes and old duplicates land here: answer with an ACK (MUST-?: RFC 9293 says
             // send an acknowledgment unless RST is set).
             if (!rst) {
-                if (state == TcpState.TIME_WAIT && fin) {
+                if (tcb.state == TcpState.TIME_WAIT && fin) {
                     armTimeWait();
                 }
-                if (rcvWnd == 0 && seq == rcvNxt && (flags & Tcp.URG) != 0 && takesUrgent()) {
+                if (rcvWnd == 0 && seq == tcb.rcvNxt && (flags & Tcp.URG) != 0 && takesUrgent()) {
                     // MUST-66: the URG field is processed even with a zero window (a probe that carries it).
                     urgentPointer(seq, frame.getUnsignedShort(o + 18));
                 }
                 // A segment at RCV.NXT-1 is a keep-alive or window probe (§3.8.4, §3.8.6.1): it asks for exactly
                 // this ACK, so it is always answered.
-                sendOutOfWindowAck(seq == rcvNxt - 1 ? 1 : segLen);
+                sendOutOfWindowAck(seq == tcb.rcvNxt - 1 ? 1 : segLen);
             }
             tcp.env.stats().dropTcpUnacceptable++;
             return;
@@ -773,12 +673,12 @@ public final class TcpConnection extends TcpSocket {
 
         // Second: RST (§3.10.7.4 with RFC 5961 §3.2: only an exact match resets; others get a challenge ACK).
         if (rst) {
-            if (seq == rcvNxt) {
+            if (seq == tcb.rcvNxt) {
                 tcp.env.stats().tcpResetsIn++;
-                if (state == TcpState.SYN_RECEIVED && listener != null) {
+                if (tcb.state == TcpState.SYN_RECEIVED && listener != null) {
                     destroy(null); // back to LISTEN: the listener never saw this connection
-                } else if (state == TcpState.TIME_WAIT || state == TcpState.CLOSING
-                        || state == TcpState.LAST_ACK) {
+                } else if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.CLOSING
+                        || tcb.state == TcpState.LAST_ACK) {
                     destroy(null);
                 } else {
                     destroy(new IOException("Connection reset by peer"));
@@ -799,16 +699,16 @@ public final class TcpConnection extends TcpSocket {
         if ((flags & Tcp.ACK) == 0) {
             return;
         }
-        if (state == TcpState.SYN_RECEIVED) {
-            if (seqLt(sndUna, ack) && seqLe(ack, sndMax)) {
-                if (retries == 0) {
-                    sampleRtt(tcp.env.now() - rtt.timingStart); // the SYN-ACK was not resent: a valid sample
+        if (tcb.state == TcpState.SYN_RECEIVED) {
+            if (seqLt(tcb.sndUna, ack) && seqLe(ack, tcb.sndMax)) {
+                if (tcb.retries == 0) {
+                    sampleRtt(tcp.env.now() - tcb.rtt.timingStart); // the SYN-ACK was not resent: a valid sample
                 }
-                setState(finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
-                sndWnd = window << sndWscale;
-                sndWl1 = seq;
-                sndWl2 = ack;
-                maxSndWnd = Math.max(maxSndWnd, sndWnd);
+                setState(tcb.finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
+                tcb.sndWnd = window << tcb.sndWscale;
+                tcb.sndWl1 = seq;
+                tcb.sndWl2 = ack;
+                tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
                 if (revivable != null) {
                     TcpConnection old = revivable; // the new incarnation is real: the old one goes for good
                     revivable = null;
@@ -827,12 +727,12 @@ public final class TcpConnection extends TcpSocket {
         if (!processAck(seq, ack, window, dataLen, flags, opts)) {
             return;
         }
-        if (state == TcpState.CLOSED) {
+        if (tcb.state == TcpState.CLOSED) {
             return;
         }
         if (takesTsVal) {
-            tsRecent = opts.tsVal();
-            tsRecentAge = tcp.env.now();
+            tcb.tsRecent = opts.tsVal();
+            tcb.tsRecentAge = tcp.env.now();
         }
 
         // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
@@ -845,40 +745,40 @@ public final class TcpConnection extends TcpSocket {
         int off = dataOff;
         int s = seq;
         if (len > 0) {
-            switch (state) {
+            switch (tcb.state) {
                 case ESTABLISHED:
                 case FIN_WAIT_1:
                 case FIN_WAIT_2:
-                    if (seqLt(s, rcvNxt)) { // overlap with what we have: trim the left edge
-                        int skip = rcvNxt - s;
+                    if (seqLt(s, tcb.rcvNxt)) { // overlap with what we have: trim the left edge
+                        int skip = tcb.rcvNxt - s;
                         off += skip;
                         len -= skip;
-                        s = rcvNxt;
+                        s = tcb.rcvNxt;
                     }
-                    if (s != rcvNxt) {
+                    if (s != tcb.rcvNxt) {
                         // Out of order: hold what fits in the window for later (§3.10.7.4) and send an
                         // immediate duplicate ACK (RFC 5681 §4.2) so the sender learns of the hole.
-                        int fits = Math.min(len, Math.max(0, rcvAdvEdge - s));
-                        long at = rcvNxtOffset + (s - rcvNxt);
+                        int fits = Math.min(len, Math.max(0, tcb.rcvAdvEdge - s));
+                        long at = tcb.rcvNxtOffset + (s - tcb.rcvNxt);
                         if (fits > 0) {
-                            lastOooOffset = at;
+                            tcb.lastOooOffset = at;
                         }
                         // Held data is charged at the memory it pins, within SO_RCVBUF (issue #10).
-                        reassembly.memoryLimit(receiveBufferSize);
-                        if (fits > 0 && !reassembly.insert(at, frame, off, fits)) {
+                        tcb.reassembly.memoryLimit(tcb.receiveBufferSize);
+                        if (fits > 0 && !tcb.reassembly.insert(at, frame, off, fits)) {
                             tcp.env.stats().tcpOutOfOrderDropped++;
                         } else if (fin && fits == len) {
-                            oooFinOffset = at + len;
+                            tcb.oooFinOffset = at + len;
                         }
                         sendAck();
                         return;
                     }
-                    int room = Math.max(0, rcvAdvEdge - rcvNxt);
+                    int room = Math.max(0, tcb.rcvAdvEdge - tcb.rcvNxt);
                     if (len > room) {
                         len = room;
                         fin = false; // the FIN lies beyond what we take
                     }
-                    if (len > 0 && !inputShutdown && !receiveQueue.admits(len)) {
+                    if (len > 0 && !tcb.inputShutdown && !tcb.receiveQueue.admits(len)) {
                         // The stack's memory budget is used up: not taken, not acknowledged; the peer
                         // retransmits it later (as Linux under tcp_mem pressure) (issue #10).
                         tcp.env.stats().dropTcpMemory++;
@@ -886,24 +786,24 @@ public final class TcpConnection extends TcpSocket {
                         return;
                     }
                     if (len > 0) {
-                        if (!inputShutdown) {
-                            receiveQueue.append(frame, off, len);
+                        if (!tcb.inputShutdown) {
+                            tcb.receiveQueue.append(frame, off, len);
                             signal(EV_READABLE);
                         }
-                        rcvNxt += len;
-                        rcvNxtOffset += len;
-                        if (rcvNxt - lastAckSent >= 2 * mss) {
+                        tcb.rcvNxt += len;
+                        tcb.rcvNxtOffset += len;
+                        if (tcb.rcvNxt - tcb.lastAckSent >= 2 * tcb.mss) {
                             sendAck(); // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: every second full-sized segment
                         } else {
                             ackLater(); // the rest are acknowledged once the batch of input is processed
                         }
-                        if (!reassembly.isEmpty()) {
+                        if (!tcb.reassembly.isEmpty()) {
                             // A hole was filled: take what now follows in order, and ACK at once (§4.2).
-                            long more = reassembly.pull(rcvNxtOffset, inputShutdown ? null : receiveQueue);
-                            rcvNxt += (int) more;
-                            rcvNxtOffset += more;
-                            if (oooFinOffset >= 0 && oooFinOffset == rcvNxtOffset) {
-                                oooFinOffset = -1;
+                            long more = tcb.reassembly.pull(tcb.rcvNxtOffset, tcb.inputShutdown ? null : tcb.receiveQueue);
+                            tcb.rcvNxt += (int) more;
+                            tcb.rcvNxtOffset += more;
+                            if (tcb.oooFinOffset >= 0 && tcb.oooFinOffset == tcb.rcvNxtOffset) {
+                                tcb.oooFinOffset = -1;
                                 onFin();
                                 return;
                             }
@@ -922,14 +822,14 @@ public final class TcpConnection extends TcpSocket {
         }
 
         // Eighth: FIN.
-        if (fin && seq + dataLen == rcvNxt) {
+        if (fin && seq + dataLen == tcb.rcvNxt) {
             onFin();
         }
     }
 
     private void synSentArrives(int seq, int ack, int flags, int window, TcpOptions opts) {
         boolean hasAck = (flags & Tcp.ACK) != 0;
-        if (hasAck && (seqLe(ack, iss) || seqGt(ack, sndMax))) {
+        if (hasAck && (seqLe(ack, tcb.iss) || seqGt(ack, tcb.sndMax))) {
             if ((flags & Tcp.RST) == 0) {
                 sendControl(ack, 0, Tcp.RST);
             }
@@ -945,21 +845,21 @@ public final class TcpConnection extends TcpSocket {
         if ((flags & Tcp.SYN) == 0) {
             return;
         }
-        irs = seq;
-        rcvNxt = seq + 1;
+        tcb.irs = seq;
+        tcb.rcvNxt = seq + 1;
         applySynOptions(opts, true);
-        rcvAdvEdge = rcvNxt + Math.min(receiveBufferSize, 65535 << rcvWscale);
+        tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535 << tcb.rcvWscale);
         if (hasAck) {
-            sndUna = ack;
-            sndWnd = window; // RFC 7323 §2.2: the window of a segment with SYN is never scaled
-            sndWl1 = seq;
-            sndWl2 = ack;
-            maxSndWnd = sndWnd;
+            tcb.sndUna = ack;
+            tcb.sndWnd = window; // RFC 7323 §2.2: the window of a segment with SYN is never scaled
+            tcb.sndWl1 = seq;
+            tcb.sndWl2 = ack;
+            tcb.maxSndWnd = tcb.sndWnd;
             tcp.env.timers().cancel(rtxTimer);
-            if (retries == 0) {
-                sampleRtt(tcp.env.now() - rtt.timingStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
+            if (tcb.retries == 0) {
+                sampleRtt(tcp.env.now() - tcb.rtt.timingStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
             }
-            retries = 0;
+            tcb.retries = 0;
             setState(TcpState.ESTABLISHED);
             tcp.env.stats().tcpActiveOpens++;
             sendAck();
@@ -968,43 +868,43 @@ public final class TcpConnection extends TcpSocket {
         } else {
             // Simultaneous open (§3.5, figure 8).
             setState(TcpState.SYN_RECEIVED);
-            sndWnd = window;
-            sndWl1 = seq;
-            sndWl2 = iss;
+            tcb.sndWnd = window;
+            tcb.sndWl1 = seq;
+            tcb.sndWl2 = tcb.iss;
             sendSyn(true);
         }
     }
 
     /** Returns false when the segment must be dropped after the ACK step. */
     private boolean processAck(int seq, int ack, int window, int dataLen, int flags, TcpOptions opts) {
-        int wnd = window << sndWscale;
+        int wnd = window << tcb.sndWscale;
         int segLen = dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0);
-        if (seqGt(ack, sndMax)) {
+        if (seqGt(ack, tcb.sndMax)) {
             // Acknowledges something not yet sent: ACK and drop (§3.10.7.4).
             sendOutOfWindowAck(segLen);
             return false;
         }
-        if (seqLt(ack, sndUna - Math.max(maxSndWnd, 1))) {
+        if (seqLt(ack, tcb.sndUna - Math.max(tcb.maxSndWnd, 1))) {
             // RFC 5961 §5.2: far too old an ACK.
             sendOutOfWindowAck(segLen);
             return false;
         }
-        unansweredProbes = 0; // the peer is there (a zero-window probe's answer lands here)
+        tcb.unansweredProbes = 0; // the peer is there (a zero-window probe's answer lands here)
         boolean windowUpdate = false;
-        if (seqLt(sndWl1, seq) || (sndWl1 == seq && seqLe(sndWl2, ack))) {
-            windowUpdate = wnd != sndWnd;
-            sndWnd = wnd;
-            sndWl1 = seq;
-            sndWl2 = ack;
-            if (sndWnd > maxSndWnd) {
-                maxSndWnd = sndWnd;
+        if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 == seq && seqLe(tcb.sndWl2, ack))) {
+            windowUpdate = wnd != tcb.sndWnd;
+            tcb.sndWnd = wnd;
+            tcb.sndWl1 = seq;
+            tcb.sndWl2 = ack;
+            if (tcb.sndWnd > tcb.maxSndWnd) {
+                tcb.maxSndWnd = tcb.sndWnd;
             }
         }
         long now = tcp.env.now();
         boolean newSack = false;
         boolean dsack = false;
-        if (sackOk && opts.sackCount() > 0) {
-            int una = seqGt(ack, sndUna) ? ack : sndUna;
+        if (tcb.sackOk && opts.sackCount() > 0) {
+            int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
             // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
             // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
             dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
@@ -1013,16 +913,16 @@ public final class TcpConnection extends TcpSocket {
                 tcp.env.stats().tcpDsacksIn++;
             }
             for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
-                newSack |= scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, sndMax, tcp.env.stats());
+                newSack |= tcb.scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, tcb.sndMax, tcp.env.stats());
             }
         }
-        if (newSack && !seqGt(ack, sndUna)) {
+        if (newSack && !seqGt(ack, tcb.sndUna)) {
             armProbe(now);
         }
-        if (seqGt(ack, sndUna)) {
-            long samplesBefore = rtt.samples();
+        if (seqGt(ack, tcb.sndUna)) {
+            long samplesBefore = tcb.rtt.samples();
             newAck(ack, now);
-            if (rtt.samples() == samplesBefore && tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
+            if (tcb.rtt.samples() == samplesBefore && tcb.tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
                 // RFC 7323 §4 (RTTM): an ACK that advances SND.UNA echoes the TSval of the segment it answers,
                 // retransmitted or not, so it measures the RTT even where Karn's rule forbids timing. Our TS clock
                 // ticks in milliseconds: a sample is at least one tick.
@@ -1031,30 +931,30 @@ public final class TcpConnection extends TcpSocket {
                     sampleRtt(Math.max(1, ms) * 1_000_000L);
                 }
             }
-        } else if (ack == sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && sndMax != sndUna
-                && (!windowUpdate || newSack) && sndWnd > 0 && (!dsack || newSack)) {
+        } else if (ack == tcb.sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && tcb.sndMax != tcb.sndUna
+                && (!windowUpdate || newSack) && tcb.sndWnd > 0 && (!dsack || newSack)) {
             // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
             // an ACK that SACKs new data counts too (RFC 6675 §2). Answers to zero-window probes do not: the
             // peer can take nothing, so nothing may be retransmitted. Nor do ACKs that only report a duplicate
             // (D-SACK, RFC 2883): they answer our own spurious retransmission.
             onDupAck();
         }
-        if (sackOk) {
-            rack.onAck(sndUna, scoreboard, now, tcp.env.stats()); // RFC 8985 §6.2 steps 1-3
-            if (sndMax != sndUna) {
+        if (tcb.sackOk) {
+            tcb.rack.onAck(tcb.sndUna, tcb.scoreboard, now, tcp.env.stats()); // RFC 8985 §6.2 steps 1-3
+            if (tcb.sndMax != tcb.sndUna) {
                 rackDetectLoss(dsack, now);
             }
         }
-        if (sndWnd > 0) {
-            persistBackoff = 0;
+        if (tcb.sndWnd > 0) {
+            tcb.persistBackoff = 0;
             tcp.env.timers().cancel(persistTimer);
         }
         // FIN acknowledged?
-        if (finQueued && sndUna == finSeq() + 1) {
-            switch (state) {
+        if (tcb.finQueued && tcb.sndUna == finSeq() + 1) {
+            switch (tcb.state) {
                 case FIN_WAIT_1:
                     setState(TcpState.FIN_WAIT_2);
-                    if (orphaned) {
+                    if (tcb.orphaned) {
                         armFinWait2();
                     }
                     break;
@@ -1068,10 +968,10 @@ public final class TcpConnection extends TcpSocket {
                     break;
             }
         }
-        if (state == TcpState.TIME_WAIT) {
+        if (tcb.state == TcpState.TIME_WAIT) {
             return true;
         }
-        if (inRecovery && sackOk) {
+        if (tcb.inRecovery && tcb.sackOk) {
             sackRecoveryOutput();
         } else {
             output();
@@ -1080,58 +980,58 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void newAck(int ack, long now) {
-        int acked = ack - sndUna;
-        int flight = sndMax - sndUna;
-        if (sndUna == iss) {
+        int acked = ack - tcb.sndUna;
+        int flight = tcb.sndMax - tcb.sndUna;
+        if (tcb.sndUna == tcb.iss) {
             acked--; // the SYN
         }
-        int data = Math.min(Math.max(acked, 0), sendBuffer.size());
+        int data = Math.min(Math.max(acked, 0), tcb.sendBuffer.size());
         if (data > 0) {
-            sendBuffer.discard(data);
-            sndBufSeq += data;
+            tcb.sendBuffer.discard(data);
+            tcb.sndBufSeq += data;
         }
-        sndUna = ack;
-        if (seqLt(sndNxt, sndUna)) {
-            sndNxt = sndUna;
+        tcb.sndUna = ack;
+        if (seqLt(tcb.sndNxt, tcb.sndUna)) {
+            tcb.sndNxt = tcb.sndUna;
         }
-        scoreboard.advance(sndUna);
+        tcb.scoreboard.advance(tcb.sndUna);
         // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
-        if (rtt.ackCoversTimed(ack)) {
-            sampleRtt(now - rtt.timingStart);
+        if (tcb.rtt.ackCoversTimed(ack)) {
+            sampleRtt(now - tcb.rtt.timingStart);
         }
-        retries = 0;
-        if (ipHeaderLength == 40 && now - lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
+        tcb.retries = 0;
+        if (ipHeaderLength == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
             // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
-            lastReachableConfirm = now;
+            tcb.lastReachableConfirm = now;
             tcp.env.confirmReachable(remote);
         }
         // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
         // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
-        rtt.resetBackoff();
+        tcb.rtt.resetBackoff();
         // Congestion control.
-        if (inRecovery) {
-            if (seqGe(ack, recover)) {
+        if (tcb.inRecovery) {
+            if (seqGe(ack, tcb.recover)) {
                 // Full acknowledgment (RFC 6582 §3.2 step 3).
-                inRecovery = false;
-                rack.onRecoveryExit();
-                cwnd = Math.min(ssthresh, Math.max(sndMax - sndUna, mss) + mss);
-            } else if (!sackOk) {
+                tcb.inRecovery = false;
+                tcb.rack.onRecoveryExit();
+                tcb.cwnd = Math.min(tcb.ssthresh, Math.max(tcb.sndMax - tcb.sndUna, tcb.mss) + tcb.mss);
+            } else if (!tcb.sackOk) {
                 // Partial acknowledgment: retransmit the next hole, deflate (step 4).
                 retransmitOne();
-                cwnd = Math.max(cwnd - acked + mss, mss);
+                tcb.cwnd = Math.max(tcb.cwnd - acked + tcb.mss, tcb.mss);
             }
         } else if (!isCwndLimited()) {
             // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
-        } else if (cwnd < ssthresh) {
-            cwnd = Math.min(cwnd + Math.min(acked, 2 * mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
+        } else if (tcb.cwnd < tcb.ssthresh) {
+            tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
         } else {
-            cwnd = Math.min(cc.onAckInAvoidance(cwnd, acked, mss, now, rtt.srtt()), CWND_CLAMP);
+            tcb.cwnd = Math.min(tcb.cc.onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
         }
-        dupAcks = 0;
-        probes = 0;
-        lastProgress = now;
+        tcb.dupAcks = 0;
+        tcb.probes = 0;
+        tcb.lastProgress = now;
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
-        if (sndUna == sndMax) {
+        if (tcb.sndUna == tcb.sndMax) {
             tcp.env.timers().cancel(rtxTimer);
             tcp.env.timers().cancel(probeTimer);
             tcp.env.timers().cancel(reoTimer);
@@ -1139,30 +1039,30 @@ public final class TcpConnection extends TcpSocket {
             armRtx(now);
             armProbe(now);
         }
-        if (sendBlocked && writableBytes() > 0) {
-            sendBlocked = false;
+        if (tcb.sendBlocked && writableBytes() > 0) {
+            tcb.sendBlocked = false;
             signal(EV_WRITABLE);
         }
-        if (flight > 0 && sendBuffer.size() == 0 && !finQueued) {
+        if (flight > 0 && tcb.sendBuffer.size() == 0 && !tcb.finQueued) {
             signal(EV_WRITABLE);
         }
     }
 
     private void onDupAck() {
-        dupAcks++;
-        if (inRecovery) {
-            if (!sackOk) {
-                cwnd += mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
+        tcb.dupAcks++;
+        if (tcb.inRecovery) {
+            if (!tcb.sackOk) {
+                tcb.cwnd += tcb.mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
             }
-        } else if (!sackOk && dupAcks == 3 && seqGt(sndUna, recover - 1)) {
+        } else if (!tcb.sackOk && tcb.dupAcks == 3 && seqGt(tcb.sndUna, tcb.recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
-            int flight = sndMax - sndUna;
-            ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
-            recover = sndMax;
-            inRecovery = true;
-            rtt.stopTiming();
+            int flight = tcb.sndMax - tcb.sndUna;
+            tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcp.env.now());
+            tcb.recover = tcb.sndMax;
+            tcb.inRecovery = true;
+            tcb.rtt.stopTiming();
             retransmitOne();
-            cwnd = ssthresh + 3 * mss;
+            tcb.cwnd = tcb.ssthresh + 3 * tcb.mss;
             tcp.env.stats().tcpRetransmits++;
         }
     }
@@ -1174,53 +1074,53 @@ public final class TcpConnection extends TcpSocket {
      * "recover").
      */
     private void rackDetectLoss(boolean dsack, long now) {
-        rack.updateReoWnd(dsack, sndUna, sndMax, inRecovery || seqLt(sndUna, recover), rtt.srtt());
-        long timeout = rack.detectLoss(now);
+        tcb.rack.updateReoWnd(dsack, tcb.sndUna, tcb.sndMax, tcb.inRecovery || seqLt(tcb.sndUna, tcb.recover), tcb.rtt.srtt());
+        long timeout = tcb.rack.detectLoss(now);
         if (timeout > 0) {
             tcp.env.timers().schedule(reoTimer, now + timeout);
         } else {
             tcp.env.timers().cancel(reoTimer);
         }
-        if (rack.hasLost() && !inRecovery && seqGe(sndUna, recover)) {
+        if (tcb.rack.hasLost() && !tcb.inRecovery && seqGe(tcb.sndUna, tcb.recover)) {
             enterSackRecovery();
         }
     }
 
     /** RFC 8985 §6.3: the reordering timer expired: detect loss again, and repair what is lost. */
     private void onReorderTimeout(long now) {
-        if (!state.isSynchronized() || state == TcpState.TIME_WAIT || sndUna == sndMax) {
+        if (!tcb.state.isSynchronized() || tcb.state == TcpState.TIME_WAIT || tcb.sndUna == tcb.sndMax) {
             return;
         }
         rackDetectLoss(false, now);
-        if (inRecovery) {
+        if (tcb.inRecovery) {
             sackRecoveryOutput();
         }
     }
 
     /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
     private void enterSackRecovery() {
-        ssthresh = cc.onLoss(cwnd, sndMax - sndUna, mss, tcp.env.now());
-        cwnd = ssthresh;
-        recover = sndMax;
-        inRecovery = true;
-        rtt.stopTiming();
+        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcp.env.now());
+        tcb.cwnd = tcb.ssthresh;
+        tcb.recover = tcb.sndMax;
+        tcb.inRecovery = true;
+        tcb.rtt.stopTiming();
         tcp.env.timers().cancel(probeTimer); // RFC 8985 §7.2: no loss probe during recovery
         // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
         retransmitFirstLost();
     }
 
     private void onFin() {
-        finReceived = true;
-        rcvNxt++;
+        tcb.finReceived = true;
+        tcb.rcvNxt++;
         ackLater();
         signal(EV_READABLE | EV_INPUT_CLOSED);
-        switch (state) {
+        switch (tcb.state) {
             case SYN_RECEIVED:
             case ESTABLISHED:
                 setState(TcpState.CLOSE_WAIT);
                 break;
             case FIN_WAIT_1:
-                if (sndUna == finSeq() + 1) {
+                if (tcb.sndUna == finSeq() + 1) {
                     enterTimeWait();
                 } else {
                     setState(TcpState.CLOSING);
@@ -1240,24 +1140,24 @@ public final class TcpConnection extends TcpSocket {
 
     /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
     boolean timeWaitAcceptsSyn(int seq, TcpOptions opts) {
-        if (state != TcpState.TIME_WAIT) {
+        if (tcb.state != TcpState.TIME_WAIT) {
             return false;
         }
-        if (tsOk && opts.hasTimestamp()) {
-            return seqGt(opts.tsVal(), tsRecent); // RFC 6191 §2: a newer timestamp suffices
+        if (tcb.tsOk && opts.hasTimestamp()) {
+            return seqGt(opts.tsVal(), tcb.tsRecent); // RFC 6191 §2: a newer timestamp suffices
         }
-        return seqGt(seq, rcvNxt);
+        return seqGt(seq, tcb.rcvNxt);
     }
 
     // ------------------------------------------------------------------ output
 
     private boolean canSend() {
-        return state == TcpState.ESTABLISHED || state == TcpState.CLOSE_WAIT || state == TcpState.SYN_RECEIVED
-                || state == TcpState.SYN_SENT;
+        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.CLOSE_WAIT || tcb.state == TcpState.SYN_RECEIVED
+                || tcb.state == TcpState.SYN_SENT;
     }
 
     private int finSeq() {
-        return sndBufSeq + sendBuffer.size();
+        return tcb.sndBufSeq + tcb.sendBuffer.size();
     }
 
     /**
@@ -1265,7 +1165,7 @@ public final class TcpConnection extends TcpSocket {
      * windows on the sender side (RFC 9293 §3.8.6.2.1).
      */
     void output() {
-        switch (state) {
+        switch (tcb.state) {
             case ESTABLISHED:
             case CLOSE_WAIT:
             case FIN_WAIT_1:
@@ -1276,71 +1176,71 @@ public final class TcpConnection extends TcpSocket {
                 return;
         }
         boolean sent = false;
-        boolean idleBefore = sndUna == sndMax;
-        if (idleBefore && lastSend != 0 && tcp.env.now() - lastSend > rtt.currentRto()) {
+        boolean idleBefore = tcb.sndUna == tcb.sndMax;
+        if (idleBefore && tcb.lastSend != 0 && tcp.env.now() - tcb.lastSend > tcb.rtt.currentRto()) {
             // RFC 5681 §4.1 restart after idle: the path may have changed; start again from the
             // restart window rather than burst a stale cwnd.
-            cwnd = Math.min(cwnd, initialCwnd());
+            tcb.cwnd = Math.min(tcb.cwnd, initialCwnd());
         }
-        int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
-        int segmentMax = tcp.env.maxSegmentPayload(remote, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
+        int smss = tcb.mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
+        int segmentMax = tcp.env.maxSegmentPayload(remote, smss, Tcp.MIN_HEADER_LENGTH + tcb.mss - smss);
         if (segmentMax > smss) {
             // Keep at least four super-segments per window, so that losing one still leaves later ones to
             // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.
-            int quarter = cwnd / 4;
+            int quarter = tcb.cwnd / 4;
             segmentMax = Math.max(smss, Math.min(segmentMax, quarter - quarter % smss));
         }
         for (;;) {
-            if (!scoreboard.isEmpty() && seqLt(sndNxt, sndMax)) {
-                sndNxt = scoreboard.skipSacked(sndNxt); // resending after a timeout: skip what was SACKed
+            if (!tcb.scoreboard.isEmpty() && seqLt(tcb.sndNxt, tcb.sndMax)) {
+                tcb.sndNxt = tcb.scoreboard.skipSacked(tcb.sndNxt); // resending after a timeout: skip what was SACKed
             }
-            int queued = sendBuffer.size() - (sndNxt - sndBufSeq); // unsent bytes (negative once FIN is out)
-            boolean finDue = finQueued && sndNxt == finSeq();
+            int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq); // unsent bytes (negative once FIN is out)
+            boolean finDue = tcb.finQueued && tcb.sndNxt == finSeq();
             if (queued <= 0 && !finDue) {
                 break;
             }
-            int inflight = sndNxt - sndUna;
-            int usable = Math.min(sndWnd, cwnd) - inflight;
+            int inflight = tcb.sndNxt - tcb.sndUna;
+            int usable = Math.min(tcb.sndWnd, tcb.cwnd) - inflight;
             int len = Math.min(Math.max(queued, 0), Math.min(segmentMax, Math.max(usable, 0)));
-            if (!scoreboard.isEmpty() && seqLt(sndNxt, sndMax)) {
-                len = Math.min(len, scoreboard.holeEnd(sndNxt, sndMax) - sndNxt);
+            if (!tcb.scoreboard.isEmpty() && seqLt(tcb.sndNxt, tcb.sndMax)) {
+                len = Math.min(len, tcb.scoreboard.holeEnd(tcb.sndNxt, tcb.sndMax) - tcb.sndNxt);
             }
             if (queued > 0 && len == 0) {
-                if (sndWnd == 0 && inflight == 0) {
+                if (tcb.sndWnd == 0 && inflight == 0) {
                     armPersist();
                 }
                 break;
             }
-            if (queued > 0 && len < smss && len < queued && inflight > 0 && len < maxSndWnd / 2) {
+            if (queued > 0 && len < smss && len < queued && inflight > 0 && len < tcb.maxSndWnd / 2) {
                 break; // sender SWS avoidance: wait for the ACK that opens a useful window
             }
-            if (!noDelay && queued > 0 && len < smss && inflight > 0) {
+            if (!tcb.noDelay && queued > 0 && len < smss && inflight > 0) {
                 break; // Nagle (RFC 9293 §3.7.4, RFC 896): one small segment in flight at a time
             }
-            boolean fin = finQueued && len == queued;
+            boolean fin = tcb.finQueued && len == queued;
             int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
-            sendData(sndNxt, len, flags);
-            if (!rtt.isTiming() && len > 0 && sndNxt == sndMax) {
-                rtt.startTiming(sndNxt, tcp.env.now());
+            sendData(tcb.sndNxt, len, flags);
+            if (!tcb.rtt.isTiming() && len > 0 && tcb.sndNxt == tcb.sndMax) {
+                tcb.rtt.startTiming(tcb.sndNxt, tcp.env.now());
             }
-            sndNxt += len + (fin ? 1 : 0);
-            if (seqGt(sndNxt, sndMax)) {
-                sndMax = sndNxt;
+            tcb.sndNxt += len + (fin ? 1 : 0);
+            if (seqGt(tcb.sndNxt, tcb.sndMax)) {
+                tcb.sndMax = tcb.sndNxt;
             }
             sent = true;
             if (fin) {
                 break;
             }
         }
-        boolean filled = sndNxt - sndUna + smss > cwnd;
+        boolean filled = tcb.sndNxt - tcb.sndUna + smss > tcb.cwnd;
         if (sent || filled) {
             validateCwnd(filled);
         }
         if (sent) {
-            lastSend = tcp.env.now();
+            tcb.lastSend = tcp.env.now();
         }
         if (sent && idleBefore) {
-            lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
+            tcb.lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
         }
         if (sent && !rtxTimer.isScheduled()) {
             armRtx(tcp.env.now());
@@ -1356,11 +1256,11 @@ public final class TcpConnection extends TcpSocket {
      * was sent when it began) or is renewed sooner by a fuller flight.
      */
     private void validateCwnd(boolean filled) {
-        int flight = sndNxt - sndUna;
-        if (!seqLt(sndUna, cwndUsageSeq) || filled || (!cwndLimited && flight > maxFlight)) {
-            cwndLimited = filled;
-            maxFlight = flight;
-            cwndUsageSeq = sndNxt;
+        int flight = tcb.sndNxt - tcb.sndUna;
+        if (!seqLt(tcb.sndUna, tcb.cwndUsageSeq) || filled || (!tcb.cwndLimited && flight > tcb.maxFlight)) {
+            tcb.cwndLimited = filled;
+            tcb.maxFlight = flight;
+            tcb.cwndUsageSeq = tcb.sndNxt;
         }
     }
 
@@ -1370,7 +1270,7 @@ public final class TcpConnection extends TcpSocket {
      * avoidance only if the flight filled it.
      */
     private boolean isCwndLimited() {
-        return cwnd < ssthresh ? cwnd < 2 * maxFlight : cwndLimited;
+        return tcb.cwnd < tcb.ssthresh ? tcb.cwnd < 2 * tcb.maxFlight : tcb.cwndLimited;
     }
 
     /**
@@ -1380,29 +1280,29 @@ public final class TcpConnection extends TcpSocket {
      * only one segment is out: the peer may just be delaying its ACK.
      */
     private void armProbe(long now) {
-        if (!sackOk || rtt.srtt() < 0 || probes >= 2 || sndMax - sndUna <= mss || inRecovery || !scoreboard.isEmpty()) {
+        if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
             tcp.env.timers().cancel(probeTimer);
             return;
         }
-        long pto = Math.max(2 * rtt.srtt(), 5_000_000L) << probes;
-        if (pto < rtt.currentRto()) {
+        long pto = Math.max(2 * tcb.rtt.srtt(), 5_000_000L) << tcb.probes;
+        if (pto < tcb.rtt.currentRto()) {
             tcp.env.timers().schedule(probeTimer, now + pto);
         }
     }
 
     /** RFC 8985 §7.3: the probe is new data if there is some and the peer's window takes it, else the last segment. */
     private void onProbeTimeout() {
-        if (!state.isSynchronized() || sndUna == sndMax || state == TcpState.TIME_WAIT || inRecovery
-                || !scoreboard.isEmpty()) {
+        if (!tcb.state.isSynchronized() || tcb.sndUna == tcb.sndMax || tcb.state == TcpState.TIME_WAIT || tcb.inRecovery
+                || !tcb.scoreboard.isEmpty()) {
             return;
         }
         long now = tcp.env.now();
-        probes++;
+        tcb.probes++;
         if (sendNewData() == 0) {
-            int dataEnd = finQueued && seqGt(sndMax, finSeq()) ? finSeq() : sndMax;
-            int smss = mss - sackOptionLength();
-            int start = seqGt(dataEnd - smss, sndUna) ? dataEnd - smss : sndUna;
-            boolean fin = dataEnd != sndMax;
+            int dataEnd = tcb.finQueued && seqGt(tcb.sndMax, finSeq()) ? finSeq() : tcb.sndMax;
+            int smss = tcb.mss - sackOptionLength();
+            int start = seqGt(dataEnd - smss, tcb.sndUna) ? dataEnd - smss : tcb.sndUna;
+            boolean fin = dataEnd != tcb.sndMax;
             if (dataEnd - start > 0 || fin) {
                 sendData(start, dataEnd - start, Tcp.ACK | (fin ? Tcp.FIN : 0));
                 tcp.env.stats().tcpRetransmits++;
@@ -1418,8 +1318,8 @@ public final class TcpConnection extends TcpSocket {
      * room for a segment, retransmit the next segment marked lost, in sequence order, else send new data.
      */
     private void sackRecoveryOutput() {
-        int pipe = rack.pipe();
-        for (int guard = 0; guard < 4096 && cwnd - pipe >= mss; guard++) {
+        int pipe = tcb.rack.pipe();
+        for (int guard = 0; guard < 4096 && tcb.cwnd - pipe >= tcb.mss; guard++) {
             int sent = retransmitFirstLost();
             if (sent == 0) {
                 sent = sendNewData();
@@ -1436,16 +1336,16 @@ public final class TcpConnection extends TcpSocket {
      * rule 1); returns the sequence space sent, 0 if nothing is lost.
      */
     private int retransmitFirstLost() {
-        int i = rack.firstLost();
+        int i = tcb.rack.firstLost();
         if (i < 0) {
             return 0;
         }
-        int s = rack.start(i);
-        int e = rack.retransmitEnd(i, s + mss - sackOptionLength()); // whole segments, never slivers
-        int dataEnd = finQueued ? finSeq() : sndBufSeq + sendBuffer.size();
+        int s = tcb.rack.start(i);
+        int e = tcb.rack.retransmitEnd(i, s + tcb.mss - sackOptionLength()); // whole segments, never slivers
+        int dataEnd = tcb.finQueued ? finSeq() : tcb.sndBufSeq + tcb.sendBuffer.size();
         int avail = (seqLt(e, dataEnd) ? e : dataEnd) - s;
-        int len = Math.min(mss - sackOptionLength(), Math.max(avail, 0));
-        boolean fin = finQueued && s + len == finSeq() && seqGt(e, finSeq());
+        int len = Math.min(tcb.mss - sackOptionLength(), Math.max(avail, 0));
+        boolean fin = tcb.finQueued && s + len == finSeq() && seqGt(e, finSeq());
         if (len == 0 && !fin) {
             return 0;
         }
@@ -1459,16 +1359,16 @@ public final class TcpConnection extends TcpSocket {
      * cwnd (the caller decided); returns the sequence space sent, 0 if none.
      */
     private int sendNewData() {
-        int queued = sendBuffer.size() - (sndNxt - sndBufSeq);
-        int usable = sndWnd - (sndNxt - sndUna);
-        if (queued <= 0 || usable <= 0 || sndNxt != sndMax) {
+        int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq);
+        int usable = tcb.sndWnd - (tcb.sndNxt - tcb.sndUna);
+        if (queued <= 0 || usable <= 0 || tcb.sndNxt != tcb.sndMax) {
             return 0;
         }
-        int len = Math.min(queued, Math.min(mss - sackOptionLength(), usable));
-        boolean fin = finQueued && len == queued;
-        sendData(sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
-        sndNxt += len + (fin ? 1 : 0);
-        sndMax = sndNxt;
+        int len = Math.min(queued, Math.min(tcb.mss - sackOptionLength(), usable));
+        boolean fin = tcb.finQueued && len == queued;
+        sendData(tcb.sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
+        tcb.sndNxt += len + (fin ? 1 : 0);
+        tcb.sndMax = tcb.sndNxt;
         if (!rtxTimer.isScheduled()) {
             armRtx(tcp.env.now());
         }
@@ -1477,56 +1377,56 @@ public final class TcpConnection extends TcpSocket {
 
     /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
     private void retransmitOne() {
-        int queued = sendBuffer.size() - (sndUna - sndBufSeq);
-        int len = Math.min(Math.max(queued, 0), mss - sackOptionLength());
-        boolean fin = finQueued && len == queued && seqGt(sndMax, finSeq());
+        int queued = tcb.sendBuffer.size() - (tcb.sndUna - tcb.sndBufSeq);
+        int len = Math.min(Math.max(queued, 0), tcb.mss - sackOptionLength());
+        boolean fin = tcb.finQueued && len == queued && seqGt(tcb.sndMax, finSeq());
         if (len == 0 && !fin) {
             return;
         }
-        sendData(sndUna, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
+        sendData(tcb.sndUna, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
         tcp.env.stats().tcpRetransmits++;
     }
 
     private void sendData(int seq, int len, int flags) {
         int blocks = sackBlocksToSend();
-        int tsLen = tsOk ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
+        int tsLen = tcb.tsOk ? 12 : 0;
+        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
         ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr + len);
         int o = tcp.env.payloadOffset(ipHeaderLength == 40);
-        Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
-        if (tsOk) {
-            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
+        Tcp.writeHeader(f, o, localPort, remotePort, seq, tcb.rcvNxt, hdr, flags, receiveWindowField());
+        if (tcb.tsOk) {
+            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
         }
-        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, blocks);
-        lastAckSent = rcvNxt;
+        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
+        tcb.lastAckSent = tcb.rcvNxt;
         if (len > 0) {
-            sendBuffer.copy(seq - sndBufSeq, f, o + hdr, len);
+            tcb.sendBuffer.copy(seq - tcb.sndBufSeq, f, o + hdr, len);
         }
-        if (sackOk) {
+        if (tcb.sackOk) {
             // RFC 8985 §6.1; the segment size is the grid SACK blocks are matched to (as transmit() cuts it).
-            rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), mss - (hdr - Tcp.MIN_HEADER_LENGTH),
+            tcb.rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH),
                     tcp.env.now());
         }
         transmit(f, o, hdr + len);
-        ackPending = false;
+        tcb.ackPending = false;
     }
 
     /** Sends a segment with no data (ACK, RST). */
     private void sendControl(int seq, int ack, int flags) {
         boolean rst = (flags & Tcp.RST) != 0;
         int blocks = rst ? 0 : sackBlocksToSend();
-        int tsLen = tsOk && !rst ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
+        int tsLen = tcb.tsOk && !rst ? 12 : 0;
+        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
         ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
         int o = tcp.env.payloadOffset(ipHeaderLength == 40);
         int win = rst ? 0 : receiveWindowField();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
         if (tsLen > 0) {
-            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
+            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
         }
-        writeSackOption(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, blocks);
+        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
         if ((flags & Tcp.ACK) != 0) {
-            lastAckSent = ack;
+            tcb.lastAckSent = ack;
         }
         transmit(f, o, hdr);
     }
@@ -1537,66 +1437,43 @@ public final class TcpConnection extends TcpSocket {
      */
     /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
     private int sackOptionLength() {
-        int ts = tsOk ? 12 : 0;
-        if (!sackOk || reassembly.isEmpty()) {
+        int ts = tcb.tsOk ? 12 : 0;
+        if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return ts;
         }
-        return ts + 4 + 8 * Math.min(maxSackBlocks(), reassembly.entries());
+        return ts + 4 + 8 * Math.min(maxSackBlocks(), tcb.reassembly.entries());
     }
 
     /** SACK blocks that fit beside the other options in 40 bytes (RFC 2018 §3: 3 with timestamps). */
     private int maxSackBlocks() {
-        return tsOk ? 3 : 4;
+        return tcb.tsOk ? 3 : 4;
     }
 
     /** Our TSval clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick) plus a random offset. */
     private int tsNow() {
-        return (int) (tcp.env.now() / 1_000_000L) + tsOffset;
+        return (int) (tcp.env.now() / 1_000_000L) + tcb.tsOffset;
     }
 
-    /** Writes NOP, NOP, TS (RFC 7323 §3) at {@code p}: 12 bytes. */
-    private void writeTimestamp(ByteBuf f, int p, int ecr) {
-        f.setByte(p, Tcp.OPT_NOP);
-        f.setByte(p + 1, Tcp.OPT_NOP);
-        f.setByte(p + 2, Tcp.OPT_TIMESTAMP);
-        f.setByte(p + 3, 10);
-        f.setInt(p + 4, tsNow());
-        f.setInt(p + 8, ecr);
-    }
 
     private int sackBlocksToSend() {
-        if (!sackOk || reassembly.isEmpty()) {
+        if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return 0;
         }
-        int n = reassembly.sackBlocks(rcvNxtOffset, rcvNxt, sackOut, maxSackBlocks());
-        if (lastOooOffset >= 0) {
-            int latest = rcvNxt + (int) (lastOooOffset - rcvNxtOffset);
+        int n = tcb.reassembly.sackBlocks(tcb.rcvNxtOffset, tcb.rcvNxt, tcb.sackOut, maxSackBlocks());
+        if (tcb.lastOooOffset >= 0) {
+            int latest = tcb.rcvNxt + (int) (tcb.lastOooOffset - tcb.rcvNxtOffset);
             for (int k = 1; k < n; k++) {
-                if (seqLe(sackOut[2 * k], latest) && seqLt(latest, sackOut[2 * k + 1])) {
-                    int l = sackOut[2 * k];
-                    int r = sackOut[2 * k + 1];
-                    System.arraycopy(sackOut, 0, sackOut, 2, 2 * k);
-                    sackOut[0] = l;
-                    sackOut[1] = r;
+                if (seqLe(tcb.sackOut[2 * k], latest) && seqLt(latest, tcb.sackOut[2 * k + 1])) {
+                    int l = tcb.sackOut[2 * k];
+                    int r = tcb.sackOut[2 * k + 1];
+                    System.arraycopy(tcb.sackOut, 0, tcb.sackOut, 2, 2 * k);
+                    tcb.sackOut[0] = l;
+                    tcb.sackOut[1] = r;
                     break;
                 }
             }
         }
         return n;
-    }
-
-    private void writeSackOption(ByteBuf f, int p, int blocks) {
-        if (blocks == 0) {
-            return;
-        }
-        f.setByte(p, Tcp.OPT_NOP);
-        f.setByte(p + 1, Tcp.OPT_NOP);
-        f.setByte(p + 2, Tcp.OPT_SACK);
-        f.setByte(p + 3, 2 + 8 * blocks);
-        for (int k = 0; k < blocks; k++) {
-            f.setInt(p + 4 + 8 * k, sackOut[2 * k]);
-            f.setInt(p + 8 + 8 * k, sackOut[2 * k + 1]);
-        }
     }
 
     /**
@@ -1610,27 +1487,27 @@ public final class TcpConnection extends TcpSocket {
     private void sendOutOfWindowAck(int segLen) {
         if (segLen == 0) {
             long now = tcp.env.now();
-            if (oowAckSent && now - lastOowAck < OOW_ACK_INTERVAL_NANOS) {
+            if (tcb.oowAckSent && now - tcb.lastOowAck < OOW_ACK_INTERVAL_NANOS) {
                 tcp.env.stats().tcpOutOfWindowAcksLimited++;
                 return;
             }
-            oowAckSent = true;
-            lastOowAck = now;
+            tcb.oowAckSent = true;
+            tcb.lastOowAck = now;
         }
         sendAck();
     }
 
     private void sendAck() {
-        sendControl(sndMax, rcvNxt, Tcp.ACK); // SND.MAX: never behind what the peer has seen, even after a go-back-N
-        ackPending = false;
+        sendControl(tcb.sndMax, tcb.rcvNxt, Tcp.ACK); // SND.MAX: never behind what the peer has seen, even after a go-back-N
+        tcb.ackPending = false;
     }
 
     private void transmit(ByteBuf f, int o, int l4Length) {
-        int gso = mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
+        int gso = tcb.mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
         // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
         f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tos);
+        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tcb.tos);
     }
 
     /**
@@ -1638,19 +1515,19 @@ public final class TcpConnection extends TcpSocket {
      * §3.8.6.2.2 MUST-?: shrinking is discouraged) and growing it only in useful steps (receiver SWS).
      */
     private int receiveWindowField() {
-        int avail = Math.max(0, receiveBufferSize - receiveQueue.size());
-        int cur = rcvAdvEdge - rcvNxt;
+        int avail = Math.max(0, tcb.receiveBufferSize - tcb.receiveQueue.size());
+        int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
         if (cur < 0) {
             cur = 0;
         }
-        if (avail > cur && (avail - cur >= Math.min(receiveBufferSize / 2, mss) || cur == 0 && avail >= mss
-                || avail == receiveBufferSize)) {
+        if (avail > cur && (avail - cur >= Math.min(tcb.receiveBufferSize / 2, tcb.mss) || cur == 0 && avail >= tcb.mss
+                || avail == tcb.receiveBufferSize)) {
             cur = avail;
         }
-        int field = Math.min(cur >>> rcvWscale, 65535);
-        int edge = rcvNxt + (field << rcvWscale);
-        if (seqGt(edge, rcvAdvEdge)) {
-            rcvAdvEdge = edge;
+        int field = Math.min(cur >>> tcb.rcvWscale, 65535);
+        int edge = tcb.rcvNxt + (field << tcb.rcvWscale);
+        if (seqGt(edge, tcb.rcvAdvEdge)) {
+            tcb.rcvAdvEdge = edge;
         }
         return field;
     }
@@ -1661,81 +1538,81 @@ public final class TcpConnection extends TcpSocket {
      */
     private void challengeAck() {
         long now = tcp.env.now();
-        if (now - challengeWindowStart > 1_000_000_000L) {
-            challengeWindowStart = now;
-            challengeAcks = 0;
+        if (now - tcb.challengeWindowStart > 1_000_000_000L) {
+            tcb.challengeWindowStart = now;
+            tcb.challengeAcks = 0;
         }
-        if (challengeAcks < 10 && tcp.mayChallengeAck()) {
-            challengeAcks++;
+        if (tcb.challengeAcks < 10 && tcp.mayChallengeAck()) {
+            tcb.challengeAcks++;
             sendAck();
         }
     }
 
     /** Marks that an ACK is owed; it is sent at the end of the input batch unless data carries it first. */
     private void ackLater() {
-        if (!ackPending) {
-            ackPending = true;
+        if (!tcb.ackPending) {
+            tcb.ackPending = true;
             tcp.env.ackLater(this);
         }
     }
 
     /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
     public void flushAck() {
-        if (ackPending && state != TcpState.CLOSED) {
-            if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
+        if (tcb.ackPending && tcb.state != TcpState.CLOSED) {
+            if (tcb.state.isSynchronized() || tcb.state == TcpState.SYN_RECEIVED) {
                 sendAck();
             }
         }
-        ackPending = false;
+        tcb.ackPending = false;
     }
 
     // ------------------------------------------------------------------ timers
 
     private void onRetransmitTimeout(long now) {
-        if (state == TcpState.CLOSED) {
+        if (tcb.state == TcpState.CLOSED) {
             return;
         }
-        if (state.isSynchronized() && sndWnd == 0) {
+        if (tcb.state.isSynchronized() && tcb.sndWnd == 0) {
             // The peer's window is closed (perhaps shrunk onto data in flight): nothing may be resent, so this
             // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
             // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
-            sndNxt = sndUna;
+            tcb.sndNxt = tcb.sndUna;
             armPersist();
             return;
         }
-        retries++;
+        tcb.retries++;
         tcp.env.stats().tcpTimeouts++;
-        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
-        boolean userTimedOut = userTimeoutNanos > 0 && !handshake && now - lastProgress >= userTimeoutNanos;
-        if (userTimedOut || retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
+        boolean handshake = tcb.state == TcpState.SYN_SENT || tcb.state == TcpState.SYN_RECEIVED;
+        boolean userTimedOut = tcb.userTimeoutNanos > 0 && !handshake && now - tcb.lastProgress >= tcb.userTimeoutNanos;
+        if (userTimedOut || tcb.retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
             // A soft ICMP error seen meanwhile names the likely cause (as Linux reports sk_err_soft).
-            String why = softError != null ? " (last ICMP error: " + softError + ")" : "";
-            IOException e = state == TcpState.SYN_SENT
+            String why = tcb.softError != null ? " (last ICMP error: " + tcb.softError + ")" : "";
+            IOException e = tcb.state == TcpState.SYN_SENT
                     ? new ConnectException("Connection timed out: " + remoteAddress() + why)
                     : new IOException("Connection timed out" + why);
-            if (state.isSynchronized()) {
-                sendControl(sndMax, 0, Tcp.RST);
+            if (tcb.state.isSynchronized()) {
+                sendControl(tcb.sndMax, 0, Tcp.RST);
             }
             destroy(e);
             return;
         }
-        rtt.backOff(); // RFC 6298 §5.5: back off
-        rtt.stopTiming();                       // Karn
+        tcb.rtt.backOff(); // RFC 6298 §5.5: back off
+        tcb.rtt.stopTiming();                       // Karn
         if (handshake) {
-            sendSyn(state == TcpState.SYN_RECEIVED);
+            sendSyn(tcb.state == TcpState.SYN_RECEIVED);
             armRtx(now);
             return;
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
-        int flight = sndMax - sndUna;
-        ssthresh = cc.onLoss(cwnd, flight, mss, tcp.env.now());
-        cwnd = mss;
-        inRecovery = false;
-        recover = sndMax;
-        dupAcks = 0;
-        sndNxt = sndUna; // go back N: resend from the first unacknowledged byte
-        scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
-        rack.onRetransmitTimeout();
+        int flight = tcb.sndMax - tcb.sndUna;
+        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcp.env.now());
+        tcb.cwnd = tcb.mss;
+        tcb.inRecovery = false;
+        tcb.recover = tcb.sndMax;
+        tcb.dupAcks = 0;
+        tcb.sndNxt = tcb.sndUna; // go back N: resend from the first unacknowledged byte
+        tcb.scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
+        tcb.rack.onRetransmitTimeout();
         tcp.env.timers().cancel(reoTimer);
         tcp.env.stats().tcpRetransmits++;
         output();
@@ -1750,7 +1627,7 @@ public final class TcpConnection extends TcpSocket {
      * about a segment in flight. Anything else is ignored, so a blind attacker must guess the window.
      */
     boolean icmpSequenceAcceptable(int seq) {
-        return state != TcpState.CLOSED && seqLe(sndUna, seq) && seqLt(seq, sndMax);
+        return tcb.state != TcpState.CLOSED && seqLe(tcb.sndUna, seq) && seqLt(seq, tcb.sndMax);
     }
 
     /**
@@ -1761,16 +1638,16 @@ public final class TcpConnection extends TcpSocket {
      * reported (MUST-47) through {@link #softError()} and as the cause if the connection later times out.
      */
     void icmpError(boolean hard, String description) {
-        if (hard && state == TcpState.SYN_SENT) {
+        if (hard && tcb.state == TcpState.SYN_SENT) {
             destroy(new ConnectException(description + ": " + remoteAddress()));
             return;
         }
-        softError = description;
+        tcb.softError = description;
     }
 
     /** The last soft ICMP error reported for this connection (e.g. "host unreachable from 198.18.0.1"), or null. */
     public String softError() {
-        return softError;
+        return tcb.softError;
     }
 
     /**
@@ -1781,17 +1658,17 @@ public final class TcpConnection extends TcpSocket {
      */
     boolean pathMtuReduced(int mtu) {
         int newMss = Math.max(MIN_MSS, mtu - ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
-        if (mssClamp > 0) {
-            newMss = Math.min(newMss, mssClamp);
+        if (tcb.mssClamp > 0) {
+            newMss = Math.min(newMss, tcb.mssClamp);
         }
-        if (newMss >= mss || state == TcpState.CLOSED) {
+        if (newMss >= tcb.mss || tcb.state == TcpState.CLOSED) {
             return false;
         }
-        mss = newMss;
+        tcb.mss = newMss;
         tcp.env.stats().tcpPathMtuReductions++;
-        if (state.isSynchronized() && seqLt(sndUna, sndMax)) {
-            sndNxt = sndUna;
-            rtt.stopTiming(); // Karn: what is resent gives no RTT sample
+        if (tcb.state.isSynchronized() && seqLt(tcb.sndUna, tcb.sndMax)) {
+            tcb.sndNxt = tcb.sndUna;
+            tcb.rtt.stopTiming(); // Karn: what is resent gives no RTT sample
             tcp.env.stats().tcpRetransmits++;
             output();
         }
@@ -1800,27 +1677,27 @@ public final class TcpConnection extends TcpSocket {
 
     /** (Re)starts the retransmission timer, no later than the user timeout's deadline (RFC 5482). */
     private void armRtx(long now) {
-        long at = now + rtt.currentRto();
-        if (userTimeoutNanos > 0 && state.isSynchronized() && at - (lastProgress + userTimeoutNanos) > 0) {
-            at = Math.max(now, lastProgress + userTimeoutNanos);
+        long at = now + tcb.rtt.currentRto();
+        if (tcb.userTimeoutNanos > 0 && tcb.state.isSynchronized() && at - (tcb.lastProgress + tcb.userTimeoutNanos) > 0) {
+            at = Math.max(now, tcb.lastProgress + tcb.userTimeoutNanos);
         }
         tcp.env.timers().schedule(rtxTimer, at);
     }
 
     private void armPersist() {
         if (!persistTimer.isScheduled()) {
-            long delay = Math.min(Math.max(rtt.rto(), tcp.minRtoNanos) << Math.min(persistBackoff, 10), 60_000_000_000L);
+            long delay = Math.min(Math.max(tcb.rtt.rto(), tcp.minRtoNanos) << Math.min(tcb.persistBackoff, 10), 60_000_000_000L);
             tcp.env.timers().schedule(persistTimer, tcp.env.now() + delay);
         }
     }
 
     private void onPersistTimeout(long now) {
-        if (!state.isSynchronized() || sndWnd > 0) {
+        if (!tcb.state.isSynchronized() || tcb.sndWnd > 0) {
             return;
         }
-        if (userTimeoutNanos > 0 && now - lastReceived >= userTimeoutNanos) {
+        if (tcb.userTimeoutNanos > 0 && now - tcb.lastReceived >= tcb.userTimeoutNanos) {
             // RFC 5482 / Linux: a peer that answers no window probe for the user timeout is gone.
-            sendControl(sndMax, 0, Tcp.RST);
+            sendControl(tcb.sndMax, 0, Tcp.RST);
             destroy(new IOException("Connection timed out (no answer to zero-window probes)"));
             return;
         }
@@ -1828,18 +1705,18 @@ public final class TcpConnection extends TcpSocket {
         // MAX_DATA_RETRIES probes is gone (as the retransmission timer decides, and Linux's tcp_probe_timer), and a
         // connection the application closed stops after MAX_ORPHAN_PROBES (Linux's tcp_orphan_retries): neither
         // may pin its send buffer forever (issue #10).
-        if (unansweredProbes >= MAX_DATA_RETRIES || (orphaned && persistBackoff >= MAX_ORPHAN_PROBES)) {
+        if (tcb.unansweredProbes >= MAX_DATA_RETRIES || (tcb.orphaned && tcb.persistBackoff >= MAX_ORPHAN_PROBES)) {
             tcp.env.stats().tcpPersistAborts++;
-            sendControl(sndMax, 0, Tcp.RST);
+            sendControl(tcb.sndMax, 0, Tcp.RST);
             tcp.env.stats().tcpResetsOut++;
-            destroy(new IOException("Connection timed out (" + (orphaned ? persistBackoff + " zero-window probes"
-                    + " after close" : unansweredProbes + " zero-window probes unanswered") + ")"));
+            destroy(new IOException("Connection timed out (" + (tcb.orphaned ? tcb.persistBackoff + " zero-window probes"
+                    + " after close" : tcb.unansweredProbes + " zero-window probes unanswered") + ")"));
             return;
         }
         // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
-        sendControl(sndUna - 1, rcvNxt, Tcp.ACK);
-        persistBackoff++;
-        unansweredProbes++;
+        sendControl(tcb.sndUna - 1, tcb.rcvNxt, Tcp.ACK);
+        tcb.persistBackoff++;
+        tcb.unansweredProbes++;
         armPersist();
     }
 
@@ -1859,14 +1736,14 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(probeTimer);
         tcp.env.timers().cancel(reoTimer);
         tcp.env.timers().cancel(keepAliveTimer);
-        rack.clear();
-        sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
-        reassembly.clear();
+        tcb.rack.clear();
+        tcb.sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
+        tcb.reassembly.clear();
         armTimeWait();
     }
 
     private void armTimeWait() {
-        long tw = timeWaitNanos >= 0 ? timeWaitNanos : tcp.timeWaitNanos;
+        long tw = tcb.timeWaitNanos >= 0 ? tcb.timeWaitNanos : tcp.timeWaitNanos;
         tcp.env.timers().schedule(closeTimer, tcp.env.now() + Math.max(0, tw));
     }
 
@@ -1875,50 +1752,50 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void onCloseTimeout() {
-        if (state == TcpState.TIME_WAIT || state == TcpState.FIN_WAIT_2) {
+        if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.FIN_WAIT_2) {
             destroy(null);
         }
     }
 
     /** One RTT sample for the RTO (RFC 6298) and for RACK (RFC 8985 §6.2). */
     private void sampleRtt(long r) {
-        rack.onRttSample(Math.max(1, r));
-        rtt.sample(r);
+        tcb.rack.onRttSample(Math.max(1, r));
+        tcb.rtt.sample(r);
     }
 
     // ------------------------------------------------------------------ teardown
 
     private void setState(TcpState s) {
-        if (s == TcpState.ESTABLISHED && state != TcpState.ESTABLISHED) {
-            lastReceived = tcp.env.now();
-            if (keepAliveIdleNanos > 0) {
-                tcp.env.timers().schedule(keepAliveTimer, lastReceived + keepAliveIdleNanos);
+        if (s == TcpState.ESTABLISHED && tcb.state != TcpState.ESTABLISHED) {
+            tcb.lastReceived = tcp.env.now();
+            if (tcb.keepAliveIdleNanos > 0) {
+                tcp.env.timers().schedule(keepAliveTimer, tcb.lastReceived + tcb.keepAliveIdleNanos);
             }
         }
-        state = s;
+        tcb.state = s;
     }
 
     private void uncountOrphan() {
-        if (countedOrphan) {
-            countedOrphan = false;
+        if (tcb.countedOrphan) {
+            tcb.countedOrphan = false;
             tcp.orphans--;
         }
     }
 
     /** Ends the connection: timers off, memory freed, removed from the demux table, owner told. */
     void destroy(Throwable cause) {
-        if (state == TcpState.CLOSED && cause == null) {
+        if (tcb.state == TcpState.CLOSED && cause == null) {
             return;
         }
-        boolean wasConnecting = state == TcpState.SYN_SENT;
-        boolean wasSynReceived = state == TcpState.SYN_RECEIVED;
-        if (state == TcpState.TIME_WAIT) {
+        boolean wasConnecting = tcb.state == TcpState.SYN_SENT;
+        boolean wasSynReceived = tcb.state == TcpState.SYN_RECEIVED;
+        if (tcb.state == TcpState.TIME_WAIT) {
             tcp.timeWaits--;
         }
         uncountOrphan();
         setState(TcpState.CLOSED);
-        if (cause != null && error == null) {
-            error = cause;
+        if (cause != null && tcb.error == null) {
+            tcb.error = cause;
         }
         tcp.env.timers().cancel(rtxTimer);
         tcp.env.timers().cancel(persistTimer);
@@ -1926,12 +1803,12 @@ public final class TcpConnection extends TcpSocket {
         tcp.env.timers().cancel(probeTimer);
         tcp.env.timers().cancel(reoTimer);
         tcp.env.timers().cancel(keepAliveTimer);
-        rack.clear();
-        sendBuffer.releaseAll();
-        reassembly.clear();
+        tcb.rack.clear();
+        tcb.sendBuffer.releaseAll();
+        tcb.reassembly.clear();
         // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
         if (cause != null) {
-            receiveQueue.clear();
+            tcb.receiveQueue.clear();
         }
         listener = null;
         tcp.remove(this);
@@ -1946,16 +1823,16 @@ public final class TcpConnection extends TcpSocket {
         }
         signal(wasConnecting ? EV_CONNECTED | EV_CLOSED : EV_CLOSED | EV_READABLE);
         if (handler() == null) {
-            receiveQueue.clear();
+            tcb.receiveQueue.clear();
         }
     }
 
     /** Frees what an owner left behind: called when the owning channel goes away. */
     public void releaseBuffers() {
-        receiveQueue.clear();
-        reassembly.clear();
-        if (state == TcpState.CLOSED) {
-            sendBuffer.releaseAll();
+        tcb.receiveQueue.clear();
+        tcb.reassembly.clear();
+        if (tcb.state == TcpState.CLOSED) {
+            tcb.sendBuffer.releaseAll();
         }
     }
 
