@@ -93,7 +93,7 @@ final class PassiveOpen implements SynQueue.Expiry {
                     queue.hash(lHi, lLo, lPort, rHi, rLo, rPort), l, iss, seq, window, opts.mss(), wscale,
                     opts.sackPermitted(), opts.hasTimestamp(), opts.hasTimestamp() ? opts.tsVal() : 0);
             r.parked = parked;
-            r.lastAnswer = now - TcpConnection.OOW_ACK_INTERVAL_NANOS;
+            r.lastAnswer = now - Receiver.OOW_ACK_INTERVAL_NANOS;
             queue.add(r, now);
             sendSynAck(r);
             return;
@@ -235,9 +235,9 @@ final class PassiveOpen implements SynQueue.Expiry {
                 IpAddress.of(r.remoteHi, r.remoteLo), r.remotePort);
         c.listener = r.listener;
         c.revivable = r.parked;
-        c.synReceived(r, cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort),
+        c.handshake.synReceived(r, cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort),
                 synAckSent);
-        c.segmentArrives(frame, o, seq, ack, flags, window, dataOff, dataLen, opts);
+        c.receiver.segmentArrives(frame, o, seq, ack, flags, window, dataOff, dataLen, opts);
         if (c.listener != null) {
             // The segment did not complete the handshake after all (nothing above lets that happen): no half
             // connection is left behind.
@@ -282,7 +282,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     // ------------------------------------------------------------------ output
 
     private boolean answerAllowed(SynReceived r, long now) {
-        if (now - r.lastAnswer < TcpConnection.OOW_ACK_INTERVAL_NANOS) {
+        if (now - r.lastAnswer < Receiver.OOW_ACK_INTERVAL_NANOS) {
             stats.tcpSynRecvAnswersLimited++;
             return false;
         }
@@ -321,7 +321,7 @@ final class PassiveOpen implements SynQueue.Expiry {
         int o = tcp.env.payloadOffset(v6);
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
         TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH,
-                ws ? TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
+                ws ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
         transmit(f, o, hdr, local, remote);
     }
 
@@ -331,7 +331,7 @@ final class PassiveOpen implements SynQueue.Expiry {
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
         ByteBuf f = tcp.env.newFrame(v6, hdr);
         int o = tcp.env.payloadOffset(v6);
-        int rcvWscale = r.peerWscale >= 0 ? TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
+        int rcvWscale = r.peerWscale >= 0 ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {

@@ -101,6 +101,17 @@ final class Tcb {
         this.rtt = new RttEstimator(minRtoNanos);
     }
 
+    /** Whether the application may still queue data (states before its CLOSE, RFC 9293 §3.10.2). */
+    boolean canSend() {
+        return state == TcpState.ESTABLISHED || state == TcpState.CLOSE_WAIT || state == TcpState.SYN_RECEIVED
+                || state == TcpState.SYN_SENT;
+    }
+
+    /** The sequence number of our FIN (valid once {@link #finQueued}): right after the last byte queued. */
+    int finSeq() {
+        return sndBufSeq + sendBuffer.size();
+    }
+
     static boolean seqLt(int a, int b) {
         return a - b < 0;
     }

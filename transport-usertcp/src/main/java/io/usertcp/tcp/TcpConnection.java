@@ -1,97 +1,48 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
-import io.usertcp.time.Timer;
-import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
-import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
-import io.usertcp.wire.TcpOptions;
 
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 
+import static io.usertcp.tcp.Tcb.seqLt;
+import static io.usertcp.tcp.Tcb.seqLe;
+
 /**
- * One TCP connection: the transmission control block of RFC 9293 §3.3.1 and its state machine
- * (§3.10), with retransmission per RFC 6298 and NewReno congestion control (RFC 5681, RFC 6582).
+ * One TCP connection (RFC 9293): the facade that {@link TcpLayer}, {@link PassiveOpen} and the channels use. It
+ * holds the connection's identity, the application's calls (RFC 9293 §3.10: SEND, RECEIVE, CLOSE, ABORT and the
+ * socket options) and the state changes that end it; the work is done by its parts, which share the variables of
+ * its {@link Tcb}: {@link Handshake} (opening), {@link Receiver} (segment arrival), {@link Sender} (windows, Nagle,
+ * TSO sizing, persist), {@link LossRecovery} (NewReno, SACK, RACK-TLP, the RTO), {@link RttEstimator} (RFC 6298),
+ * {@link ConnectionTimers} and {@link SegmentWriter} (every outgoing segment). Congestion control is CUBIC (RFC 9438)
+ * by default, NewReno (RFC 5681, RFC 6582) on request ({@link #congestionControl}).
  *
- * <p>Only the stack's thread touches a connection. Sequence numbers are ints compared by the sign of their
- * difference (RFC 1982 serial arithmetic, as RFC 9293 §3.4 requires).
+ * <p>Only the stack's thread touches a connection.
  */
 public final class TcpConnection extends TcpSocket {
-    /** Default MSS when the peer sends none (RFC 9293 §3.7.1, MUST-15: 536 for IPv4). */
-    static final int DEFAULT_MSS_V4 = 536;
-    static final int DEFAULT_MSS_V6 = 1220;
-    /** Smallest MSS we accept from a peer (a floor against tiny-segment attacks). */
-    static final int MIN_MSS = 88;
-    /** SYN retransmissions: at 1, 3, 7, ... 127, 247 s, so an open is given up on only after 3 minutes (MUST-23). */
-    private static final int MAX_SYN_RETRIES = 8;
-    private static final int MAX_DATA_RETRIES = 15;
-    /** Least time between ACKs for out-of-window pure segments (Linux's net.ipv4.tcp_invalid_ratelimit). */
-    static final long OOW_ACK_INTERVAL_NANOS = 500_000_000L;
-    /** At most one neighbour reachability confirmation per second per connection (RFC 4861 §7.3.1). */
-    private static final long REACHABLE_CONFIRM_NANOS = 1_000_000_000L;
-    private static final long FIN_WAIT_2_TIMEOUT_NANOS = 60_000_000_000L;
-
     final FlowKey key;
     final IpAddress local;
     final IpAddress remote;
+
     /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
-    private final int ipHeaderLength;
+    final int ipHeaderLength;
     final int localPort;
     final int remotePort;
     TcpListener listener;          // set while the ACK that completes a passive open is processed
     TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
+
     /** The connection's variables (RFC 9293 §3.3.1). */
     final Tcb tcb;
-
-
-
-    /** The largest cwnd ever allowed: 1 GiB, the largest window scaling can advertise (RFC 7323 §2.3). */
-    static final int CWND_CLAMP = 1 << 30;
-
-
-    private final Timer rtxTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onRetransmitTimeout(now);
-        }
-    };
-    private final Timer persistTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onPersistTimeout(now);
-        }
-    };
-    private final Timer probeTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onProbeTimeout();
-        }
-    };
-    /** RFC 8985 §6.3: the reordering timer, for a segment that RACK will count as lost at a known time. */
-    private final Timer reoTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onReorderTimeout(now);
-        }
-    };
-    private final Timer keepAliveTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onKeepAliveTimeout(now);
-        }
-    };
-    private final Timer closeTimer = new ConnectionTimer() {
-        @Override
-        protected void expired(long now) {
-            onCloseTimeout();
-        }
-    };
-    /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
-    static final int MAX_ORPHAN_PROBES = 8;
+    final SegmentWriter out;
+    final ConnectionTimers timers;
+    final Handshake handshake;
+    final Receiver receiver;
+    final Sender sender;
+    final LossRecovery recovery;
 
     TcpConnection(TcpLayer tcp, FlowKey key, IpAddress local, int localPort, IpAddress remote, int remotePort) {
         super(tcp);
@@ -105,9 +56,13 @@ public final class TcpConnection extends TcpSocket {
         tcb.tsOffset = tcp.nextRandomInt();
         tcb.sendBufferLimit = tcp.defaultSendBuffer;
         tcb.receiveBufferSize = tcp.defaultReceiveBuffer;
+        this.out = new SegmentWriter(this);
+        this.timers = new ConnectionTimers(this);
+        this.handshake = new Handshake(this);
+        this.receiver = new Receiver(this);
+        this.sender = new Sender(this);
+        this.recovery = new LossRecovery(this);
     }
-
-    // ------------------------------------------------------------------ application side
 
     /** The TCP layer (and so the stack) this connection belongs to. */
     public TcpLayer layer() {
@@ -171,7 +126,7 @@ public final class TcpConnection extends TcpSocket {
             long advertisable = Math.min((long) tcb.receiveBufferSize - tcb.receiveQueue.size(), 65535L << tcb.rcvWscale);
             int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
             if (advertisable - cur >= Math.min(tcb.receiveBufferSize / 2, 2 * tcb.mss)) {
-                ackLater();
+                receiver.ackLater();
             }
         }
         return n;
@@ -187,32 +142,9 @@ public final class TcpConnection extends TcpSocket {
         return (int) Math.min(Integer.MAX_VALUE, Math.max(0, tcb.rcvUpOffset - consumed));
     }
 
-    /** The states in which urgent pointers are processed (those that still take text, §3.10.7.4 sixth). */
-    private boolean takesUrgent() {
-        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.FIN_WAIT_1 || tcb.state == TcpState.FIN_WAIT_2;
-    }
-
-    /**
-     * RCV.UP <- max(RCV.UP, SEG.SEQ + SEG.UP) (RFC 9293 §3.10.7.4 sixth; the pointer names the octet after the
-     * urgent data, §3.8.5 and RFC 6093), and the owner is told whenever it advances beyond the data read
-     * (MUST-32); a sequence of urgent data of any length is kept (MUST-31). A zero pointer marks nothing.
-     */
-    private void urgentPointer(int seq, int up) {
-        if (up == 0) {
-            return;
-        }
-        long at = tcb.rcvNxtOffset + ((seq + up) - tcb.rcvNxt);
-        if (at > tcb.rcvUpOffset) {
-            tcb.rcvUpOffset = at;
-            if (urgentBytes() > 0) {
-                signal(EV_URGENT);
-            }
-        }
-    }
-
     /** Room left in the send buffer. */
     public int writableBytes() {
-        if (tcb.finQueued || !canSend()) {
+        if (tcb.finQueued || !tcb.canSend()) {
             return 0;
         }
         return Math.max(0, tcb.sendBufferLimit - tcb.sendBuffer.size());
@@ -226,7 +158,7 @@ public final class TcpConnection extends TcpSocket {
         if (tcb.finQueued) {
             throw new IOException("output of " + this + " is shut down");
         }
-        if (!canSend()) {
+        if (!tcb.canSend()) {
             throw new IOException("connection " + this + " is " + tcb.state, tcb.error);
         }
         int n = tcb.sendBuffer.append(src, writableBytes());
@@ -238,12 +170,12 @@ public final class TcpConnection extends TcpSocket {
 
     /** Sends what the windows allow of what was written. */
     public void push() {
-        output();
+        sender.output();
     }
 
     /** TCP_MAXSEG: caps the MSS this side sends with (and, before the SYN, the one it announces). */
     public void maxSegmentSize(int bytes) {
-        tcb.mssClamp = bytes <= 0 ? 0 : Math.max(MIN_MSS, bytes);
+        tcb.mssClamp = bytes <= 0 ? 0 : Math.max(Handshake.MIN_MSS, bytes);
         if (tcb.mssClamp > 0 && tcb.mss > tcb.mssClamp) {
             tcb.mss = tcb.mssClamp;
         }
@@ -274,9 +206,9 @@ public final class TcpConnection extends TcpSocket {
         tcb.keepAliveIntervalNanos = Math.max(1_000_000L, intervalNanos);
         tcb.keepAliveCount = Math.max(1, count);
         if (tcb.keepAliveIdleNanos > 0 && tcb.state.isSynchronized()) {
-            tcp.env.timers().schedule(keepAliveTimer, tcp.env.now() + tcb.keepAliveIdleNanos);
+            timers.keepAlive.schedule(tcp.env.now() + tcb.keepAliveIdleNanos);
         } else {
-            tcp.env.timers().cancel(keepAliveTimer);
+            timers.keepAlive.cancel();
         }
     }
 
@@ -286,32 +218,6 @@ public final class TcpConnection extends TcpSocket {
      */
     public void userTimeout(long nanos) {
         tcb.userTimeoutNanos = Math.max(0, nanos);
-    }
-
-    private void onKeepAliveTimeout(long now) {
-        if (tcb.keepAliveIdleNanos <= 0 || !tcb.state.isSynchronized() || tcb.state == TcpState.TIME_WAIT) {
-            return;
-        }
-        long idle = now - tcb.lastReceived;
-        if (tcb.sndUna != tcb.sndMax && tcb.keepAliveSent == 0) {
-            // Data is outstanding: the retransmission timer watches the peer (RFC 1122 §4.2.3.6 probes idle
-            // connections only).
-            tcp.env.timers().schedule(keepAliveTimer, now + tcb.keepAliveIdleNanos);
-            return;
-        }
-        if (idle < tcb.keepAliveIdleNanos && tcb.keepAliveSent == 0) {
-            tcp.env.timers().schedule(keepAliveTimer, tcb.lastReceived + tcb.keepAliveIdleNanos);
-            return;
-        }
-        if (tcb.keepAliveSent >= tcb.keepAliveCount) {
-            sendControl(tcb.sndMax, 0, Tcp.RST);
-            destroy(new IOException("Connection timed out (keepalive)"));
-            return;
-        }
-        // A segment the peer must answer (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT - 1, no data.
-        sendControl(tcb.sndMax - 1, tcb.rcvNxt, Tcp.ACK);
-        tcb.keepAliveSent++;
-        tcp.env.timers().schedule(keepAliveTimer, now + tcb.keepAliveIntervalNanos);
     }
 
     /** SO_SNDBUF: the most bytes buffered for sending. */
@@ -383,7 +289,7 @@ public final class TcpConnection extends TcpSocket {
             default:
                 return;
         }
-        output();
+        sender.output();
     }
 
     /** Discards further input: data that arrives is acknowledged and dropped. */
@@ -422,7 +328,7 @@ public final class TcpConnection extends TcpSocket {
         shutdownInput();
         shutdownOutput();
         if (tcb.state == TcpState.FIN_WAIT_2) {
-            armFinWait2();
+            timers.armFinWait2(tcp.env.now());
         }
     }
 
@@ -434,7 +340,7 @@ public final class TcpConnection extends TcpSocket {
         }
         if (tcb.state.isSynchronized() || tcb.state == TcpState.SYN_RECEIVED) {
             if (tcb.state != TcpState.TIME_WAIT) {
-                sendControl(tcb.sndMax, 0, Tcp.RST);
+                out.sendControl(tcb.sndMax, 0, Tcp.RST);
                 tcp.env.stats().tcpResetsOut++;
             }
         }
@@ -445,24 +351,11 @@ public final class TcpConnection extends TcpSocket {
     void faulted(RuntimeException e) {
         try {
             if (tcb.state.isSynchronized() && tcb.state != TcpState.TIME_WAIT || tcb.state == TcpState.SYN_RECEIVED) {
-                sendControl(tcb.sndMax, 0, Tcp.RST);
+                out.sendControl(tcb.sndMax, 0, Tcp.RST);
                 tcp.env.stats().tcpResetsOut++;
             }
         } finally {
             destroy(new java.io.IOException("usertcp reset the connection after an internal error: " + e, e));
-        }
-    }
-
-    /** A connection's timer: if its expiry throws (a bug), the connection is reset rather than left half-updated. */
-    private abstract class ConnectionTimer extends Timer {
-        @Override
-        protected void failed(RuntimeException e) {
-            tcp.faulted(TcpConnection.this, e);
-        }
-
-        @Override
-        public String toString() {
-            return "timer of " + TcpConnection.this;
         }
     }
 
@@ -471,1155 +364,6 @@ public final class TcpConnection extends TcpSocket {
         return local + ":" + localPort + "->" + remote + ":" + remotePort
                 + " " + tcb.state;
     }
-
-    // ------------------------------------------------------------------ opening
-
-    /** Active open (RFC 9293 §3.10.1): sends SYN. */
-    void connect() {
-        tcb.iss = tcp.isn(this);
-        tcb.sndUna = tcb.iss;
-        tcb.sndNxt = tcb.iss;
-        tcb.sndMax = tcb.iss;
-        tcb.sndBufSeq = tcb.iss + 1;
-        tcb.recover = tcb.iss;
-        tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
-        tcb.mss = pathMss();
-        tcb.cwnd = initialCwnd();
-        setState(TcpState.SYN_SENT);
-        sendSyn(false);
-    }
-
-    /**
-     * Passive open (RFC 9293 §3.10.7.2) completed outside the connection: the SYN was held by a SYN queue record
-     * or a SYN cookie ({@link PassiveOpen}) until the peer's ACK came. Sets up SYN-RECEIVED as receiving that SYN
-     * and sending our SYN-ACK would have, so that {@link #segmentArrives} then takes the ACK like any other.
-     * {@code synAckSent} is when the SYN-ACK left if it was never resent ({@code r.retries} 0): the handshake's
-     * RTT sample.
-     */
-    void synReceived(SynReceived r, int tsClockOffset, long synAckSent) {
-        tcb.irs = r.irs;
-        tcb.rcvNxt = tcb.irs + 1;
-        tcb.iss = r.iss;
-        tcb.sndUna = tcb.iss;
-        tcb.sndNxt = tcb.iss + 1;
-        tcb.sndMax = tcb.iss + 1;
-        tcb.sndBufSeq = tcb.iss + 1;
-        tcb.recover = tcb.iss;
-        // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = r.peerMss > 0 ? r.peerMss : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
-        tcb.mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
-        tcb.windowScaleOk = r.peerWscale >= 0;
-        tcb.sndWscale = tcb.windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
-        tcb.rcvWscale = tcb.windowScaleOk ? windowScaleFor(tcb.receiveBufferSize) : 0;
-        tcb.sackOk = r.sackPermitted;
-        tcb.tsOk = r.timestamps;
-        tcb.tsRecent = r.tsRecent;
-        tcb.tsRecentAge = tcp.env.now();
-        tcb.tsOffset = tsClockOffset;
-        tcb.sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
-        tcb.sndWl1 = tcb.irs;
-        tcb.sndWl2 = tcb.iss;
-        tcb.maxSndWnd = tcb.sndWnd;
-        tcb.cwnd = initialCwnd();
-        tcb.lastAckSent = tcb.rcvNxt;
-        tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
-        tcb.retries = r.retries;
-        tcb.rtt.timingStart = synAckSent;
-        setState(TcpState.SYN_RECEIVED);
-    }
-
-    private void applySynOptions(TcpOptions opts, boolean weMayScale) {
-        int pathMss = pathMss();
-        // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = opts.mss() > 0 ? opts.mss() : remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
-        tcb.mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
-        if (tcb.mssClamp > 0) {
-            tcb.mss = Math.min(tcb.mss, tcb.mssClamp);
-        }
-        tcb.windowScaleOk = opts.windowScale() >= 0 && weMayScale;
-        tcb.sackOk = opts.sackPermitted();
-        tcb.tsOk = opts.hasTimestamp();
-        if (tcb.tsOk) {
-            tcb.tsRecent = opts.tsVal();
-            tcb.tsRecentAge = tcp.env.now();
-        }
-        if (tcb.windowScaleOk) {
-            // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
-            tcb.sndWscale = Math.min(opts.windowScale(), 14);
-            tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
-        } else {
-            tcb.sndWscale = 0;
-            tcb.rcvWscale = 0;
-        }
-    }
-
-    /** The MSS the path's MTU allows (RFC 9293 §3.7.1: MTU less the IP and TCP fixed headers). */
-    private int pathMss() {
-        return tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
-    }
-
-    private int initialCwnd() {
-        // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-        return Math.min(10 * tcb.mss, Math.max(2 * tcb.mss, 14600));
-    }
-
-    static int windowScaleFor(int bufferSize) {
-        int s = 0;
-        while (s < 14 && (65535L << s) < bufferSize) {
-            s++;
-        }
-        return s;
-    }
-
-    private void sendSyn(boolean ack) {
-        // MSS (4), then NOP + window scale (3) and NOP, NOP + SACK-permitted (2): in a SYN-ACK only if the
-        // SYN carried them (RFC 7323 §1.3, RFC 2018 §2).
-        boolean ws = !ack || tcb.windowScaleOk;
-        boolean sp = !ack || tcb.sackOk;
-        boolean ts = !ack || tcb.tsOk;
-        int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sp, ts);
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
-        int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
-        Tcp.writeHeader(f, o, localPort, remotePort, tcb.iss, ack ? tcb.rcvNxt : 0, hdr, flags,
-                Math.min(tcb.receiveBufferSize, 65535));
-        int announce = tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
-        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, tcb.mssClamp > 0 ? Math.min(announce, tcb.mssClamp) : announce,
-                ws ? (ack ? tcb.rcvWscale : windowScaleFor(tcb.receiveBufferSize)) : -1, sp, ts, tsNow(), ack ? tcb.tsRecent : 0);
-        if (ack) {
-            tcb.lastAckSent = tcb.rcvNxt;
-            tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
-        }
-        if (tcb.retries == 0) {
-            tcb.rtt.timingStart = tcp.env.now(); // the handshake gives the first RTT sample unless a SYN was resent
-        }
-        transmit(f, o, hdr);
-        tcb.sndNxt = tcb.iss + 1;
-        if (tcb.sndMax - tcb.sndNxt < 0) {
-            tcb.sndMax = tcb.sndNxt;
-        }
-        if (!rtxTimer.isScheduled()) {
-            armRtx(tcp.env.now());
-        }
-    }
-
-    // ------------------------------------------------------------------ input (RFC 9293 §3.10.7)
-
-    /**
-     * Processes one segment for this connection. {@code frame} is not retained beyond the call except as
-     * slices of its payload.
-     */
-    void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
-                        TcpOptions opts) {
-        tcb.lastReceived = tcp.env.now();
-        tcb.keepAliveSent = 0;
-        if (tcb.state == TcpState.SYN_SENT) {
-            synSentArrives(seq, ack, flags, window, opts);
-            return;
-        }
-        boolean syn = (flags & Tcp.SYN) != 0;
-        boolean fin = (flags & Tcp.FIN) != 0;
-        boolean rst = (flags & Tcp.RST) != 0;
-
-        // A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was lost; send it again.
-        if (tcb.state == TcpState.SYN_RECEIVED && syn && !rst && (flags & Tcp.ACK) == 0 && seq == tcb.irs) {
-            sendSyn(true);
-            return;
-        }
-
-        // RFC 7323 §5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate (R1), unless
-        // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
-        boolean takesTsVal = false;
-        if (tcb.tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tcb.tsRecent) && tcp.env.now() - tcb.tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
-                tcp.env.stats().dropTcpUnacceptable++;
-                sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
-                return;
-            }
-            // §4.3, R3: the TSval of a segment that covers Last.ACK.sent becomes TS.Recent, but only once the
-            // segment has passed the sequence (R2) and ACK checks below: a blind segment that is then dropped
-            // must not move it (issue #10).
-            takesTsVal = seqLe(seq, tcb.lastAckSent);
-        }
-
-        // First: sequence number acceptability (§3.10.7.4, the four cases).
-        int segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
-        int rcvWnd = Math.max(0, tcb.rcvAdvEdge - tcb.rcvNxt);
-        boolean acceptable;
-        if (segLen == 0) {
-            acceptable = rcvWnd == 0 ? seq == tcb.rcvNxt : inWindow(seq, tcb.rcvNxt, rcvWnd);
-        } else {
-            acceptable = rcvWnd != 0
-                    && (inWindow(seq, tcb.rcvNxt, rcvWnd) || inWindow(seq + segLen - 1, tcb.rcvNxt, rcvWnd));
-        }
-        if (!acceptable) {
-            // Zero-window probes and old duplicates land here: answer with an ACK (MUST-?: RFC 9293 says
-            // send an acknowledgment unless RST is set).
-            if (!rst) {
-                if (tcb.state == TcpState.TIME_WAIT && fin) {
-                    armTimeWait();
-                }
-                if (rcvWnd == 0 && seq == tcb.rcvNxt && (flags & Tcp.URG) != 0 && takesUrgent()) {
-                    // MUST-66: the URG field is processed even with a zero window (a probe that carries it).
-                    urgentPointer(seq, frame.getUnsignedShort(o + 18));
-                }
-                // A segment at RCV.NXT-1 is a keep-alive or window probe (§3.8.4, §3.8.6.1): it asks for exactly
-                // this ACK, so it is always answered.
-                sendOutOfWindowAck(seq == tcb.rcvNxt - 1 ? 1 : segLen);
-            }
-            tcp.env.stats().dropTcpUnacceptable++;
-            return;
-        }
-
-        // Second: RST (§3.10.7.4 with RFC 5961 §3.2: only an exact match resets; others get a challenge ACK).
-        if (rst) {
-            if (seq == tcb.rcvNxt) {
-                tcp.env.stats().tcpResetsIn++;
-                if (tcb.state == TcpState.SYN_RECEIVED && listener != null) {
-                    destroy(null); // back to LISTEN: the listener never saw this connection
-                } else if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.CLOSING
-                        || tcb.state == TcpState.LAST_ACK) {
-                    destroy(null);
-                } else {
-                    destroy(new IOException("Connection reset by peer"));
-                }
-            } else {
-                challengeAck();
-            }
-            return;
-        }
-
-        // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
-        if (syn) {
-            challengeAck();
-            return;
-        }
-
-        // Fifth: ACK.
-        if ((flags & Tcp.ACK) == 0) {
-            return;
-        }
-        if (tcb.state == TcpState.SYN_RECEIVED) {
-            if (seqLt(tcb.sndUna, ack) && seqLe(ack, tcb.sndMax)) {
-                if (tcb.retries == 0) {
-                    sampleRtt(tcp.env.now() - tcb.rtt.timingStart); // the SYN-ACK was not resent: a valid sample
-                }
-                setState(tcb.finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
-                tcb.sndWnd = window << tcb.sndWscale;
-                tcb.sndWl1 = seq;
-                tcb.sndWl2 = ack;
-                tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
-                if (revivable != null) {
-                    TcpConnection old = revivable; // the new incarnation is real: the old one goes for good
-                    revivable = null;
-                    old.destroy(null);
-                }
-                if (listener != null) {
-                    TcpListener l = listener;
-                    listener = null;
-                    l.established(this);
-                }
-            } else {
-                sendControl(ack, 0, Tcp.RST);
-                return;
-            }
-        }
-        if (!processAck(seq, ack, window, dataLen, flags, opts)) {
-            return;
-        }
-        if (tcb.state == TcpState.CLOSED) {
-            return;
-        }
-        if (takesTsVal) {
-            tcb.tsRecent = opts.tsVal();
-            tcb.tsRecentAge = tcp.env.now();
-        }
-
-        // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
-        if ((flags & Tcp.URG) != 0 && takesUrgent()) {
-            urgentPointer(seq, frame.getUnsignedShort(o + 18));
-        }
-
-        // Seventh: segment text.
-        int len = dataLen;
-        int off = dataOff;
-        int s = seq;
-        if (len > 0) {
-            switch (tcb.state) {
-                case ESTABLISHED:
-                case FIN_WAIT_1:
-                case FIN_WAIT_2:
-                    if (seqLt(s, tcb.rcvNxt)) { // overlap with what we have: trim the left edge
-                        int skip = tcb.rcvNxt - s;
-                        off += skip;
-                        len -= skip;
-                        s = tcb.rcvNxt;
-                    }
-                    if (s != tcb.rcvNxt) {
-                        // Out of order: hold what fits in the window for later (§3.10.7.4) and send an
-                        // immediate duplicate ACK (RFC 5681 §4.2) so the sender learns of the hole.
-                        int fits = Math.min(len, Math.max(0, tcb.rcvAdvEdge - s));
-                        long at = tcb.rcvNxtOffset + (s - tcb.rcvNxt);
-                        if (fits > 0) {
-                            tcb.lastOooOffset = at;
-                        }
-                        // Held data is charged at the memory it pins, within SO_RCVBUF (issue #10).
-                        tcb.reassembly.memoryLimit(tcb.receiveBufferSize);
-                        if (fits > 0 && !tcb.reassembly.insert(at, frame, off, fits)) {
-                            tcp.env.stats().tcpOutOfOrderDropped++;
-                        } else if (fin && fits == len) {
-                            tcb.oooFinOffset = at + len;
-                        }
-                        sendAck();
-                        return;
-                    }
-                    int room = Math.max(0, tcb.rcvAdvEdge - tcb.rcvNxt);
-                    if (len > room) {
-                        len = room;
-                        fin = false; // the FIN lies beyond what we take
-                    }
-                    if (len > 0 && !tcb.inputShutdown && !tcb.receiveQueue.admits(len)) {
-                        // The stack's memory budget is used up: not taken, not acknowledged; the peer
-                        // retransmits it later (as Linux under tcp_mem pressure) (issue #10).
-                        tcp.env.stats().dropTcpMemory++;
-                        sendAck();
-                        return;
-                    }
-                    if (len > 0) {
-                        if (!tcb.inputShutdown) {
-                            tcb.receiveQueue.append(frame, off, len);
-                            signal(EV_READABLE);
-                        }
-                        tcb.rcvNxt += len;
-                        tcb.rcvNxtOffset += len;
-                        if (tcb.rcvNxt - tcb.lastAckSent >= 2 * tcb.mss) {
-                            sendAck(); // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: every second full-sized segment
-                        } else {
-                            ackLater(); // the rest are acknowledged once the batch of input is processed
-                        }
-                        if (!tcb.reassembly.isEmpty()) {
-                            // A hole was filled: take what now follows in order, and ACK at once (§4.2).
-                            long more = tcb.reassembly.pull(tcb.rcvNxtOffset, tcb.inputShutdown ? null : tcb.receiveQueue);
-                            tcb.rcvNxt += (int) more;
-                            tcb.rcvNxtOffset += more;
-                            if (tcb.oooFinOffset >= 0 && tcb.oooFinOffset == tcb.rcvNxtOffset) {
-                                tcb.oooFinOffset = -1;
-                                onFin();
-                                return;
-                            }
-                            sendAck();
-                        }
-                    }
-                    if (len < dataLen - (s - seq)) {
-                        fin = false;
-                    }
-                    break;
-                default:
-                    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN was received; ignore text.
-                    fin = false;
-                    break;
-            }
-        }
-
-        // Eighth: FIN.
-        if (fin && seq + dataLen == tcb.rcvNxt) {
-            onFin();
-        }
-    }
-
-    private void synSentArrives(int seq, int ack, int flags, int window, TcpOptions opts) {
-        boolean hasAck = (flags & Tcp.ACK) != 0;
-        if (hasAck && (seqLe(ack, tcb.iss) || seqGt(ack, tcb.sndMax))) {
-            if ((flags & Tcp.RST) == 0) {
-                sendControl(ack, 0, Tcp.RST);
-            }
-            return;
-        }
-        if ((flags & Tcp.RST) != 0) {
-            if (hasAck) {
-                tcp.env.stats().tcpResetsIn++;
-                destroy(new ConnectException("Connection refused: " + remoteAddress()));
-            }
-            return;
-        }
-        if ((flags & Tcp.SYN) == 0) {
-            return;
-        }
-        tcb.irs = seq;
-        tcb.rcvNxt = seq + 1;
-        applySynOptions(opts, true);
-        tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535 << tcb.rcvWscale);
-        if (hasAck) {
-            tcb.sndUna = ack;
-            tcb.sndWnd = window; // RFC 7323 §2.2: the window of a segment with SYN is never scaled
-            tcb.sndWl1 = seq;
-            tcb.sndWl2 = ack;
-            tcb.maxSndWnd = tcb.sndWnd;
-            tcp.env.timers().cancel(rtxTimer);
-            if (tcb.retries == 0) {
-                sampleRtt(tcp.env.now() - tcb.rtt.timingStart); // RFC 6298 §2: Karn's rule allows it, nothing was resent
-            }
-            tcb.retries = 0;
-            setState(TcpState.ESTABLISHED);
-            tcp.env.stats().tcpActiveOpens++;
-            sendAck();
-            signal(EV_CONNECTED | EV_WRITABLE);
-            output();
-        } else {
-            // Simultaneous open (§3.5, figure 8).
-            setState(TcpState.SYN_RECEIVED);
-            tcb.sndWnd = window;
-            tcb.sndWl1 = seq;
-            tcb.sndWl2 = tcb.iss;
-            sendSyn(true);
-        }
-    }
-
-    /** Returns false when the segment must be dropped after the ACK step. */
-    private boolean processAck(int seq, int ack, int window, int dataLen, int flags, TcpOptions opts) {
-        int wnd = window << tcb.sndWscale;
-        int segLen = dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0);
-        if (seqGt(ack, tcb.sndMax)) {
-            // Acknowledges something not yet sent: ACK and drop (§3.10.7.4).
-            sendOutOfWindowAck(segLen);
-            return false;
-        }
-        if (seqLt(ack, tcb.sndUna - Math.max(tcb.maxSndWnd, 1))) {
-            // RFC 5961 §5.2: far too old an ACK.
-            sendOutOfWindowAck(segLen);
-            return false;
-        }
-        tcb.unansweredProbes = 0; // the peer is there (a zero-window probe's answer lands here)
-        boolean windowUpdate = false;
-        if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 == seq && seqLe(tcb.sndWl2, ack))) {
-            windowUpdate = wnd != tcb.sndWnd;
-            tcb.sndWnd = wnd;
-            tcb.sndWl1 = seq;
-            tcb.sndWl2 = ack;
-            if (tcb.sndWnd > tcb.maxSndWnd) {
-                tcb.maxSndWnd = tcb.sndWnd;
-            }
-        }
-        long now = tcp.env.now();
-        boolean newSack = false;
-        boolean dsack = false;
-        if (tcb.sackOk && opts.sackCount() > 0) {
-            int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
-            // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
-            // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
-            dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
-                    && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
-            if (dsack) {
-                tcp.env.stats().tcpDsacksIn++;
-            }
-            for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
-                newSack |= tcb.scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, tcb.sndMax, tcp.env.stats());
-            }
-        }
-        if (newSack && !seqGt(ack, tcb.sndUna)) {
-            armProbe(now);
-        }
-        if (seqGt(ack, tcb.sndUna)) {
-            long samplesBefore = tcb.rtt.samples();
-            newAck(ack, now);
-            if (tcb.rtt.samples() == samplesBefore && tcb.tsOk && opts.hasTimestamp() && opts.tsEcr() != 0) {
-                // RFC 7323 §4 (RTTM): an ACK that advances SND.UNA echoes the TSval of the segment it answers,
-                // retransmitted or not, so it measures the RTT even where Karn's rule forbids timing. Our TS clock
-                // ticks in milliseconds: a sample is at least one tick.
-                int ms = tsNow() - opts.tsEcr();
-                if (ms >= 0 && ms < 600_000) {
-                    sampleRtt(Math.max(1, ms) * 1_000_000L);
-                }
-            }
-        } else if (ack == tcb.sndUna && dataLen == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && tcb.sndMax != tcb.sndUna
-                && (!windowUpdate || newSack) && tcb.sndWnd > 0 && (!dsack || newSack)) {
-            // RFC 5681 §2 duplicate ACK (no data, no SYN/FIN, window unchanged, data outstanding); with SACK,
-            // an ACK that SACKs new data counts too (RFC 6675 §2). Answers to zero-window probes do not: the
-            // peer can take nothing, so nothing may be retransmitted. Nor do ACKs that only report a duplicate
-            // (D-SACK, RFC 2883): they answer our own spurious retransmission.
-            onDupAck();
-        }
-        if (tcb.sackOk) {
-            tcb.rack.onAck(tcb.sndUna, tcb.scoreboard, now, tcp.env.stats()); // RFC 8985 §6.2 steps 1-3
-            if (tcb.sndMax != tcb.sndUna) {
-                rackDetectLoss(dsack, now);
-            }
-        }
-        if (tcb.sndWnd > 0) {
-            tcb.persistBackoff = 0;
-            tcp.env.timers().cancel(persistTimer);
-        }
-        // FIN acknowledged?
-        if (tcb.finQueued && tcb.sndUna == finSeq() + 1) {
-            switch (tcb.state) {
-                case FIN_WAIT_1:
-                    setState(TcpState.FIN_WAIT_2);
-                    if (tcb.orphaned) {
-                        armFinWait2();
-                    }
-                    break;
-                case CLOSING:
-                    enterTimeWait();
-                    return true;
-                case LAST_ACK:
-                    destroy(null);
-                    return false;
-                default:
-                    break;
-            }
-        }
-        if (tcb.state == TcpState.TIME_WAIT) {
-            return true;
-        }
-        if (tcb.inRecovery && tcb.sackOk) {
-            sackRecoveryOutput();
-        } else {
-            output();
-        }
-        return true;
-    }
-
-    private void newAck(int ack, long now) {
-        int acked = ack - tcb.sndUna;
-        int flight = tcb.sndMax - tcb.sndUna;
-        if (tcb.sndUna == tcb.iss) {
-            acked--; // the SYN
-        }
-        int data = Math.min(Math.max(acked, 0), tcb.sendBuffer.size());
-        if (data > 0) {
-            tcb.sendBuffer.discard(data);
-            tcb.sndBufSeq += data;
-        }
-        tcb.sndUna = ack;
-        if (seqLt(tcb.sndNxt, tcb.sndUna)) {
-            tcb.sndNxt = tcb.sndUna;
-        }
-        tcb.scoreboard.advance(tcb.sndUna);
-        // RTT sample (RFC 6298 §3, Karn: never from a retransmitted segment; timing is cancelled then).
-        if (tcb.rtt.ackCoversTimed(ack)) {
-            sampleRtt(now - tcb.rtt.timingStart);
-        }
-        tcb.retries = 0;
-        if (ipHeaderLength == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
-            // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
-            tcb.lastReachableConfirm = now;
-            tcp.env.confirmReachable(remote);
-        }
-        // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
-        // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
-        tcb.rtt.resetBackoff();
-        // Congestion control.
-        if (tcb.inRecovery) {
-            if (seqGe(ack, tcb.recover)) {
-                // Full acknowledgment (RFC 6582 §3.2 step 3).
-                tcb.inRecovery = false;
-                tcb.rack.onRecoveryExit();
-                tcb.cwnd = Math.min(tcb.ssthresh, Math.max(tcb.sndMax - tcb.sndUna, tcb.mss) + tcb.mss);
-            } else if (!tcb.sackOk) {
-                // Partial acknowledgment: retransmit the next hole, deflate (step 4).
-                retransmitOne();
-                tcb.cwnd = Math.max(tcb.cwnd - acked + tcb.mss, tcb.mss);
-            }
-        } else if (!isCwndLimited()) {
-            // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
-        } else if (tcb.cwnd < tcb.ssthresh) {
-            tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
-        } else {
-            tcb.cwnd = Math.min(tcb.cc.onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
-        }
-        tcb.dupAcks = 0;
-        tcb.probes = 0;
-        tcb.lastProgress = now;
-        // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
-        if (tcb.sndUna == tcb.sndMax) {
-            tcp.env.timers().cancel(rtxTimer);
-            tcp.env.timers().cancel(probeTimer);
-            tcp.env.timers().cancel(reoTimer);
-        } else {
-            armRtx(now);
-            armProbe(now);
-        }
-        if (tcb.sendBlocked && writableBytes() > 0) {
-            tcb.sendBlocked = false;
-            signal(EV_WRITABLE);
-        }
-        if (flight > 0 && tcb.sendBuffer.size() == 0 && !tcb.finQueued) {
-            signal(EV_WRITABLE);
-        }
-    }
-
-    private void onDupAck() {
-        tcb.dupAcks++;
-        if (tcb.inRecovery) {
-            if (!tcb.sackOk) {
-                tcb.cwnd += tcb.mss; // RFC 6582 §3.2 step 3: inflate for each additional duplicate
-            }
-        } else if (!tcb.sackOk && tcb.dupAcks == 3 && seqGt(tcb.sndUna, tcb.recover - 1)) {
-            // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
-            int flight = tcb.sndMax - tcb.sndUna;
-            tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcp.env.now());
-            tcb.recover = tcb.sndMax;
-            tcb.inRecovery = true;
-            tcb.rtt.stopTiming();
-            retransmitOne();
-            tcb.cwnd = tcb.ssthresh + 3 * tcb.mss;
-            tcp.env.stats().tcpRetransmits++;
-        }
-    }
-
-    /**
-     * RFC 8985 §6.2 step 5 and §6.3: marks what RACK now counts as lost, arms the reordering timer for what
-     * it will count as lost later, and starts recovery when something is lost (RACK replaces the DupThresh
-     * rule of RFC 6675 for SACK connections; cwnd falls once per episode, RFC 6675 §5 with RFC 6582's
-     * "recover").
-     */
-    private void rackDetectLoss(boolean dsack, long now) {
-        tcb.rack.updateReoWnd(dsack, tcb.sndUna, tcb.sndMax, tcb.inRecovery || seqLt(tcb.sndUna, tcb.recover), tcb.rtt.srtt());
-        long timeout = tcb.rack.detectLoss(now);
-        if (timeout > 0) {
-            tcp.env.timers().schedule(reoTimer, now + timeout);
-        } else {
-            tcp.env.timers().cancel(reoTimer);
-        }
-        if (tcb.rack.hasLost() && !tcb.inRecovery && seqGe(tcb.sndUna, tcb.recover)) {
-            enterSackRecovery();
-        }
-    }
-
-    /** RFC 8985 §6.3: the reordering timer expired: detect loss again, and repair what is lost. */
-    private void onReorderTimeout(long now) {
-        if (!tcb.state.isSynchronized() || tcb.state == TcpState.TIME_WAIT || tcb.sndUna == tcb.sndMax) {
-            return;
-        }
-        rackDetectLoss(false, now);
-        if (tcb.inRecovery) {
-            sackRecoveryOutput();
-        }
-    }
-
-    /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
-    private void enterSackRecovery() {
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcp.env.now());
-        tcb.cwnd = tcb.ssthresh;
-        tcb.recover = tcb.sndMax;
-        tcb.inRecovery = true;
-        tcb.rtt.stopTiming();
-        tcp.env.timers().cancel(probeTimer); // RFC 8985 §7.2: no loss probe during recovery
-        // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
-        retransmitFirstLost();
-    }
-
-    private void onFin() {
-        tcb.finReceived = true;
-        tcb.rcvNxt++;
-        ackLater();
-        signal(EV_READABLE | EV_INPUT_CLOSED);
-        switch (tcb.state) {
-            case SYN_RECEIVED:
-            case ESTABLISHED:
-                setState(TcpState.CLOSE_WAIT);
-                break;
-            case FIN_WAIT_1:
-                if (tcb.sndUna == finSeq() + 1) {
-                    enterTimeWait();
-                } else {
-                    setState(TcpState.CLOSING);
-                }
-                break;
-            case FIN_WAIT_2:
-                tcp.env.timers().cancel(closeTimer);
-                enterTimeWait();
-                break;
-            case TIME_WAIT:
-                armTimeWait();
-                break;
-            default:
-                break;
-        }
-    }
-
-    /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
-    boolean timeWaitAcceptsSyn(int seq, TcpOptions opts) {
-        if (tcb.state != TcpState.TIME_WAIT) {
-            return false;
-        }
-        if (tcb.tsOk && opts.hasTimestamp()) {
-            return seqGt(opts.tsVal(), tcb.tsRecent); // RFC 6191 §2: a newer timestamp suffices
-        }
-        return seqGt(seq, tcb.rcvNxt);
-    }
-
-    // ------------------------------------------------------------------ output
-
-    private boolean canSend() {
-        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.CLOSE_WAIT || tcb.state == TcpState.SYN_RECEIVED
-                || tcb.state == TcpState.SYN_SENT;
-    }
-
-    private int finSeq() {
-        return tcb.sndBufSeq + tcb.sendBuffer.size();
-    }
-
-    /**
-     * Sends new data and the FIN as the send window (min of SND.WND and cwnd) allows, avoiding silly
-     * windows on the sender side (RFC 9293 §3.8.6.2.1).
-     */
-    void output() {
-        switch (tcb.state) {
-            case ESTABLISHED:
-            case CLOSE_WAIT:
-            case FIN_WAIT_1:
-            case CLOSING:
-            case LAST_ACK:
-                break;
-            default:
-                return;
-        }
-        boolean sent = false;
-        boolean idleBefore = tcb.sndUna == tcb.sndMax;
-        if (idleBefore && tcb.lastSend != 0 && tcp.env.now() - tcb.lastSend > tcb.rtt.currentRto()) {
-            // RFC 5681 §4.1 restart after idle: the path may have changed; start again from the
-            // restart window rather than burst a stale cwnd.
-            tcb.cwnd = Math.min(tcb.cwnd, initialCwnd());
-        }
-        int smss = tcb.mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
-        int segmentMax = tcp.env.maxSegmentPayload(remote, smss, Tcp.MIN_HEADER_LENGTH + tcb.mss - smss);
-        if (segmentMax > smss) {
-            // Keep at least four super-segments per window, so that losing one still leaves later ones to
-            // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.
-            int quarter = tcb.cwnd / 4;
-            segmentMax = Math.max(smss, Math.min(segmentMax, quarter - quarter % smss));
-        }
-        for (;;) {
-            if (!tcb.scoreboard.isEmpty() && seqLt(tcb.sndNxt, tcb.sndMax)) {
-                tcb.sndNxt = tcb.scoreboard.skipSacked(tcb.sndNxt); // resending after a timeout: skip what was SACKed
-            }
-            int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq); // unsent bytes (negative once FIN is out)
-            boolean finDue = tcb.finQueued && tcb.sndNxt == finSeq();
-            if (queued <= 0 && !finDue) {
-                break;
-            }
-            int inflight = tcb.sndNxt - tcb.sndUna;
-            int usable = Math.min(tcb.sndWnd, tcb.cwnd) - inflight;
-            int len = Math.min(Math.max(queued, 0), Math.min(segmentMax, Math.max(usable, 0)));
-            if (!tcb.scoreboard.isEmpty() && seqLt(tcb.sndNxt, tcb.sndMax)) {
-                len = Math.min(len, tcb.scoreboard.holeEnd(tcb.sndNxt, tcb.sndMax) - tcb.sndNxt);
-            }
-            if (queued > 0 && len == 0) {
-                if (tcb.sndWnd == 0 && inflight == 0) {
-                    armPersist();
-                }
-                break;
-            }
-            if (queued > 0 && len < smss && len < queued && inflight > 0 && len < tcb.maxSndWnd / 2) {
-                break; // sender SWS avoidance: wait for the ACK that opens a useful window
-            }
-            if (!tcb.noDelay && queued > 0 && len < smss && inflight > 0) {
-                break; // Nagle (RFC 9293 §3.7.4, RFC 896): one small segment in flight at a time
-            }
-            boolean fin = tcb.finQueued && len == queued;
-            int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
-            sendData(tcb.sndNxt, len, flags);
-            if (!tcb.rtt.isTiming() && len > 0 && tcb.sndNxt == tcb.sndMax) {
-                tcb.rtt.startTiming(tcb.sndNxt, tcp.env.now());
-            }
-            tcb.sndNxt += len + (fin ? 1 : 0);
-            if (seqGt(tcb.sndNxt, tcb.sndMax)) {
-                tcb.sndMax = tcb.sndNxt;
-            }
-            sent = true;
-            if (fin) {
-                break;
-            }
-        }
-        boolean filled = tcb.sndNxt - tcb.sndUna + smss > tcb.cwnd;
-        if (sent || filled) {
-            validateCwnd(filled);
-        }
-        if (sent) {
-            tcb.lastSend = tcp.env.now();
-        }
-        if (sent && idleBefore) {
-            tcb.lastProgress = tcp.env.now(); // the clock of the user timeout starts with the first unacked byte
-        }
-        if (sent && !rtxTimer.isScheduled()) {
-            armRtx(tcp.env.now());
-        }
-        if (sent && !probeTimer.isScheduled()) {
-            armProbe(tcp.env.now());
-        }
-    }
-
-    /**
-     * RFC 7661 §4.1, in Linux's form (tcp_cwnd_validate): after sending, note whether the flight filled cwnd
-     * ({@code filled}) and the largest flight; the record covers one window of data (until SND.UNA passes what
-     * was sent when it began) or is renewed sooner by a fuller flight.
-     */
-    private void validateCwnd(boolean filled) {
-        int flight = tcb.sndNxt - tcb.sndUna;
-        if (!seqLt(tcb.sndUna, tcb.cwndUsageSeq) || filled || (!tcb.cwndLimited && flight > tcb.maxFlight)) {
-            tcb.cwndLimited = filled;
-            tcb.maxFlight = flight;
-            tcb.cwndUsageSeq = tcb.sndNxt;
-        }
-    }
-
-    /**
-     * Whether cwnd may grow (RFC 7661 §4.3): in slow start while the flight reached half of it (slow start
-     * doubles the window each round trip, so a flight of half the window still tests it), in congestion
-     * avoidance only if the flight filled it.
-     */
-    private boolean isCwndLimited() {
-        return tcb.cwnd < tcb.ssthresh ? tcb.cwnd < 2 * tcb.maxFlight : tcb.cwndLimited;
-    }
-
-    /**
-     * Tail loss probe (RFC 8985 §7), with SACK only: when no ACK has brought news for a probe timeout
-     * (2 × SRTT, at least 5 ms; §7.2), send a probe whose ACK lets RACK detect a lost tail (§7.3). Not armed
-     * during recovery or while segments are SACKed (§7.2: RACK's reordering timer covers those), nor when
-     * only one segment is out: the peer may just be delaying its ACK.
-     */
-    private void armProbe(long now) {
-        if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
-            tcp.env.timers().cancel(probeTimer);
-            return;
-        }
-        long pto = Math.max(2 * tcb.rtt.srtt(), 5_000_000L) << tcb.probes;
-        if (pto < tcb.rtt.currentRto()) {
-            tcp.env.timers().schedule(probeTimer, now + pto);
-        }
-    }
-
-    /** RFC 8985 §7.3: the probe is new data if there is some and the peer's window takes it, else the last segment. */
-    private void onProbeTimeout() {
-        if (!tcb.state.isSynchronized() || tcb.sndUna == tcb.sndMax || tcb.state == TcpState.TIME_WAIT || tcb.inRecovery
-                || !tcb.scoreboard.isEmpty()) {
-            return;
-        }
-        long now = tcp.env.now();
-        tcb.probes++;
-        if (sendNewData() == 0) {
-            int dataEnd = tcb.finQueued && seqGt(tcb.sndMax, finSeq()) ? finSeq() : tcb.sndMax;
-            int smss = tcb.mss - sackOptionLength();
-            int start = seqGt(dataEnd - smss, tcb.sndUna) ? dataEnd - smss : tcb.sndUna;
-            boolean fin = dataEnd != tcb.sndMax;
-            if (dataEnd - start > 0 || fin) {
-                sendData(start, dataEnd - start, Tcp.ACK | (fin ? Tcp.FIN : 0));
-                tcp.env.stats().tcpRetransmits++;
-            }
-        }
-        // RFC 8985 §7.3: after a probe, sent or not, re-arm the RTO timer (not the PTO timer), so that the
-        // probe's ACK has a full RTO to arrive and the RTO stays the last resort.
-        armRtx(now);
-    }
-
-    /**
-     * Loss recovery with SACK (RFC 6675 §5, steps (C), with RACK's losses, RFC 8985 §6): while pipe leaves
-     * room for a segment, retransmit the next segment marked lost, in sequence order, else send new data.
-     */
-    private void sackRecoveryOutput() {
-        int pipe = tcb.rack.pipe();
-        for (int guard = 0; guard < 4096 && tcb.cwnd - pipe >= tcb.mss; guard++) {
-            int sent = retransmitFirstLost();
-            if (sent == 0) {
-                sent = sendNewData();
-            }
-            if (sent == 0) {
-                return;
-            }
-            pipe += sent;
-        }
-    }
-
-    /**
-     * Retransmits (up to one SMSS of) the first segment RACK marked lost (RFC 8985 §6.2, RFC 6675 NextSeg
-     * rule 1); returns the sequence space sent, 0 if nothing is lost.
-     */
-    private int retransmitFirstLost() {
-        int i = tcb.rack.firstLost();
-        if (i < 0) {
-            return 0;
-        }
-        int s = tcb.rack.start(i);
-        int e = tcb.rack.retransmitEnd(i, s + tcb.mss - sackOptionLength()); // whole segments, never slivers
-        int dataEnd = tcb.finQueued ? finSeq() : tcb.sndBufSeq + tcb.sendBuffer.size();
-        int avail = (seqLt(e, dataEnd) ? e : dataEnd) - s;
-        int len = Math.min(tcb.mss - sackOptionLength(), Math.max(avail, 0));
-        boolean fin = tcb.finQueued && s + len == finSeq() && seqGt(e, finSeq());
-        if (len == 0 && !fin) {
-            return 0;
-        }
-        sendData(s, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
-        tcp.env.stats().tcpRetransmits++;
-        return len + (fin ? 1 : 0);
-    }
-
-    /**
-     * Sends one segment of new data (and the FIN after the last) if the peer's window takes it, ignoring
-     * cwnd (the caller decided); returns the sequence space sent, 0 if none.
-     */
-    private int sendNewData() {
-        int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq);
-        int usable = tcb.sndWnd - (tcb.sndNxt - tcb.sndUna);
-        if (queued <= 0 || usable <= 0 || tcb.sndNxt != tcb.sndMax) {
-            return 0;
-        }
-        int len = Math.min(queued, Math.min(tcb.mss - sackOptionLength(), usable));
-        boolean fin = tcb.finQueued && len == queued;
-        sendData(tcb.sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
-        tcb.sndNxt += len + (fin ? 1 : 0);
-        tcb.sndMax = tcb.sndNxt;
-        if (!rtxTimer.isScheduled()) {
-            armRtx(tcp.env.now());
-        }
-        return len + (fin ? 1 : 0);
-    }
-
-    /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
-    private void retransmitOne() {
-        int queued = tcb.sendBuffer.size() - (tcb.sndUna - tcb.sndBufSeq);
-        int len = Math.min(Math.max(queued, 0), tcb.mss - sackOptionLength());
-        boolean fin = tcb.finQueued && len == queued && seqGt(tcb.sndMax, finSeq());
-        if (len == 0 && !fin) {
-            return;
-        }
-        sendData(tcb.sndUna, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
-        tcp.env.stats().tcpRetransmits++;
-    }
-
-    private void sendData(int seq, int len, int flags) {
-        int blocks = sackBlocksToSend();
-        int tsLen = tcb.tsOk ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr + len);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
-        Tcp.writeHeader(f, o, localPort, remotePort, seq, tcb.rcvNxt, hdr, flags, receiveWindowField());
-        if (tcb.tsOk) {
-            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
-        }
-        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
-        tcb.lastAckSent = tcb.rcvNxt;
-        if (len > 0) {
-            tcb.sendBuffer.copy(seq - tcb.sndBufSeq, f, o + hdr, len);
-        }
-        if (tcb.sackOk) {
-            // RFC 8985 §6.1; the segment size is the grid SACK blocks are matched to (as transmit() cuts it).
-            tcb.rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH),
-                    tcp.env.now());
-        }
-        transmit(f, o, hdr + len);
-        tcb.ackPending = false;
-    }
-
-    /** Sends a segment with no data (ACK, RST). */
-    private void sendControl(int seq, int ack, int flags) {
-        boolean rst = (flags & Tcp.RST) != 0;
-        int blocks = rst ? 0 : sackBlocksToSend();
-        int tsLen = tcb.tsOk && !rst ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
-        int win = rst ? 0 : receiveWindowField();
-        Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
-        if (tsLen > 0) {
-            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
-        }
-        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
-        if ((flags & Tcp.ACK) != 0) {
-            tcb.lastAckSent = ack;
-        }
-        transmit(f, o, hdr);
-    }
-
-    /**
-     * Fills {@link #sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
-     * latest segment first) and returns how many to send, or 0.
-     */
-    /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
-    private int sackOptionLength() {
-        int ts = tcb.tsOk ? 12 : 0;
-        if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
-            return ts;
-        }
-        return ts + 4 + 8 * Math.min(maxSackBlocks(), tcb.reassembly.entries());
-    }
-
-    /** SACK blocks that fit beside the other options in 40 bytes (RFC 2018 §3: 3 with timestamps). */
-    private int maxSackBlocks() {
-        return tcb.tsOk ? 3 : 4;
-    }
-
-    /** Our TSval clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick) plus a random offset. */
-    private int tsNow() {
-        return (int) (tcp.env.now() / 1_000_000L) + tcb.tsOffset;
-    }
-
-
-    private int sackBlocksToSend() {
-        if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
-            return 0;
-        }
-        int n = tcb.reassembly.sackBlocks(tcb.rcvNxtOffset, tcb.rcvNxt, tcb.sackOut, maxSackBlocks());
-        if (tcb.lastOooOffset >= 0) {
-            int latest = tcb.rcvNxt + (int) (tcb.lastOooOffset - tcb.rcvNxtOffset);
-            for (int k = 1; k < n; k++) {
-                if (seqLe(tcb.sackOut[2 * k], latest) && seqLt(latest, tcb.sackOut[2 * k + 1])) {
-                    int l = tcb.sackOut[2 * k];
-                    int r = tcb.sackOut[2 * k + 1];
-                    System.arraycopy(tcb.sackOut, 0, tcb.sackOut, 2, 2 * k);
-                    tcb.sackOut[0] = l;
-                    tcb.sackOut[1] = r;
-                    break;
-                }
-            }
-        }
-        return n;
-    }
-
-    /**
-     * The ACK owed to an unacceptable segment (RFC 9293 §3.10.7.4 first check; RFC 7323 §5.3 PAWS) or to an ACK
-     * field out of range (§3.10.7.4 fifth; RFC 5961 §5.2). For a segment that occupies no sequence space it goes
-     * out at most once per {@link #OOW_ACK_INTERVAL_NANOS}: two ends that disagree on the sequence space (after
-     * forged in-window segments) would otherwise answer each other's ACKs forever (RFC 5961 §7 and Linux's
-     * tcp_oow_rate_limited bound these ACKs the same way). Segments with data, SYN or FIN (zero-window probes,
-     * retransmissions) are always answered: they are not part of such a loop ({@code segLen} > 0).
-     */
-    private void sendOutOfWindowAck(int segLen) {
-        if (segLen == 0) {
-            long now = tcp.env.now();
-            if (tcb.oowAckSent && now - tcb.lastOowAck < OOW_ACK_INTERVAL_NANOS) {
-                tcp.env.stats().tcpOutOfWindowAcksLimited++;
-                return;
-            }
-            tcb.oowAckSent = true;
-            tcb.lastOowAck = now;
-        }
-        sendAck();
-    }
-
-    private void sendAck() {
-        sendControl(tcb.sndMax, tcb.rcvNxt, Tcp.ACK); // SND.MAX: never behind what the peer has seen, even after a go-back-N
-        tcb.ackPending = false;
-    }
-
-    private void transmit(ByteBuf f, int o, int l4Length) {
-        int gso = tcb.mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
-        tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tcb.tos);
-    }
-
-    /**
-     * The window field to send: what the buffer has room for, never moving the right edge left (RFC 9293
-     * §3.8.6.2.2 MUST-?: shrinking is discouraged) and growing it only in useful steps (receiver SWS).
-     */
-    private int receiveWindowField() {
-        int avail = Math.max(0, tcb.receiveBufferSize - tcb.receiveQueue.size());
-        int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
-        if (cur < 0) {
-            cur = 0;
-        }
-        if (avail > cur && (avail - cur >= Math.min(tcb.receiveBufferSize / 2, tcb.mss) || cur == 0 && avail >= tcb.mss
-                || avail == tcb.receiveBufferSize)) {
-            cur = avail;
-        }
-        int field = Math.min(cur >>> tcb.rcvWscale, 65535);
-        int edge = tcb.rcvNxt + (field << tcb.rcvWscale);
-        if (seqGt(edge, tcb.rcvAdvEdge)) {
-            tcb.rcvAdvEdge = edge;
-        }
-        return field;
-    }
-
-    /**
-     * RFC 5961 §7: challenge ACKs are rate-limited (here at most 10 per second per connection), so that
-     * spoofed segments cannot turn the stack into an ACK amplifier.
-     */
-    private void challengeAck() {
-        long now = tcp.env.now();
-        if (now - tcb.challengeWindowStart > 1_000_000_000L) {
-            tcb.challengeWindowStart = now;
-            tcb.challengeAcks = 0;
-        }
-        if (tcb.challengeAcks < 10 && tcp.mayChallengeAck()) {
-            tcb.challengeAcks++;
-            sendAck();
-        }
-    }
-
-    /** Marks that an ACK is owed; it is sent at the end of the input batch unless data carries it first. */
-    private void ackLater() {
-        if (!tcb.ackPending) {
-            tcb.ackPending = true;
-            tcp.env.ackLater(this);
-        }
-    }
-
-    /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
-    public void flushAck() {
-        if (tcb.ackPending && tcb.state != TcpState.CLOSED) {
-            if (tcb.state.isSynchronized() || tcb.state == TcpState.SYN_RECEIVED) {
-                sendAck();
-            }
-        }
-        tcb.ackPending = false;
-    }
-
-    // ------------------------------------------------------------------ timers
-
-    private void onRetransmitTimeout(long now) {
-        if (tcb.state == TcpState.CLOSED) {
-            return;
-        }
-        if (tcb.state.isSynchronized() && tcb.sndWnd == 0) {
-            // The peer's window is closed (perhaps shrunk onto data in flight): nothing may be resent, so this
-            // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
-            // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
-            tcb.sndNxt = tcb.sndUna;
-            armPersist();
-            return;
-        }
-        tcb.retries++;
-        tcp.env.stats().tcpTimeouts++;
-        boolean handshake = tcb.state == TcpState.SYN_SENT || tcb.state == TcpState.SYN_RECEIVED;
-        boolean userTimedOut = tcb.userTimeoutNanos > 0 && !handshake && now - tcb.lastProgress >= tcb.userTimeoutNanos;
-        if (userTimedOut || tcb.retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
-            // A soft ICMP error seen meanwhile names the likely cause (as Linux reports sk_err_soft).
-            String why = tcb.softError != null ? " (last ICMP error: " + tcb.softError + ")" : "";
-            IOException e = tcb.state == TcpState.SYN_SENT
-                    ? new ConnectException("Connection timed out: " + remoteAddress() + why)
-                    : new IOException("Connection timed out" + why);
-            if (tcb.state.isSynchronized()) {
-                sendControl(tcb.sndMax, 0, Tcp.RST);
-            }
-            destroy(e);
-            return;
-        }
-        tcb.rtt.backOff(); // RFC 6298 §5.5: back off
-        tcb.rtt.stopTiming();                       // Karn
-        if (handshake) {
-            sendSyn(tcb.state == TcpState.SYN_RECEIVED);
-            armRtx(now);
-            return;
-        }
-        // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
-        int flight = tcb.sndMax - tcb.sndUna;
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcp.env.now());
-        tcb.cwnd = tcb.mss;
-        tcb.inRecovery = false;
-        tcb.recover = tcb.sndMax;
-        tcb.dupAcks = 0;
-        tcb.sndNxt = tcb.sndUna; // go back N: resend from the first unacknowledged byte
-        tcb.scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
-        tcb.rack.onRetransmitTimeout();
-        tcp.env.timers().cancel(reoTimer);
-        tcp.env.stats().tcpRetransmits++;
-        output();
-        armRtx(now);
-    }
-
-    // ------------------------------------------------------------------ ICMP errors (RFC 5927, RFC 9293 §3.9.2.2)
 
     /**
      * RFC 5927 §4.1: an ICMP error quotes the sequence number of the segment that caused it; only one in
@@ -1657,7 +401,7 @@ public final class TcpConnection extends TcpSocket {
      * Returns whether the MSS went down.
      */
     boolean pathMtuReduced(int mtu) {
-        int newMss = Math.max(MIN_MSS, mtu - ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
+        int newMss = Math.max(Handshake.MIN_MSS, mtu - ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
         if (tcb.mssClamp > 0) {
             newMss = Math.min(newMss, tcb.mssClamp);
         }
@@ -1670,112 +414,50 @@ public final class TcpConnection extends TcpSocket {
             tcb.sndNxt = tcb.sndUna;
             tcb.rtt.stopTiming(); // Karn: what is resent gives no RTT sample
             tcp.env.stats().tcpRetransmits++;
-            output();
+            sender.output();
         }
         return true;
     }
 
-    /** (Re)starts the retransmission timer, no later than the user timeout's deadline (RFC 5482). */
-    private void armRtx(long now) {
-        long at = now + tcb.rtt.currentRto();
-        if (tcb.userTimeoutNanos > 0 && tcb.state.isSynchronized() && at - (tcb.lastProgress + tcb.userTimeoutNanos) > 0) {
-            at = Math.max(now, tcb.lastProgress + tcb.userTimeoutNanos);
-        }
-        tcp.env.timers().schedule(rtxTimer, at);
-    }
-
-    private void armPersist() {
-        if (!persistTimer.isScheduled()) {
-            long delay = Math.min(Math.max(tcb.rtt.rto(), tcp.minRtoNanos) << Math.min(tcb.persistBackoff, 10), 60_000_000_000L);
-            tcp.env.timers().schedule(persistTimer, tcp.env.now() + delay);
-        }
-    }
-
-    private void onPersistTimeout(long now) {
-        if (!tcb.state.isSynchronized() || tcb.sndWnd > 0) {
-            return;
-        }
-        if (tcb.userTimeoutNanos > 0 && now - tcb.lastReceived >= tcb.userTimeoutNanos) {
-            // RFC 5482 / Linux: a peer that answers no window probe for the user timeout is gone.
-            sendControl(tcb.sndMax, 0, Tcp.RST);
-            destroy(new IOException("Connection timed out (no answer to zero-window probes)"));
-            return;
-        }
-        // MUST-37 keeps a connection open while the peer answers the probes; one that answers none of
-        // MAX_DATA_RETRIES probes is gone (as the retransmission timer decides, and Linux's tcp_probe_timer), and a
-        // connection the application closed stops after MAX_ORPHAN_PROBES (Linux's tcp_orphan_retries): neither
-        // may pin its send buffer forever (issue #10).
-        if (tcb.unansweredProbes >= MAX_DATA_RETRIES || (tcb.orphaned && tcb.persistBackoff >= MAX_ORPHAN_PROBES)) {
-            tcp.env.stats().tcpPersistAborts++;
-            sendControl(tcb.sndMax, 0, Tcp.RST);
-            tcp.env.stats().tcpResetsOut++;
-            destroy(new IOException("Connection timed out (" + (tcb.orphaned ? tcb.persistBackoff + " zero-window probes"
-                    + " after close" : tcb.unansweredProbes + " zero-window probes unanswered") + ")"));
-            return;
-        }
-        // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
-        sendControl(tcb.sndUna - 1, tcb.rcvNxt, Tcp.ACK);
-        tcb.persistBackoff++;
-        tcb.unansweredProbes++;
-        armPersist();
-    }
-
-    private void enterTimeWait() {
+    void enterTimeWait() {
         uncountOrphan();
         if (tcp.timeWaits >= tcp.maxTimeWait) {
             // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
             tcp.env.stats().tcpTimeWaitOverflows++;
-            flushAck(); // the ACK of the peer's FIN still goes out
+            receiver.flushAck(); // the ACK of the peer's FIN still goes out
             destroy(null);
             return;
         }
         tcp.timeWaits++;
         setState(TcpState.TIME_WAIT);
-        tcp.env.timers().cancel(rtxTimer);
-        tcp.env.timers().cancel(persistTimer);
-        tcp.env.timers().cancel(probeTimer);
-        tcp.env.timers().cancel(reoTimer);
-        tcp.env.timers().cancel(keepAliveTimer);
+        timers.rtx.cancel();
+        timers.persist.cancel();
+        timers.probe.cancel();
+        timers.reorder.cancel();
+        timers.keepAlive.cancel();
         tcb.rack.clear();
         tcb.sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         tcb.reassembly.clear();
-        armTimeWait();
+        timers.armTimeWait(tcp.env.now());
     }
 
-    private void armTimeWait() {
-        long tw = tcb.timeWaitNanos >= 0 ? tcb.timeWaitNanos : tcp.timeWaitNanos;
-        tcp.env.timers().schedule(closeTimer, tcp.env.now() + Math.max(0, tw));
-    }
-
-    private void armFinWait2() {
-        tcp.env.timers().schedule(closeTimer, tcp.env.now() + FIN_WAIT_2_TIMEOUT_NANOS);
-    }
-
-    private void onCloseTimeout() {
+    void onCloseTimeout() {
         if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.FIN_WAIT_2) {
             destroy(null);
         }
     }
 
-    /** One RTT sample for the RTO (RFC 6298) and for RACK (RFC 8985 §6.2). */
-    private void sampleRtt(long r) {
-        tcb.rack.onRttSample(Math.max(1, r));
-        tcb.rtt.sample(r);
-    }
-
-    // ------------------------------------------------------------------ teardown
-
-    private void setState(TcpState s) {
+    void setState(TcpState s) {
         if (s == TcpState.ESTABLISHED && tcb.state != TcpState.ESTABLISHED) {
             tcb.lastReceived = tcp.env.now();
             if (tcb.keepAliveIdleNanos > 0) {
-                tcp.env.timers().schedule(keepAliveTimer, tcb.lastReceived + tcb.keepAliveIdleNanos);
+                timers.keepAlive.schedule(tcb.lastReceived + tcb.keepAliveIdleNanos);
             }
         }
         tcb.state = s;
     }
 
-    private void uncountOrphan() {
+    void uncountOrphan() {
         if (tcb.countedOrphan) {
             tcb.countedOrphan = false;
             tcp.orphans--;
@@ -1797,12 +479,12 @@ public final class TcpConnection extends TcpSocket {
         if (cause != null && tcb.error == null) {
             tcb.error = cause;
         }
-        tcp.env.timers().cancel(rtxTimer);
-        tcp.env.timers().cancel(persistTimer);
-        tcp.env.timers().cancel(closeTimer);
-        tcp.env.timers().cancel(probeTimer);
-        tcp.env.timers().cancel(reoTimer);
-        tcp.env.timers().cancel(keepAliveTimer);
+        timers.rtx.cancel();
+        timers.persist.cancel();
+        timers.close.cancel();
+        timers.probe.cancel();
+        timers.reorder.cancel();
+        timers.keepAlive.cancel();
         tcb.rack.clear();
         tcb.sendBuffer.releaseAll();
         tcb.reassembly.clear();
@@ -1827,6 +509,11 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
+    /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
+    public void flushAck() {
+        receiver.flushAck();
+    }
+
     /** Frees what an owner left behind: called when the owning channel goes away. */
     public void releaseBuffers() {
         tcb.receiveQueue.clear();
@@ -1834,27 +521,5 @@ public final class TcpConnection extends TcpSocket {
         if (tcb.state == TcpState.CLOSED) {
             tcb.sendBuffer.releaseAll();
         }
-    }
-
-    // ------------------------------------------------------------------ helpers
-
-    static boolean seqLt(int a, int b) {
-        return a - b < 0;
-    }
-
-    static boolean seqLe(int a, int b) {
-        return a - b <= 0;
-    }
-
-    static boolean seqGt(int a, int b) {
-        return a - b > 0;
-    }
-
-    static boolean seqGe(int a, int b) {
-        return a - b >= 0;
-    }
-
-    private static boolean inWindow(int seq, int start, int len) {
-        return seqLe(start, seq) && seqLt(seq, start + len);
     }
 }

@@ -250,7 +250,7 @@ public final class TcpLayer {
             c.sendBufferSize(sendBuffer);
         }
         c.tos(tos);
-        c.connect();
+        c.handshake.connect();
         return c;
     }
 
@@ -420,7 +420,7 @@ public final class TcpLayer {
         boolean pureSyn = (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN;
         if (c != null) {
             TcpListener tl;
-            if (pureSyn && c.timeWaitAcceptsSyn(seq, opts) && (tl = findListener(dstHi, dstLo, dstPort)) != null
+            if (pureSyn && c.handshake.timeWaitAcceptsSyn(seq, opts) && (tl = findListener(dstHi, dstLo, dstPort)) != null
                     && passive.hasRoom(tl)) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
                 // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
@@ -430,7 +430,7 @@ public final class TcpLayer {
                 passive.syn(tl, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort, seq, window, opts, c);
             } else {
                 try {
-                    c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+                    c.receiver.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
                 } catch (RuntimeException e) {
                     faulted(c, e);
                     throw e; // the stack's fault barrier counts and logs it
