@@ -24,43 +24,45 @@ final class ConnectionTimers {
     /** RFC 6298: the retransmission timer (also the SYN's). */
     final ConnectionTimer rtx = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
+        void fire(long now) {
             c.recovery.onRetransmitTimeout(now);
         }
     };
     /** RFC 9293 §3.8.6.1: zero-window probing. */
     final ConnectionTimer persist = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
+        void fire(long now) {
             c.sender.onPersistTimeout(now);
         }
     };
     /** RFC 8985 §7: the tail loss probe. */
     final ConnectionTimer probe = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
+        void fire(long now) {
             c.recovery.onProbeTimeout(now);
         }
     };
     /** RFC 8985 §6.3: the reordering timer, for a segment that RACK will count as lost at a known time. */
     final ConnectionTimer reorder = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
+        void fire(long now) {
             c.recovery.onReorderTimeout(now);
         }
     };
     /** RFC 9293 §3.8.4: keepalive probes of an idle connection. */
     final ConnectionTimer keepAlive = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
+        void fire(long now) {
             onKeepAliveTimeout(now);
         }
     };
     /** The end of TIME-WAIT, or of FIN-WAIT-2 for a connection the application closed. */
     final ConnectionTimer close = new ConnectionTimer() {
         @Override
-        protected void expired(long now) {
-            c.onCloseTimeout();
+        void fire(long now) {
+            if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.FIN_WAIT_2) {
+                c.destroy(null);
+            }
         }
     };
 
@@ -72,6 +74,15 @@ final class ConnectionTimers {
 
     /** A connection's timer: if its expiry throws (a bug), the connection is reset rather than left half-updated. */
     abstract class ConnectionTimer extends Timer {
+        /** The timer's job; {@code now} is also the connection's time ({@link Tcb#now}) while it runs. */
+        abstract void fire(long now);
+
+        @Override
+        protected final void expired(long now) {
+            tcb.now = now;
+            fire(now);
+        }
+
         /** (Re)schedules the timer to expire at {@code deadline}. */
         final void schedule(long deadline) {
             queue.schedule(this, deadline);

@@ -6,6 +6,7 @@ import io.usertcp.wire.TcpOptions;
 
 import java.net.ConnectException;
 
+import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 
@@ -38,6 +39,7 @@ final class Handshake {
 
     /** Active open (RFC 9293 §3.10.1): sends SYN. */
     void connect() {
+        tcb.now = env.now();
         tcb.iss = c.tcp.isn(c);
         tcb.sndUna = tcb.iss;
         tcb.sndNxt = tcb.iss;
@@ -54,11 +56,12 @@ final class Handshake {
     /**
      * Passive open (RFC 9293 §3.10.7.2) completed outside the connection: the SYN was held by a SYN queue record
      * or a SYN cookie ({@link PassiveOpen}) until the peer's ACK came. Sets up SYN-RECEIVED as receiving that SYN
-     * and sending our SYN-ACK would have, so that {@link #segmentArrives} then takes the ACK like any other.
+     * and sending our SYN-ACK would have, so that {@link Receiver#segmentArrives} then takes the ACK like any other.
      * {@code synAckSent} is when the SYN-ACK left if it was never resent ({@code r.retries} 0): the handshake's
      * RTT sample.
      */
     void synReceived(SynReceived r, int tsClockOffset, long synAckSent) {
+        tcb.now = env.now();
         tcb.irs = r.irs;
         tcb.rcvNxt = tcb.irs + 1;
         tcb.iss = r.iss;
@@ -76,7 +79,7 @@ final class Handshake {
         tcb.sackOk = r.sackPermitted;
         tcb.tsOk = r.timestamps;
         tcb.tsRecent = r.tsRecent;
-        tcb.tsRecentAge = env.now();
+        tcb.tsRecentAge = tcb.now;
         tcb.tsOffset = tsClockOffset;
         tcb.sndWnd = r.peerWindow; // never scaled in a SYN (RFC 7323 §2.2)
         tcb.sndWl1 = tcb.irs;
@@ -103,7 +106,7 @@ final class Handshake {
         tcb.tsOk = opts.hasTimestamp();
         if (tcb.tsOk) {
             tcb.tsRecent = opts.tsVal();
-            tcb.tsRecentAge = env.now();
+            tcb.tsRecentAge = tcb.now;
         }
         if (tcb.windowScaleOk) {
             // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
@@ -140,7 +143,7 @@ final class Handshake {
             tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
         }
         if (tcb.retries == 0) {
-            tcb.rtt.timingStart = env.now(); // the handshake gives the first RTT sample unless a SYN was resent
+            tcb.rtt.timingStart = tcb.now; // the handshake gives the first RTT sample unless a SYN was resent
         }
         c.out.sendSyn(ack);
         tcb.sndNxt = tcb.iss + 1;
@@ -148,7 +151,7 @@ final class Handshake {
             tcb.sndMax = tcb.sndNxt;
         }
         if (!c.timers.rtx.isScheduled()) {
-            c.timers.armRtx(env.now());
+            c.timers.armRtx(tcb.now);
         }
     }
 
@@ -183,7 +186,7 @@ final class Handshake {
             c.timers.rtx.cancel();
             if (tcb.retries == 0) {
                 // RFC 6298 §2: Karn's rule allows it, nothing was resent.
-                c.recovery.sampleRtt(env.now() - tcb.rtt.timingStart);
+                c.recovery.sampleRtt(tcb.now - tcb.rtt.timingStart);
             }
             tcb.retries = 0;
             c.setState(TcpState.ESTABLISHED);
@@ -199,6 +202,37 @@ final class Handshake {
             tcb.sndWl2 = tcb.iss;
             sendSyn(true);
         }
+    }
+
+    /**
+     * The ACK of a segment in SYN-RECEIVED (RFC 9293 §3.10.7.4 fifth): if it acknowledges our SYN, the connection
+     * is established (and handed to its listener); otherwise it gets &lt;SEQ=SEG.ACK&gt;&lt;CTL=RST&gt; and the
+     * segment is dropped (false).
+     */
+    boolean synReceivedAck(int seq, int ack, int window) {
+        if (!seqLt(tcb.sndUna, ack) || !seqLe(ack, tcb.sndMax)) {
+            c.out.sendControl(ack, 0, Tcp.RST);
+            return false;
+        }
+        if (tcb.retries == 0) {
+            c.recovery.sampleRtt(tcb.now - tcb.rtt.timingStart); // the SYN-ACK was not resent: a valid sample
+        }
+        c.setState(tcb.finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
+        tcb.sndWnd = window << tcb.sndWscale;
+        tcb.sndWl1 = seq;
+        tcb.sndWl2 = ack;
+        tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
+        if (c.revivable != null) {
+            TcpConnection old = c.revivable; // the new incarnation is real: the old one goes for good
+            c.revivable = null;
+            old.destroy(null);
+        }
+        if (c.listener != null) {
+            TcpListener l = c.listener;
+            c.listener = null;
+            l.established(c);
+        }
+        return true;
     }
 
     /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */

@@ -1,11 +1,13 @@
 package io.usertcp.tcp;
 
 import io.usertcp.wire.Tcp;
+import io.usertcp.wire.TcpOptions;
 
 import java.io.IOException;
 import java.net.ConnectException;
 
 import static io.usertcp.tcp.Tcb.seqLt;
+import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 import static io.usertcp.tcp.Tcb.seqGe;
 
@@ -15,7 +17,13 @@ import static io.usertcp.tcp.Tcb.seqGe;
  * retransmission timeout (RFC 6298 §5, RFC 5681 §3.1: go back N).
  */
 final class LossRecovery {
+    /** Retransmissions of data (and unanswered zero-window probes) before the connection is given up on. */
     static final int MAX_DATA_RETRIES = 15;
+
+    /** {@link #onSackBlocks}: the blocks SACKed new data. */
+    static final int NEW_SACK = 1;
+    /** {@link #onSackBlocks}: the first block was a D-SACK (RFC 2883). */
+    static final int DSACK = 2;
 
     private final TcpConnection c;
     private final Tcb tcb;
@@ -27,6 +35,44 @@ final class LossRecovery {
         this.env = c.tcp.env;
     }
 
+    /**
+     * An ACK advanced SND.UNA to {@code ack} during recovery: a full acknowledgment ends it, a partial one
+     * retransmits the next hole without SACK (RFC 6582 §3.2 steps 3 and 4).
+     */
+    void onAckInRecovery(int ack, int acked) {
+        if (seqGe(ack, tcb.recover)) {
+            // Full acknowledgment (RFC 6582 §3.2 step 3).
+            tcb.inRecovery = false;
+            tcb.rack.onRecoveryExit();
+            tcb.cwnd = Math.min(tcb.ssthresh, Math.max(tcb.sndMax - tcb.sndUna, tcb.mss) + tcb.mss);
+        } else if (!tcb.sackOk) {
+            // Partial acknowledgment: retransmit the next hole, deflate (step 4).
+            retransmitOne();
+            tcb.cwnd = Math.max(tcb.cwnd - acked + tcb.mss, tcb.mss);
+        }
+    }
+
+    /**
+     * Takes the SACK blocks of an ACK of {@code ack} into the scoreboard (RFC 2018, RFC 6675); returns
+     * {@link #NEW_SACK} if they SACKed anything new, plus {@link #DSACK} if the first reports a duplicate.
+     */
+    int onSackBlocks(int ack, TcpOptions opts) {
+        int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
+        // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
+        // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
+        boolean dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
+                && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
+        if (dsack) {
+            env.stats().tcpDsacksIn++;
+        }
+        boolean newSack = false;
+        for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
+            newSack |= tcb.scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, tcb.sndMax, env.stats());
+        }
+        return (newSack ? NEW_SACK : 0) | (dsack ? DSACK : 0);
+    }
+
+    /** RFC 5681 §2 duplicate ACK (or, with SACK, an ACK that SACKs new data: RFC 6675 §2). */
     void onDupAck() {
         tcb.dupAcks++;
         if (tcb.inRecovery) {
@@ -36,7 +82,7 @@ final class LossRecovery {
         } else if (!tcb.sackOk && tcb.dupAcks == 3 && seqGt(tcb.sndUna, tcb.recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = tcb.sndMax - tcb.sndUna;
-            tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, env.now());
+            tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
             tcb.recover = tcb.sndMax;
             tcb.inRecovery = true;
             tcb.rtt.stopTiming();
@@ -53,7 +99,8 @@ final class LossRecovery {
      * "recover").
      */
     void rackDetectLoss(boolean dsack, long now) {
-        tcb.rack.updateReoWnd(dsack, tcb.sndUna, tcb.sndMax, tcb.inRecovery || seqLt(tcb.sndUna, tcb.recover), tcb.rtt.srtt());
+        tcb.rack.updateReoWnd(dsack, tcb.sndUna, tcb.sndMax, tcb.inRecovery || seqLt(tcb.sndUna, tcb.recover),
+                tcb.rtt.srtt());
         long timeout = tcb.rack.detectLoss(now);
         if (timeout > 0) {
             c.timers.reorder.schedule(now + timeout);
@@ -78,7 +125,7 @@ final class LossRecovery {
 
     /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
     private void enterSackRecovery() {
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, env.now());
+        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcb.now);
         tcb.cwnd = tcb.ssthresh;
         tcb.recover = tcb.sndMax;
         tcb.inRecovery = true;
@@ -95,7 +142,8 @@ final class LossRecovery {
      * only one segment is out: the peer may just be delaying its ACK.
      */
     void armProbe(long now) {
-        if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
+        if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss
+                || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
             c.timers.probe.cancel();
             return;
         }
@@ -180,6 +228,11 @@ final class LossRecovery {
         env.stats().tcpRetransmits++;
     }
 
+    /**
+     * The retransmission timer expired (RFC 6298 §5.4-5.6): give up after too many tries or the user timeout,
+     * else back off and resend the SYN, or go back N with cwnd at one segment (RFC 5681 §3.1). A closed peer
+     * window hands over to zero-window probing instead.
+     */
     void onRetransmitTimeout(long now) {
         if (tcb.state == TcpState.CLOSED) {
             return;
@@ -189,7 +242,7 @@ final class LossRecovery {
             // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
             // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
             tcb.sndNxt = tcb.sndUna;
-            c.timers.armPersist(env.now());
+            c.timers.armPersist(tcb.now);
             return;
         }
         tcb.retries++;
@@ -209,7 +262,7 @@ final class LossRecovery {
             return;
         }
         tcb.rtt.backOff(); // RFC 6298 §5.5: back off
-        tcb.rtt.stopTiming();                       // Karn
+        tcb.rtt.stopTiming(); // Karn
         if (handshake) {
             c.handshake.sendSyn(tcb.state == TcpState.SYN_RECEIVED);
             c.timers.armRtx(now);
@@ -217,7 +270,7 @@ final class LossRecovery {
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
         int flight = tcb.sndMax - tcb.sndUna;
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, env.now());
+        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
         tcb.cwnd = tcb.mss;
         tcb.inRecovery = false;
         tcb.recover = tcb.sndMax;

@@ -5,10 +5,8 @@ import io.usertcp.util.SipHash;
 import io.netty.buffer.ByteBuf;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
-import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
-import io.usertcp.wire.Checksum;
 
 import java.util.List;
 
@@ -235,8 +233,8 @@ final class PassiveOpen implements SynQueue.Expiry {
                 IpAddress.of(r.remoteHi, r.remoteLo), r.remotePort);
         c.listener = r.listener;
         c.revivable = r.parked;
-        c.handshake.synReceived(r, cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort),
-                synAckSent);
+        int tsOffset = cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort);
+        c.handshake.synReceived(r, tsOffset, synAckSent);
         c.receiver.segmentArrives(frame, o, seq, ack, flags, window, dataOff, dataLen, opts);
         if (c.listener != null) {
             // The segment did not complete the handshake after all (nothing above lets that happen): no half
@@ -317,35 +315,29 @@ final class PassiveOpen implements SynQueue.Expiry {
         IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
         int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sack, ts);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
+        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
+        int o = SegmentWriter.headerOffset(tcp.env, v6);
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
-        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH,
+        int mss = tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH;
+        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, mss,
                 ws ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
-        transmit(f, o, hdr, local, remote);
+        SegmentWriter.transmit(tcp.env, f, o, hdr, local, remote, 0, 0);
     }
 
     /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for a record (§3.10.7.4: the answer to an unacceptable segment). */
     private void sendAck(SynReceived r) {
         boolean v6 = !r.isV4();
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
+        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
+        int o = SegmentWriter.headerOffset(tcp.env, v6);
         int rcvWscale = r.peerWscale >= 0 ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {
             TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
         }
-        transmit(f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
-    }
-
-    private void transmit(ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote) {
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local.hi(), local.lo(), remote.hi(), remote.lo(),
-                Ipv4.PROTO_TCP, l4Length)));
-        stats.tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, 0, 0);
+        SegmentWriter.transmit(tcp.env, f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo), 0,
+                0);
     }
 
     /** Our address as an object, without a new one per segment while it stays the same. */

@@ -9,7 +9,6 @@ import java.io.IOException;
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
-import static io.usertcp.tcp.Tcb.seqGe;
 import static io.usertcp.tcp.Tcb.inWindow;
 
 /**
@@ -35,7 +34,8 @@ final class Receiver {
 
     /** The states in which urgent pointers are processed (those that still take text, §3.10.7.4 sixth). */
     private boolean takesUrgent() {
-        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.FIN_WAIT_1 || tcb.state == TcpState.FIN_WAIT_2;
+        return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.FIN_WAIT_1
+                || tcb.state == TcpState.FIN_WAIT_2;
     }
 
     /**
@@ -62,7 +62,8 @@ final class Receiver {
      */
     void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
                         TcpOptions opts) {
-        tcb.lastReceived = env.now();
+        tcb.now = env.now(); // the one reading of the clock for this segment
+        tcb.lastReceived = tcb.now;
         tcb.keepAliveSent = 0;
         if (tcb.state == TcpState.SYN_SENT) {
             c.handshake.synSentArrives(seq, ack, flags, window, opts);
@@ -82,7 +83,7 @@ final class Receiver {
         // TS.Recent has not been refreshed for 24 days (§5.5); RSTs are exempt (§5.2).
         boolean takesTsVal = false;
         if (tcb.tsOk && opts.hasTimestamp() && !rst) {
-            if (seqLt(opts.tsVal(), tcb.tsRecent) && env.now() - tcb.tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
+            if (seqLt(opts.tsVal(), tcb.tsRecent) && tcb.now - tcb.tsRecentAge <= 24L * 86_400 * 1_000_000_000L) {
                 env.stats().dropTcpUnacceptable++;
                 sendOutOfWindowAck(dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0));
                 return;
@@ -108,7 +109,7 @@ final class Receiver {
             // send an acknowledgment unless RST is set).
             if (!rst) {
                 if (tcb.state == TcpState.TIME_WAIT && fin) {
-                    c.timers.armTimeWait(env.now());
+                    c.timers.armTimeWait(tcb.now);
                 }
                 if (rcvWnd == 0 && seq == tcb.rcvNxt && (flags & Tcp.URG) != 0 && takesUrgent()) {
                     // MUST-66: the URG field is processed even with a zero window (a probe that carries it).
@@ -150,30 +151,8 @@ final class Receiver {
         if ((flags & Tcp.ACK) == 0) {
             return;
         }
-        if (tcb.state == TcpState.SYN_RECEIVED) {
-            if (seqLt(tcb.sndUna, ack) && seqLe(ack, tcb.sndMax)) {
-                if (tcb.retries == 0) {
-                    c.recovery.sampleRtt(env.now() - tcb.rtt.timingStart); // the SYN-ACK was not resent: a valid sample
-                }
-                c.setState(tcb.finQueued ? TcpState.FIN_WAIT_1 : TcpState.ESTABLISHED);
-                tcb.sndWnd = window << tcb.sndWscale;
-                tcb.sndWl1 = seq;
-                tcb.sndWl2 = ack;
-                tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
-                if (c.revivable != null) {
-                    TcpConnection old = c.revivable; // the new incarnation is real: the old one goes for good
-                    c.revivable = null;
-                    old.destroy(null);
-                }
-                if (c.listener != null) {
-                    TcpListener l = c.listener;
-                    c.listener = null;
-                    l.established(c);
-                }
-            } else {
-                c.out.sendControl(ack, 0, Tcp.RST);
-                return;
-            }
+        if (tcb.state == TcpState.SYN_RECEIVED && !c.handshake.synReceivedAck(seq, ack, window)) {
+            return;
         }
         if (!processAck(seq, ack, window, dataLen, flags, opts)) {
             return;
@@ -183,7 +162,7 @@ final class Receiver {
         }
         if (takesTsVal) {
             tcb.tsRecent = opts.tsVal();
-            tcb.tsRecentAge = env.now();
+            tcb.tsRecentAge = tcb.now;
         }
 
         // Sixth: the URG bit (RFC 9293 §3.10.7.4), in the states that still take text.
@@ -250,7 +229,8 @@ final class Receiver {
                         }
                         if (!tcb.reassembly.isEmpty()) {
                             // A hole was filled: take what now follows in order, and ACK at once (§4.2).
-                            long more = tcb.reassembly.pull(tcb.rcvNxtOffset, tcb.inputShutdown ? null : tcb.receiveQueue);
+                            long more = tcb.reassembly.pull(tcb.rcvNxtOffset,
+                                    tcb.inputShutdown ? null : tcb.receiveQueue);
                             tcb.rcvNxt += (int) more;
                             tcb.rcvNxtOffset += more;
                             if (tcb.oooFinOffset >= 0 && tcb.oooFinOffset == tcb.rcvNxtOffset) {
@@ -303,22 +283,10 @@ final class Receiver {
                 tcb.maxSndWnd = tcb.sndWnd;
             }
         }
-        long now = env.now();
-        boolean newSack = false;
-        boolean dsack = false;
-        if (tcb.sackOk && opts.sackCount() > 0) {
-            int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
-            // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
-            // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
-            dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
-                    && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
-            if (dsack) {
-                env.stats().tcpDsacksIn++;
-            }
-            for (int k = dsack ? 1 : 0; k < opts.sackCount(); k++) {
-                newSack |= tcb.scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, tcb.sndMax, env.stats());
-            }
-        }
+        long now = tcb.now;
+        int sack = tcb.sackOk && opts.sackCount() > 0 ? c.recovery.onSackBlocks(ack, opts) : 0;
+        boolean newSack = (sack & LossRecovery.NEW_SACK) != 0;
+        boolean dsack = (sack & LossRecovery.DSACK) != 0;
         if (newSack && !seqGt(ack, tcb.sndUna)) {
             c.recovery.armProbe(now);
         }
@@ -358,11 +326,11 @@ final class Receiver {
                 case FIN_WAIT_1:
                     c.setState(TcpState.FIN_WAIT_2);
                     if (tcb.orphaned) {
-                        c.timers.armFinWait2(env.now());
+                        c.timers.armFinWait2(tcb.now);
                     }
                     break;
                 case CLOSING:
-                    c.enterTimeWait();
+                    enterTimeWait();
                     return true;
                 case LAST_ACK:
                     c.destroy(null);
@@ -394,21 +362,40 @@ final class Receiver {
                 break;
             case FIN_WAIT_1:
                 if (tcb.sndUna == tcb.finSeq() + 1) {
-                    c.enterTimeWait();
+                    enterTimeWait();
                 } else {
                     c.setState(TcpState.CLOSING);
                 }
                 break;
             case FIN_WAIT_2:
                 c.timers.close.cancel();
-                c.enterTimeWait();
+                enterTimeWait();
                 break;
             case TIME_WAIT:
-                c.timers.armTimeWait(env.now());
+                c.timers.armTimeWait(tcb.now);
                 break;
             default:
                 break;
         }
+    }
+
+    /** Enters TIME-WAIT (RFC 9293 §3.10.7.4 eighth): only the close timer keeps running, the buffers go. */
+    void enterTimeWait() {
+        c.uncountOrphan();
+        if (c.tcp.timeWaits >= c.tcp.maxTimeWait) {
+            // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
+            env.stats().tcpTimeWaitOverflows++;
+            flushAck(); // the ACK of the peer's FIN still goes out
+            c.destroy(null);
+            return;
+        }
+        c.tcp.timeWaits++;
+        c.setState(TcpState.TIME_WAIT);
+        c.timers.cancelAllButClose();
+        tcb.rack.clear();
+        tcb.sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
+        tcb.reassembly.clear();
+        c.timers.armTimeWait(tcb.now);
     }
 
     /**
@@ -421,7 +408,7 @@ final class Receiver {
      */
     private void sendOutOfWindowAck(int segLen) {
         if (segLen == 0) {
-            long now = env.now();
+            long now = tcb.now;
             if (tcb.oowAckSent && now - tcb.lastOowAck < OOW_ACK_INTERVAL_NANOS) {
                 env.stats().tcpOutOfWindowAcksLimited++;
                 return;
@@ -437,7 +424,7 @@ final class Receiver {
      * spoofed segments cannot turn the stack into an ACK amplifier.
      */
     private void challengeAck() {
-        long now = env.now();
+        long now = tcb.now;
         if (now - tcb.challengeWindowStart > 1_000_000_000L) {
             tcb.challengeWindowStart = now;
             tcb.challengeAcks = 0;
@@ -445,6 +432,22 @@ final class Receiver {
         if (tcb.challengeAcks < 10 && c.tcp.mayChallengeAck()) {
             tcb.challengeAcks++;
             c.out.sendAck();
+        }
+    }
+
+    /**
+     * The application read from the receive queue: if the window we could advertise (the field is 16 bits,
+     * scaled) grew enough, a window update is owed (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance); an update
+     * that changes nothing would be a duplicate ACK to the peer (RFC 5681 §2).
+     */
+    void windowOpened() {
+        if (tcb.state.isSynchronized()) {
+            long advertisable = Math.min((long) tcb.receiveBufferSize - tcb.receiveQueue.size(),
+                    65535L << tcb.rcvWscale);
+            int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
+            if (advertisable - cur >= Math.min(tcb.receiveBufferSize / 2, 2 * tcb.mss)) {
+                ackLater();
+            }
         }
     }
 

@@ -38,8 +38,8 @@ final class SegmentWriter {
         boolean sp = !ack || tcb.sackOk;
         boolean ts = !ack || tcb.tsOk;
         int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sp, ts);
-        ByteBuf f = env.newFrame(c.ipHeaderLength == 40, hdr);
-        int o = env.payloadOffset(c.ipHeaderLength == 40);
+        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr);
+        int o = headerOffset(env, c.ipHeaderLength == 40);
         int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
         Tcp.writeHeader(f, o, c.localPort, c.remotePort, tcb.iss, ack ? tcb.rcvNxt : 0, hdr, flags,
                 Math.min(tcb.receiveBufferSize, 65535));
@@ -51,61 +51,66 @@ final class SegmentWriter {
         transmit(f, o, hdr);
     }
 
+    /** Sends a segment of {@code len} bytes of the send buffer from {@code seq} (0 for a bare FIN) with ACK. */
     void sendData(int seq, int len, int flags) {
         int blocks = sackBlocksToSend();
-        int tsLen = tcb.tsOk ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
-        ByteBuf f = env.newFrame(c.ipHeaderLength == 40, hdr + len);
-        int o = env.payloadOffset(c.ipHeaderLength == 40);
-        Tcp.writeHeader(f, o, c.localPort, c.remotePort, seq, tcb.rcvNxt, hdr, flags, receiveWindowField());
-        if (tcb.tsOk) {
-            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
-        }
-        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
+        int hdr = Tcp.MIN_HEADER_LENGTH + (tcb.tsOk ? TcpOptions.TIMESTAMP_LENGTH : 0) + TcpOptions.sackLength(blocks);
+        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr + len);
+        int o = headerOffset(env, c.ipHeaderLength == 40);
+        writeHeader(f, o, seq, tcb.rcvNxt, hdr, flags, receiveWindowField(), tcb.tsOk, blocks);
         tcb.lastAckSent = tcb.rcvNxt;
         if (len > 0) {
             tcb.sendBuffer.copy(seq - tcb.sndBufSeq, f, o + hdr, len);
         }
         if (tcb.sackOk) {
             // RFC 8985 §6.1; the segment size is the grid SACK blocks are matched to (as transmit() cuts it).
-            tcb.rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0), tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH),
-                    env.now());
+            tcb.rack.onTransmit(seq, seq + len + ((flags & Tcp.FIN) != 0 ? 1 : 0),
+                    tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH), tcb.now);
         }
         transmit(f, o, hdr + len);
         tcb.ackPending = false;
     }
 
-    /** Sends a segment with no data (ACK, RST). */
+    /** Sends a segment with no data (ACK, RST; a RST carries no options and a zero window). */
     void sendControl(int seq, int ack, int flags) {
         boolean rst = (flags & Tcp.RST) != 0;
         int blocks = rst ? 0 : sackBlocksToSend();
-        int tsLen = tcb.tsOk && !rst ? 12 : 0;
-        int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + TcpOptions.sackLength(blocks);
-        ByteBuf f = env.newFrame(c.ipHeaderLength == 40, hdr);
-        int o = env.payloadOffset(c.ipHeaderLength == 40);
-        int win = rst ? 0 : receiveWindowField();
-        Tcp.writeHeader(f, o, c.localPort, c.remotePort, seq, ack, hdr, flags, win);
-        if (tsLen > 0) {
-            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(), tcb.tsRecent);
-        }
-        TcpOptions.writeSack(f, o + Tcp.MIN_HEADER_LENGTH + tsLen, tcb.sackOut, blocks);
+        boolean ts = tcb.tsOk && !rst;
+        int hdr = Tcp.MIN_HEADER_LENGTH + (ts ? TcpOptions.TIMESTAMP_LENGTH : 0) + TcpOptions.sackLength(blocks);
+        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr);
+        int o = headerOffset(env, c.ipHeaderLength == 40);
+        writeHeader(f, o, seq, ack, hdr, flags, rst ? 0 : receiveWindowField(), ts, blocks);
         if ((flags & Tcp.ACK) != 0) {
             tcb.lastAckSent = ack;
         }
         transmit(f, o, hdr);
     }
 
-    /**
-     * Fills {@link #sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
-     * latest segment first) and returns how many to send, or 0.
-     */
+    /** Sends &lt;SEQ=SND.MAX&gt;&lt;ACK=RCV.NXT&gt;&lt;CTL=ACK&gt;: the ACK owed is paid. */
+    void sendAck() {
+        // SND.MAX: never behind what the peer has seen, even after a go-back-N.
+        sendControl(tcb.sndMax, tcb.rcvNxt, Tcp.ACK);
+        tcb.ackPending = false;
+    }
+
+    /** The fixed header, then NOP, NOP, timestamps (if {@code ts}), then the first {@code blocks} SACK blocks. */
+    private void writeHeader(ByteBuf f, int o, int seq, int ack, int hdr, int flags, int window, boolean ts,
+                             int blocks) {
+        Tcp.writeHeader(f, o, c.localPort, c.remotePort, seq, ack, hdr, flags, window);
+        int p = o + Tcp.MIN_HEADER_LENGTH;
+        if (ts) {
+            p = TcpOptions.writeTimestamps(f, p, tsNow(), tcb.tsRecent);
+        }
+        TcpOptions.writeSack(f, p, tcb.sackOut, blocks);
+    }
+
     /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
     int sackOptionLength() {
-        int ts = tcb.tsOk ? 12 : 0;
+        int ts = tcb.tsOk ? TcpOptions.TIMESTAMP_LENGTH : 0;
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return ts;
         }
-        return ts + 4 + 8 * Math.min(maxSackBlocks(), tcb.reassembly.entries());
+        return ts + TcpOptions.sackLength(Math.min(maxSackBlocks(), tcb.reassembly.entries()));
     }
 
     /** SACK blocks that fit beside the other options in 40 bytes (RFC 2018 §3: 3 with timestamps). */
@@ -115,9 +120,13 @@ final class SegmentWriter {
 
     /** Our TSval clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick) plus a random offset. */
     int tsNow() {
-        return (int) (env.now() / 1_000_000L) + tcb.tsOffset;
+        return (int) (tcb.now / 1_000_000L) + tcb.tsOffset;
     }
 
+    /**
+     * Fills {@code tcb.sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
+     * latest segment first) and returns how many to send, or 0.
+     */
     private int sackBlocksToSend() {
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return 0;
@@ -139,17 +148,10 @@ final class SegmentWriter {
         return n;
     }
 
-    void sendAck() {
-        sendControl(tcb.sndMax, tcb.rcvNxt, Tcp.ACK); // SND.MAX: never behind what the peer has seen, even after a go-back-N
-        tcb.ackPending = false;
-    }
-
+    /** Sends a segment of this connection: cut at the MSS less its options by TSO, with the IP_TOS byte. */
     void transmit(ByteBuf f, int o, int l4Length) {
         int gso = tcb.mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(c.local, c.remote, Ipv4.PROTO_TCP, l4Length)));
-        env.stats().tcpSegmentsOut++;
-        env.send(f, c.local, c.remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tcb.tos);
+        transmit(env, f, o, l4Length, c.local, c.remote, gso, tcb.tos);
     }
 
     /**
@@ -172,5 +174,32 @@ final class SegmentWriter {
             tcb.rcvAdvEdge = edge;
         }
         return field;
+    }
+
+    // ------------------------------------------------------------------ for segments of no connection
+
+    /**
+     * A frame with room for the link and IP headers of the family and {@code l4Length} bytes of TCP (the TCP
+     * header at {@link #headerOffset}).
+     */
+    static ByteBuf newFrame(TcpEnv env, boolean v6, int l4Length) {
+        return env.newFrame(v6, l4Length);
+    }
+
+    /** Where the TCP header starts in a frame made by {@link #newFrame}. */
+    static int headerOffset(TcpEnv env, boolean v6) {
+        return env.payloadOffset(v6);
+    }
+
+    /**
+     * Sends the segment of {@code l4Length} bytes at {@code o} of {@code f} (taking ownership): its checksum field
+     * gets the pseudo-header sum, which the stack (or the kernel, with offload) completes; {@code gsoSize} is the
+     * MSS TSO cuts it at (0: none).
+     */
+    static void transmit(TcpEnv env, ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote, int gsoSize,
+                         int tos) {
+        Tcp.setChecksum(f, o, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
+        env.stats().tcpSegmentsOut++;
+        env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, gsoSize, tos);
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqGt;
-import static io.usertcp.tcp.Tcb.seqGe;
 
 /**
  * Sending new data (RFC 9293 §3.8.6, RFC 5681): the usable window (the lesser of SND.WND and cwnd), sender-side SWS
@@ -34,6 +33,11 @@ final class Sender {
         this.env = c.tcp.env;
     }
 
+    /**
+     * An ACK acknowledged new data, up to {@code ack} (RFC 9293 §3.10.7.4 fifth: SND.UNA advances): frees what
+     * the send buffer held, takes the RTT sample, grows cwnd (or lets recovery decide), and restarts the
+     * retransmission timer or stops it when all is acknowledged (RFC 6298 §5.2, §5.3).
+     */
     void newAck(int ack, long now) {
         int acked = ack - tcb.sndUna;
         int flight = tcb.sndMax - tcb.sndUna;
@@ -65,20 +69,12 @@ final class Sender {
         tcb.rtt.resetBackoff();
         // Congestion control.
         if (tcb.inRecovery) {
-            if (seqGe(ack, tcb.recover)) {
-                // Full acknowledgment (RFC 6582 §3.2 step 3).
-                tcb.inRecovery = false;
-                tcb.rack.onRecoveryExit();
-                tcb.cwnd = Math.min(tcb.ssthresh, Math.max(tcb.sndMax - tcb.sndUna, tcb.mss) + tcb.mss);
-            } else if (!tcb.sackOk) {
-                // Partial acknowledgment: retransmit the next hole, deflate (step 4).
-                c.recovery.retransmitOne();
-                tcb.cwnd = Math.max(tcb.cwnd - acked + tcb.mss, tcb.mss);
-            }
+            c.recovery.onAckInRecovery(ack, acked);
         } else if (!isCwndLimited()) {
             // RFC 7661 §4.3: an application-limited sender has not shown that the network takes a larger window.
         } else if (tcb.cwnd < tcb.ssthresh) {
-            tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP); // slow start, ABC L = 2*SMSS (RFC 3465)
+            // Slow start, with ABC's L = 2*SMSS (RFC 3465).
+            tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP);
         } else {
             tcb.cwnd = Math.min(tcb.cc.onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
         }
@@ -120,7 +116,7 @@ final class Sender {
         }
         boolean sent = false;
         boolean idleBefore = tcb.sndUna == tcb.sndMax;
-        if (idleBefore && tcb.lastSend != 0 && env.now() - tcb.lastSend > tcb.rtt.currentRto()) {
+        if (idleBefore && tcb.lastSend != 0 && tcb.now - tcb.lastSend > tcb.rtt.currentRto()) {
             // RFC 5681 §4.1 restart after idle: the path may have changed; start again from the
             // restart window rather than burst a stale cwnd.
             tcb.cwnd = Math.min(tcb.cwnd, c.handshake.initialCwnd());
@@ -137,7 +133,8 @@ final class Sender {
             if (!tcb.scoreboard.isEmpty() && seqLt(tcb.sndNxt, tcb.sndMax)) {
                 tcb.sndNxt = tcb.scoreboard.skipSacked(tcb.sndNxt); // resending after a timeout: skip what was SACKed
             }
-            int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq); // unsent bytes (negative once FIN is out)
+            // Unsent bytes (negative once FIN is out).
+            int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq);
             boolean finDue = tcb.finQueued && tcb.sndNxt == tcb.finSeq();
             if (queued <= 0 && !finDue) {
                 break;
@@ -150,7 +147,7 @@ final class Sender {
             }
             if (queued > 0 && len == 0) {
                 if (tcb.sndWnd == 0 && inflight == 0) {
-                    c.timers.armPersist(env.now());
+                    c.timers.armPersist(tcb.now);
                 }
                 break;
             }
@@ -164,7 +161,7 @@ final class Sender {
             int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && len == queued ? Tcp.PSH : 0);
             c.out.sendData(tcb.sndNxt, len, flags);
             if (!tcb.rtt.isTiming() && len > 0 && tcb.sndNxt == tcb.sndMax) {
-                tcb.rtt.startTiming(tcb.sndNxt, env.now());
+                tcb.rtt.startTiming(tcb.sndNxt, tcb.now);
             }
             tcb.sndNxt += len + (fin ? 1 : 0);
             if (seqGt(tcb.sndNxt, tcb.sndMax)) {
@@ -180,17 +177,37 @@ final class Sender {
             validateCwnd(filled);
         }
         if (sent) {
-            tcb.lastSend = env.now();
+            tcb.lastSend = tcb.now;
         }
         if (sent && idleBefore) {
-            tcb.lastProgress = env.now(); // the clock of the user timeout starts with the first unacked byte
+            tcb.lastProgress = tcb.now; // the clock of the user timeout starts with the first unacked byte
         }
         if (sent && !c.timers.rtx.isScheduled()) {
-            c.timers.armRtx(env.now());
+            c.timers.armRtx(tcb.now);
         }
         if (sent && !c.timers.probe.isScheduled()) {
-            c.recovery.armProbe(env.now());
+            c.recovery.armProbe(tcb.now);
         }
+    }
+
+    /** See {@link TcpConnection#pathMtuReduced}: the MSS follows the path MTU down; too large segments go again. */
+    boolean pathMtuReduced(int mtu) {
+        int newMss = Math.max(Handshake.MIN_MSS, mtu - c.ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
+        if (tcb.mssClamp > 0) {
+            newMss = Math.min(newMss, tcb.mssClamp);
+        }
+        if (newMss >= tcb.mss || tcb.state == TcpState.CLOSED) {
+            return false;
+        }
+        tcb.mss = newMss;
+        env.stats().tcpPathMtuReductions++;
+        if (tcb.state.isSynchronized() && seqLt(tcb.sndUna, tcb.sndMax)) {
+            tcb.sndNxt = tcb.sndUna;
+            tcb.rtt.stopTiming(); // Karn: what is resent gives no RTT sample
+            env.stats().tcpRetransmits++;
+            output();
+        }
+        return true;
     }
 
     /**
@@ -232,7 +249,7 @@ final class Sender {
         tcb.sndNxt += len + (fin ? 1 : 0);
         tcb.sndMax = tcb.sndNxt;
         if (!c.timers.rtx.isScheduled()) {
-            c.timers.armRtx(env.now());
+            c.timers.armRtx(tcb.now);
         }
         return len + (fin ? 1 : 0);
     }
@@ -251,18 +268,20 @@ final class Sender {
         // MAX_DATA_RETRIES probes is gone (as the retransmission timer decides, and Linux's tcp_probe_timer), and a
         // connection the application closed stops after MAX_ORPHAN_PROBES (Linux's tcp_orphan_retries): neither
         // may pin its send buffer forever (issue #10).
-        if (tcb.unansweredProbes >= LossRecovery.MAX_DATA_RETRIES || (tcb.orphaned && tcb.persistBackoff >= MAX_ORPHAN_PROBES)) {
+        if (tcb.unansweredProbes >= LossRecovery.MAX_DATA_RETRIES
+                || (tcb.orphaned && tcb.persistBackoff >= MAX_ORPHAN_PROBES)) {
             env.stats().tcpPersistAborts++;
             c.out.sendControl(tcb.sndMax, 0, Tcp.RST);
             env.stats().tcpResetsOut++;
-            c.destroy(new IOException("Connection timed out (" + (tcb.orphaned ? tcb.persistBackoff + " zero-window probes"
-                    + " after close" : tcb.unansweredProbes + " zero-window probes unanswered") + ")"));
+            c.destroy(new IOException("Connection timed out (" + (tcb.orphaned
+                    ? tcb.persistBackoff + " zero-window probes after close"
+                    : tcb.unansweredProbes + " zero-window probes unanswered") + ")"));
             return;
         }
         // Zero-window probe (RFC 9293 §3.8.6.1): a segment the receiver must answer with its window.
         c.out.sendControl(tcb.sndUna - 1, tcb.rcvNxt, Tcp.ACK);
         tcb.persistBackoff++;
         tcb.unansweredProbes++;
-        c.timers.armPersist(env.now());
+        c.timers.armPersist(tcb.now);
     }
 }

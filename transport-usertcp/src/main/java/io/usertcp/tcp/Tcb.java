@@ -14,6 +14,11 @@ import io.usertcp.stats.MemoryBudget;
  * §3.4 requires): {@link #seqLt} and friends.
  */
 final class Tcb {
+    /**
+     * The time of the event being processed (nanoseconds): the clock is read once per segment, timer expiry or
+     * application call, at the connection's entry points, and every part takes it from here.
+     */
+    long now;
     TcpState state = TcpState.CLOSED;
     Throwable error;
     // Send sequence space (RFC 9293 §3.3.1).

@@ -120,14 +120,8 @@ public final class TcpConnection extends TcpSocket {
      */
     public int read(ByteBuf dst) {
         int n = tcb.receiveQueue.read(dst);
-        if (n > 0 && tcb.state.isSynchronized()) {
-            // Only when the window we could advertise (the field is 16 bits, scaled) grows enough: an update
-            // that changes nothing would be a duplicate ACK to the peer (RFC 5681 §2).
-            long advertisable = Math.min((long) tcb.receiveBufferSize - tcb.receiveQueue.size(), 65535L << tcb.rcvWscale);
-            int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
-            if (advertisable - cur >= Math.min(tcb.receiveBufferSize / 2, 2 * tcb.mss)) {
-                receiver.ackLater();
-            }
+        if (n > 0) {
+            receiver.windowOpened();
         }
         return n;
     }
@@ -170,6 +164,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** Sends what the windows allow of what was written. */
     public void push() {
+        clock();
         sender.output();
     }
 
@@ -202,14 +197,11 @@ public final class TcpConnection extends TcpSocket {
      * connection is reset. {@code idleNanos} 0 turns keepalive off (the default).
      */
     public void keepAlive(long idleNanos, long intervalNanos, int count) {
+        clock();
         tcb.keepAliveIdleNanos = Math.max(0, idleNanos);
         tcb.keepAliveIntervalNanos = Math.max(1_000_000L, intervalNanos);
         tcb.keepAliveCount = Math.max(1, count);
-        if (tcb.keepAliveIdleNanos > 0 && tcb.state.isSynchronized()) {
-            timers.keepAlive.schedule(tcp.env.now() + tcb.keepAliveIdleNanos);
-        } else {
-            timers.keepAlive.cancel();
-        }
+        timers.armKeepAlive(tcb.now);
     }
 
     /**
@@ -270,6 +262,7 @@ public final class TcpConnection extends TcpSocket {
      * Idempotent.
      */
     public void shutdownOutput() {
+        clock();
         if (tcb.finQueued) {
             return;
         }
@@ -305,6 +298,7 @@ public final class TcpConnection extends TcpSocket {
      * otherwise a FIN follows the queued data and the connection finishes on its own.
      */
     public void close() {
+        clock();
         handler(null);
         tcb.orphaned = true;
         if (tcb.state == TcpState.CLOSED) {
@@ -328,12 +322,13 @@ public final class TcpConnection extends TcpSocket {
         shutdownInput();
         shutdownOutput();
         if (tcb.state == TcpState.FIN_WAIT_2) {
-            timers.armFinWait2(tcp.env.now());
+            timers.armFinWait2(tcb.now);
         }
     }
 
     /** Resets the connection (RFC 9293 §3.10.5 ABORT): RST if synchronized, then gone. */
     public void abort() {
+        clock();
         handler(null);
         if (tcb.state == TcpState.CLOSED) {
             return;
@@ -349,6 +344,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** See {@link TcpLayer#faulted}: reset the peer if we can, then close with {@code e} as the error. */
     void faulted(RuntimeException e) {
+        clock();
         try {
             if (tcb.state.isSynchronized() && tcb.state != TcpState.TIME_WAIT || tcb.state == TcpState.SYN_RECEIVED) {
                 out.sendControl(tcb.sndMax, 0, Tcp.RST);
@@ -357,6 +353,14 @@ public final class TcpConnection extends TcpSocket {
         } finally {
             destroy(new java.io.IOException("usertcp reset the connection after an internal error: " + e, e));
         }
+    }
+
+    /**
+     * Reads the clock once for an application call, a fault or the end of an input batch: the connection's parts
+     * take the time from {@link Tcb#now} (set the same way per segment and per timer expiry).
+     */
+    private void clock() {
+        tcb.now = tcp.env.now();
     }
 
     @Override
@@ -401,55 +405,13 @@ public final class TcpConnection extends TcpSocket {
      * Returns whether the MSS went down.
      */
     boolean pathMtuReduced(int mtu) {
-        int newMss = Math.max(Handshake.MIN_MSS, mtu - ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
-        if (tcb.mssClamp > 0) {
-            newMss = Math.min(newMss, tcb.mssClamp);
-        }
-        if (newMss >= tcb.mss || tcb.state == TcpState.CLOSED) {
-            return false;
-        }
-        tcb.mss = newMss;
-        tcp.env.stats().tcpPathMtuReductions++;
-        if (tcb.state.isSynchronized() && seqLt(tcb.sndUna, tcb.sndMax)) {
-            tcb.sndNxt = tcb.sndUna;
-            tcb.rtt.stopTiming(); // Karn: what is resent gives no RTT sample
-            tcp.env.stats().tcpRetransmits++;
-            sender.output();
-        }
-        return true;
-    }
-
-    void enterTimeWait() {
-        uncountOrphan();
-        if (tcp.timeWaits >= tcp.maxTimeWait) {
-            // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
-            tcp.env.stats().tcpTimeWaitOverflows++;
-            receiver.flushAck(); // the ACK of the peer's FIN still goes out
-            destroy(null);
-            return;
-        }
-        tcp.timeWaits++;
-        setState(TcpState.TIME_WAIT);
-        timers.rtx.cancel();
-        timers.persist.cancel();
-        timers.probe.cancel();
-        timers.reorder.cancel();
-        timers.keepAlive.cancel();
-        tcb.rack.clear();
-        tcb.sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
-        tcb.reassembly.clear();
-        timers.armTimeWait(tcp.env.now());
-    }
-
-    void onCloseTimeout() {
-        if (tcb.state == TcpState.TIME_WAIT || tcb.state == TcpState.FIN_WAIT_2) {
-            destroy(null);
-        }
+        clock();
+        return sender.pathMtuReduced(mtu);
     }
 
     void setState(TcpState s) {
         if (s == TcpState.ESTABLISHED && tcb.state != TcpState.ESTABLISHED) {
-            tcb.lastReceived = tcp.env.now();
+            tcb.lastReceived = tcb.now;
             if (tcb.keepAliveIdleNanos > 0) {
                 timers.keepAlive.schedule(tcb.lastReceived + tcb.keepAliveIdleNanos);
             }
@@ -479,12 +441,7 @@ public final class TcpConnection extends TcpSocket {
         if (cause != null && tcb.error == null) {
             tcb.error = cause;
         }
-        timers.rtx.cancel();
-        timers.persist.cancel();
-        timers.close.cancel();
-        timers.probe.cancel();
-        timers.reorder.cancel();
-        timers.keepAlive.cancel();
+        timers.cancelAll();
         tcb.rack.clear();
         tcb.sendBuffer.releaseAll();
         tcb.reassembly.clear();
@@ -511,6 +468,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
     public void flushAck() {
+        clock();
         receiver.flushAck();
     }
 

@@ -420,7 +420,8 @@ public final class TcpLayer {
         boolean pureSyn = (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN;
         if (c != null) {
             TcpListener tl;
-            if (pureSyn && c.handshake.timeWaitAcceptsSyn(seq, opts) && (tl = findListener(dstHi, dstLo, dstPort)) != null
+            if (pureSyn && c.handshake.timeWaitAcceptsSyn(seq, opts)
+                    && (tl = findListener(dstHi, dstLo, dstPort)) != null
                     && passive.hasRoom(tl)) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
                 // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
@@ -564,14 +565,11 @@ public final class TcpLayer {
             rflags = Tcp.RST | Tcp.ACK;
         }
         boolean v6 = !IpAddress.isV4(srcHi, srcLo);
-        ByteBuf f = env.newFrame(v6, Tcp.MIN_HEADER_LENGTH);
-        int ro = env.payloadOffset(v6);
+        ByteBuf f = SegmentWriter.newFrame(env, v6, Tcp.MIN_HEADER_LENGTH);
+        int ro = SegmentWriter.headerOffset(env, v6);
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
-        f.setShort(ro + 16, Checksum.fold(IpAddress.pseudoHeaderSum(dstHi, dstLo, srcHi, srcLo, Ipv4.PROTO_TCP,
-                Tcp.MIN_HEADER_LENGTH)));
         env.stats().tcpResetsOut++;
-        env.stats().tcpSegmentsOut++;
-        env.send(f, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo), Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH,
-                16, 0, 0);
+        SegmentWriter.transmit(env, f, ro, Tcp.MIN_HEADER_LENGTH, IpAddress.of(dstHi, dstLo),
+                IpAddress.of(srcHi, srcLo), 0, 0);
     }
 }
