@@ -141,15 +141,6 @@ public final class TcpLayer {
     }
 
     /**
-     * Starts listening on {@code localIp} (0 for all addresses) and {@code port} (0 for an ephemeral one).
-     *
-     * @throws BindException if another listener holds the port
-     */
-    public TcpListener listen(int localIp, int port, int backlog) throws IOException {
-        return listen(localIp == 0 ? null : IpAddress.v4(localIp), port, backlog);
-    }
-
-    /**
      * Starts listening on {@code local} (null or an unspecified address for all addresses of both families)
      * and {@code port} (0 for an ephemeral one).
      *
