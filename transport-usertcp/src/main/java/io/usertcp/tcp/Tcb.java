@@ -20,27 +20,29 @@ final class Tcb {
      */
     long now;
     TcpState state = TcpState.CLOSED;
-    Throwable error;
+    Throwable error;                // why the connection ended abnormally, or null
+
     // Send sequence space (RFC 9293 §3.3.1).
-    int iss;
-    int sndUna;
-    int sndNxt;
+    int iss;                // ISS
+    int sndUna;             // SND.UNA
+    int sndNxt;             // SND.NXT
     int sndMax;             // highest sequence number sent + 1 (SND.NXT before a go-back-N)
-    int sndWnd;
-    int sndWl1;
-    int sndWl2;
-    int maxSndWnd;
-    int sndWscale;
+    int sndWnd;             // SND.WND (scaled)
+    int sndWl1;             // SND.WL1
+    int sndWl2;             // SND.WL2
+    int maxSndWnd;          // the largest SND.WND seen
+    int sndWscale;          // Snd.Wind.Shift (RFC 7323 §2.3)
     int sndBufSeq;          // sequence number of sendBuffer byte 0
     final SendBuffer sendBuffer;
     int sendBufferLimit;
     boolean finQueued;      // the application is done sending: FIN follows the buffer
     boolean sendBlocked;    // a write found the buffer full: tell WRITABLE when it drains
     int mss;                // effective send MSS
+
     // Receive sequence space.
-    int irs;
-    int rcvNxt;
-    int rcvWscale;
+    int irs;                // IRS
+    int rcvNxt;             // RCV.NXT
+    int rcvWscale;          // Rcv.Wind.Shift (RFC 7323 §2.3)
     boolean windowScaleOk;  // both SYNs carried the window scale option
     boolean sackOk;         // both SYNs carried SACK-permitted (RFC 2018)
     boolean tsOk;           // both SYNs carried timestamps (RFC 7323 §3)
@@ -64,8 +66,10 @@ final class Tcb {
     boolean ackPending;
     boolean orphaned;       // the application closed; the connection finishes on its own
     boolean countedOrphan;  // counted in TcpLayer.orphans (until TIME-WAIT or CLOSED)
+
     // Congestion control (RFC 5681, RFC 6582).
     int cwnd;
+
     // RFC 7661 §4 (as Linux's tcp_cwnd_validate): cwnd grows only while the sender uses it.
     int maxFlight;          // the largest flight of the current window
     int cwndUsageSeq;       // the window ends when SND.UNA passes this
