@@ -237,7 +237,12 @@ final class LossRecovery {
         if (tcb.state == TcpState.CLOSED) {
             return;
         }
-        if (tcb.state.isSynchronized() && tcb.sndWnd == 0) {
+        // A simultaneous open closed in SYN-RECEIVED is in FIN-WAIT-1 (RFC 9293 §3.10.4) with its SYN perhaps still
+        // unacknowledged (SND.UNA = ISS, before the send buffer's first byte): then what timed out is the SYN, and
+        // it is resent as the SYN-ACK it was; going back to SND.UNA as if it were data would send a byte that
+        // does not exist.
+        boolean synUnacked = seqLt(tcb.sndUna, tcb.sndBufSeq);
+        if (tcb.state.isSynchronized() && tcb.sndWnd == 0 && !synUnacked) {
             // The peer's window is closed (perhaps shrunk onto data in flight): nothing may be resent, so this
             // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
             // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
@@ -247,7 +252,7 @@ final class LossRecovery {
         }
         tcb.retries++;
         env.stats().tcpTimeouts++;
-        boolean handshake = tcb.state == TcpState.SYN_SENT || tcb.state == TcpState.SYN_RECEIVED;
+        boolean handshake = tcb.state == TcpState.SYN_SENT || tcb.state == TcpState.SYN_RECEIVED || synUnacked;
         boolean userTimedOut = tcb.userTimeoutNanos > 0 && !handshake && now - tcb.lastProgress >= tcb.userTimeoutNanos;
         if (userTimedOut || tcb.retries > (handshake ? Handshake.MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
             // A soft ICMP error seen meanwhile names the likely cause (as Linux reports sk_err_soft).
@@ -264,7 +269,7 @@ final class LossRecovery {
         tcb.rtt.backOff(); // RFC 6298 §5.5: back off
         tcb.rtt.stopTiming(); // Karn
         if (handshake) {
-            c.handshake.sendSyn(tcb.state == TcpState.SYN_RECEIVED);
+            c.handshake.sendSyn(tcb.state != TcpState.SYN_SENT);
             c.timers.armRtx(now);
             return;
         }
