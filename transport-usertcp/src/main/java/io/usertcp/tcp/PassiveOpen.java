@@ -5,10 +5,8 @@ import io.usertcp.util.SipHash;
 import io.netty.buffer.ByteBuf;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
-import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
-import io.usertcp.wire.Checksum;
 
 import java.util.List;
 
@@ -93,7 +91,7 @@ final class PassiveOpen implements SynQueue.Expiry {
                     queue.hash(lHi, lLo, lPort, rHi, rLo, rPort), l, iss, seq, window, opts.mss(), wscale,
                     opts.sackPermitted(), opts.hasTimestamp(), opts.hasTimestamp() ? opts.tsVal() : 0);
             r.parked = parked;
-            r.lastAnswer = now - TcpConnection.OOW_ACK_INTERVAL_NANOS;
+            r.lastAnswer = now - Receiver.OOW_ACK_INTERVAL_NANOS;
             queue.add(r, now);
             sendSynAck(r);
             return;
@@ -235,9 +233,9 @@ final class PassiveOpen implements SynQueue.Expiry {
                 IpAddress.of(r.remoteHi, r.remoteLo), r.remotePort);
         c.listener = r.listener;
         c.revivable = r.parked;
-        c.synReceived(r, cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort),
-                synAckSent);
-        c.segmentArrives(frame, o, seq, ack, flags, window, dataOff, dataLen, opts);
+        int tsOffset = cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort);
+        c.handshake.synReceived(r, tsOffset, synAckSent);
+        c.receiver.segmentArrives(frame, o, seq, ack, flags, window, dataOff, dataLen, opts);
         if (c.listener != null) {
             // The segment did not complete the handshake after all (nothing above lets that happen): no half
             // connection is left behind.
@@ -282,7 +280,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     // ------------------------------------------------------------------ output
 
     private boolean answerAllowed(SynReceived r, long now) {
-        if (now - r.lastAnswer < TcpConnection.OOW_ACK_INTERVAL_NANOS) {
+        if (now - r.lastAnswer < Receiver.OOW_ACK_INTERVAL_NANOS) {
             stats.tcpSynRecvAnswersLimited++;
             return false;
         }
@@ -316,65 +314,30 @@ final class PassiveOpen implements SynQueue.Expiry {
         IpAddress local = local(lHi, lLo);
         IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
-        int hdr = Tcp.MIN_HEADER_LENGTH + 4 + (ws ? 4 : 0) + (sack ? 4 : 0) + (ts ? 12 : 0);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
+        int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sack, ts);
+        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
+        int o = SegmentWriter.headerOffset(tcp.env, v6);
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
-        int p = o + Tcp.MIN_HEADER_LENGTH;
-        f.setByte(p, Tcp.OPT_MSS);
-        f.setByte(p + 1, 4);
-        f.setShort(p + 2, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH);
-        p += 4;
-        if (ws) {
-            f.setByte(p, Tcp.OPT_NOP);
-            f.setByte(p + 1, Tcp.OPT_WSCALE);
-            f.setByte(p + 2, 3);
-            f.setByte(p + 3, TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer));
-            p += 4;
-        }
-        if (sack) {
-            f.setByte(p, Tcp.OPT_NOP);
-            f.setByte(p + 1, Tcp.OPT_NOP);
-            f.setByte(p + 2, Tcp.OPT_SACK_PERMITTED);
-            f.setByte(p + 3, 2);
-            p += 4;
-        }
-        if (ts) {
-            writeTimestamp(f, p, tsVal, tsEcr);
-        }
-        transmit(f, o, hdr, local, remote);
+        int mss = tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH;
+        TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, mss,
+                ws ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
+        SegmentWriter.transmit(tcp.env, f, o, hdr, local, remote, 0, 0);
     }
 
     /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for a record (§3.10.7.4: the answer to an unacceptable segment). */
     private void sendAck(SynReceived r) {
         boolean v6 = !r.isV4();
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
-        int rcvWscale = r.peerWscale >= 0 ? TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
+        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
+        int o = SegmentWriter.headerOffset(tcp.env, v6);
+        int rcvWscale = r.peerWscale >= 0 ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {
-            writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
+            TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
         }
-        transmit(f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
-    }
-
-    private static void writeTimestamp(ByteBuf f, int p, int tsVal, int tsEcr) {
-        f.setByte(p, Tcp.OPT_NOP);
-        f.setByte(p + 1, Tcp.OPT_NOP);
-        f.setByte(p + 2, Tcp.OPT_TIMESTAMP);
-        f.setByte(p + 3, 10);
-        f.setInt(p + 4, tsVal);
-        f.setInt(p + 8, tsEcr);
-    }
-
-    private void transmit(ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote) {
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local.hi(), local.lo(), remote.hi(), remote.lo(),
-                Ipv4.PROTO_TCP, l4Length)));
-        stats.tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, 0, 0);
+        SegmentWriter.transmit(tcp.env, f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo), 0,
+                0);
     }
 
     /** Our address as an object, without a new one per segment while it stays the same. */

@@ -56,7 +56,7 @@ final class SynCookies {
     static int mssIndex(boolean v4, int peerMss) {
         int[] t = v4 ? MSS_V4 : MSS_V6;
         if (peerMss <= 0) {
-            peerMss = v4 ? TcpConnection.DEFAULT_MSS_V4 : TcpConnection.DEFAULT_MSS_V6;
+            peerMss = v4 ? Handshake.DEFAULT_MSS_V4 : Handshake.DEFAULT_MSS_V6;
         }
         for (int i = t.length - 1; i > 0; i--) {
             if (peerMss >= t[i]) {

@@ -141,15 +141,6 @@ public final class TcpLayer {
     }
 
     /**
-     * Starts listening on {@code localIp} (0 for all addresses) and {@code port} (0 for an ephemeral one).
-     *
-     * @throws BindException if another listener holds the port
-     */
-    public TcpListener listen(int localIp, int port, int backlog) throws IOException {
-        return listen(localIp == 0 ? null : IpAddress.v4(localIp), port, backlog);
-    }
-
-    /**
      * Starts listening on {@code local} (null or an unspecified address for all addresses of both families)
      * and {@code port} (0 for an ephemeral one).
      *
@@ -250,7 +241,7 @@ public final class TcpLayer {
             c.sendBufferSize(sendBuffer);
         }
         c.tos(tos);
-        c.connect();
+        c.handshake.connect();
         return c;
     }
 
@@ -420,7 +411,8 @@ public final class TcpLayer {
         boolean pureSyn = (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN;
         if (c != null) {
             TcpListener tl;
-            if (pureSyn && c.timeWaitAcceptsSyn(seq, opts) && (tl = findListener(dstHi, dstLo, dstPort)) != null
+            if (pureSyn && c.handshake.timeWaitAcceptsSyn(seq, opts)
+                    && (tl = findListener(dstHi, dstLo, dstPort)) != null
                     && passive.hasRoom(tl)) {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT connection. The old
                 // one is parked, not destroyed: if the SYN proves an old duplicate, it returns (§3.6.1 MAY-2).
@@ -430,7 +422,7 @@ public final class TcpLayer {
                 passive.syn(tl, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort, seq, window, opts, c);
             } else {
                 try {
-                    c.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
+                    c.receiver.segmentArrives(frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
                 } catch (RuntimeException e) {
                     faulted(c, e);
                     throw e; // the stack's fault barrier counts and logs it
@@ -564,14 +556,11 @@ public final class TcpLayer {
             rflags = Tcp.RST | Tcp.ACK;
         }
         boolean v6 = !IpAddress.isV4(srcHi, srcLo);
-        ByteBuf f = env.newFrame(v6, Tcp.MIN_HEADER_LENGTH);
-        int ro = env.payloadOffset(v6);
+        ByteBuf f = SegmentWriter.newFrame(env, v6, Tcp.MIN_HEADER_LENGTH);
+        int ro = SegmentWriter.headerOffset(env, v6);
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
-        f.setShort(ro + 16, Checksum.fold(IpAddress.pseudoHeaderSum(dstHi, dstLo, srcHi, srcLo, Ipv4.PROTO_TCP,
-                Tcp.MIN_HEADER_LENGTH)));
         env.stats().tcpResetsOut++;
-        env.stats().tcpSegmentsOut++;
-        env.send(f, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo), Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH,
-                16, 0, 0);
+        SegmentWriter.transmit(env, f, ro, Tcp.MIN_HEADER_LENGTH, IpAddress.of(dstHi, dstLo),
+                IpAddress.of(srcHi, srcLo), 0, 0);
     }
 }

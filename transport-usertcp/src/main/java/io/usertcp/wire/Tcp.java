@@ -3,8 +3,8 @@ package io.usertcp.wire;
 import io.netty.buffer.ByteBuf;
 
 /**
- * The TCP header (RFC 9293 §3.1): offsets, flag bits, accessors and an options writer.
- * All offsets are relative to the first byte of the TCP header.
+ * The TCP header (RFC 9293 §3.1): offsets, flag bits, accessors and {@link #writeHeader}; the options are
+ * parsed and written by {@link TcpOptions}. All offsets are relative to the first byte of the TCP header.
  */
 public final class Tcp {
     /** Header length without options. */
@@ -66,7 +66,22 @@ public final class Tcp {
         return b.getUnsignedShort(o + 16);
     }
 
-    /** Writes the fixed header; the checksum field is left zero. */
+    /** Offset of the checksum field within the header. */
+    public static final int CHECKSUM_OFFSET = 16;
+
+    public static int urgentPointer(ByteBuf b, int o) {
+        return b.getUnsignedShort(o + 18);
+    }
+
+    /** Sets the checksum field (for a partial checksum: the folded pseudo-header sum). */
+    public static void setChecksum(ByteBuf b, int o, int checksum) {
+        b.setShort(o + CHECKSUM_OFFSET, checksum);
+    }
+
+    /**
+     * Writes the fixed header; the checksum field and urgent pointer are left zero. Options go after it
+     * ({@link TcpOptions}'s {@code write*} methods); {@code headerLength} counts them.
+     */
     public static void writeHeader(ByteBuf b, int o, int srcPort, int dstPort, int seq, int ack, int headerLength,
                                    int flags, int window) {
         b.setShort(o, srcPort);

@@ -165,7 +165,7 @@ final class Victim implements AutoCloseable {
                 .address("fd00:198::2/64").minRto(Duration.ofMillis(200)).timeWait(Duration.ofSeconds(10))
                 .defaultReceiveBuffer(64 << 10).defaultSendBuffer(64 << 10).seed(7).build(), link, clock, ALLOC);
         try {
-            listener = stack.tcp().listen(0, LISTEN_PORT, 64);
+            listener = stack.tcp().listen(null, LISTEN_PORT, 64);
             listener.handler(ev -> acceptAll());
             udpBound = openUdp(UDP_BOUND_PORT, null);
             udpConnected4 = openUdp(UDP_CONNECTED4_PORT, PEER4);

@@ -603,7 +603,7 @@ public final class ScriptedPeer {
                 case "listen": {
                     int port = Integer.parseInt(arg(a, 0));
                     int backlog = a.size() > 1 ? Integer.parseInt(a.get(1)) : 16;
-                    listeners.add(stack.tcp().listen(0, port, backlog));
+                    listeners.add(stack.tcp().listen(null, port, backlog));
                     stackPort = port;
                     break;
                 }

@@ -47,7 +47,7 @@ class LossRecoveryTest {
         FaultModel aToB = FaultModel.of(0.05, 0, 0.02, 0, seed * 2);
         FaultModel bToA = FaultModel.of(0.05, 0, 0.02, 0, seed * 2 + 1);
         try (TwoStacks net = new TwoStacks(ONE_WAY_DELAY, aToB, bToA)) {
-            TcpListener l = net.b.tcp().listen(0, 5000, 16);
+            TcpListener l = net.b.tcp().listen(null, 5000, 16);
             AtomicReference<Transfer> server = new AtomicReference<>();
             l.handler(ev -> {
                 TcpConnection c;

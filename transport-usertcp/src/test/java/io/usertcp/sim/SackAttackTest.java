@@ -33,7 +33,7 @@ class SackAttackTest {
             net.linkB.tap(forger::onFrameFromB);
             RetransmissionWatch watch = new RetransmissionWatch();
             net.linkA.tap(watch::onFrameFromA);
-            TcpListener l = net.b.tcp().listen(0, 5000, 16);
+            TcpListener l = net.b.tcp().listen(null, 5000, 16);
             AtomicReference<Transfer> server = new AtomicReference<>();
             l.handler(ev -> {
                 TcpConnection c;

@@ -37,7 +37,7 @@ class SimulatedTransferTest {
                 net.linkA.tap(f -> System.out.println(net.clock.nanoTime() / 1000 + "us A " + Trace.describe(f)));
                 net.linkB.tap(f -> System.out.println(net.clock.nanoTime() / 1000 + "us B " + Trace.describe(f)));
             }
-            TcpListener l = net.b.tcp().listen(0, 5000, 16);
+            TcpListener l = net.b.tcp().listen(null, 5000, 16);
             AtomicReference<Transfer> server = new AtomicReference<>();
             l.handler(ev -> {
                 TcpConnection c;

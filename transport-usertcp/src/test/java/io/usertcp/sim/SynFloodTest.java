@@ -80,7 +80,7 @@ class SynFloodTest {
             server = new Stack(serverConfig, serverLink, clock, PooledByteBufAllocator.DEFAULT);
             serverMac = serverLink.macAddress().toLong();
             for (int port : PORTS) {
-                TcpListener l = server.tcp().listen(0, port, BACKLOG);
+                TcpListener l = server.tcp().listen(null, port, BACKLOG);
                 l.handler(ev -> {
                     TcpConnection c;
                     while ((c = l.accept()) != null) {

@@ -23,7 +23,7 @@ class TimeoutsTest {
     private static final long SEC = 1000 * MS;
 
     private static TcpConnection[] connect(TwoStacks net) throws Exception {
-        TcpListener l = net.b.tcp().listen(0, 6000, 4);
+        TcpListener l = net.b.tcp().listen(null, 6000, 4);
         AtomicReference<TcpConnection> accepted = new AtomicReference<>();
         l.handler(ev -> accepted.compareAndSet(null, l.accept()));
         TcpConnection c = net.a.tcp().connect(0, 0, TwoStacks.B_IP, 6000);

@@ -85,7 +85,7 @@ final class FuzzCorpus {
 
     FuzzCorpus(FuzzNet net) throws IOException {
         this.net = net;
-        listener = net.b.tcp().listen(0, LISTEN_PORT, BACKLOG);
+        listener = net.b.tcp().listen(null, LISTEN_PORT, BACKLOG);
         listener.handler(ev -> {
             TcpConnection c;
             while ((c = listener.accept()) != null) {

@@ -27,7 +27,7 @@ class SynQueueTest {
         long[] now = {0};
         Clock clock = () -> now[0];
         try (Stack stack = new Stack(StackConfig.builder().build(), null, clock, UnpooledByteBufAllocator.DEFAULT)) {
-            TcpListener l = stack.tcp().listen(0, 80, 16);
+            TcpListener l = stack.tcp().listen(null, 80, 16);
             TimerQueue timers = new TimerQueue();
             Map<SynReceived, List<Long>> events = new HashMap<>();
             List<SynReceived> exhausted = new ArrayList<>();
