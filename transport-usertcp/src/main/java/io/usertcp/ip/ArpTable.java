@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import io.usertcp.util.TokenBucket;
 
@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.usertcp.stats.StackStats;
 import io.usertcp.time.Timer;
 import io.usertcp.time.TimerQueue;
+import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.MacAddress;
 
@@ -36,7 +37,7 @@ import java.util.Map;
  * </ul>
  * Lookups go through a keyed hash ({@link KeyedHash}): the addresses come from the wire.
  */
-public final class ArpTable {
+public final class ArpTable implements NeighborResolver {
     /** Most entries kept. */
     public static final int MAX_ENTRIES = 1024;
     /** Most frames queued behind one unresolved address. */
@@ -54,23 +55,11 @@ public final class ArpTable {
     private static final long RETRY_NANOS = 1_000_000_000L;
     private static final long REACHABLE_NANOS = 60_000_000_000L;
 
-    /** What the table needs from the stack. */
-    public interface Output {
-        /** Broadcasts (or unicasts to {@code dstMac}) an ARP request for {@code targetIp}. */
-        void sendArpRequest(int targetIp, long dstMac);
-
-        /** Sends a frame whose Ethernet destination has just been filled in. Takes ownership. */
-        void transmitResolved(ByteBuf frame);
-
-        /** Drops a frame that could not be resolved. Takes ownership. */
-        void dropUnresolved(ByteBuf frame);
-    }
-
     private final Map<Key, Entry> entries = new HashMap<>();
     private final KeyedHash hasher = KeyedHash.random();
     private final Key probe = new Key(); // reused for lookups: no allocation on the hot path
     private final TimerQueue timers;
-    private final Output output;
+    private final NeighborResolver.Output output;
     private final StackStats stats;
     private final TokenBucket newEntries = new TokenBucket(NEW_ENTRIES_PER_SECOND, NEW_ENTRY_BURST);
     /**
@@ -98,7 +87,7 @@ public final class ArpTable {
      * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
      * @param stats          where the bounds hit are counted
      */
-    public ArpTable(TimerQueue timers, Output output, int ethernetOffset, StackStats stats) {
+    public ArpTable(TimerQueue timers, NeighborResolver.Output output, int ethernetOffset, StackStats stats) {
         this.timers = timers;
         this.output = output;
         this.ethernetOffset = ethernetOffset;
@@ -119,6 +108,16 @@ public final class ArpTable {
         }
     }
 
+    @Override
+    public long lookup(long hi, long lo, long now) {
+        return lookup((int) lo, now);
+    }
+
+    @Override
+    public void resolve(long hi, long lo, ByteBuf frame, long now) {
+        resolve((int) lo, frame, now);
+    }
+
     /** The resolved MAC of {@code ip}, or -1 if not known. */
     public long lookup(int ip, long now) {
         Entry e = find(ip);
@@ -129,7 +128,7 @@ public final class ArpTable {
         if (now - e.confirmed > REACHABLE_NANOS && !e.timer.isScheduled()) {
             // Stale: keep using it, but refresh it with a unicast request (RFC 1122 §2.3.2.1).
             e.requests = 0;
-            output.sendArpRequest(ip, e.mac);
+            output.solicit(0, IpAddress.mappedLo(ip), e.mac);
             e.requests++;
             timers.schedule(e.timer, now + RETRY_NANOS);
         }
@@ -172,7 +171,7 @@ public final class ArpTable {
         }
         if (!e.timer.isScheduled()) {
             e.requests = 1;
-            output.sendArpRequest(ip, MacAddress.BROADCAST.toLong());
+            output.solicit(0, IpAddress.mappedLo(ip), MacAddress.BROADCAST.toLong());
             timers.schedule(e.timer, now + RETRY_NANOS);
         }
     }
@@ -357,7 +356,7 @@ public final class ArpTable {
                 return;
             }
             requests++;
-            output.sendArpRequest(key.ip, mac < 0 ? MacAddress.BROADCAST.toLong() : mac);
+            output.solicit(0, IpAddress.mappedLo(key.ip), mac < 0 ? MacAddress.BROADCAST.toLong() : mac);
             timers.schedule(timer, now + RETRY_NANOS);
         }
 

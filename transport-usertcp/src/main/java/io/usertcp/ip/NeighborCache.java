@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import io.usertcp.util.TokenBucket;
 
@@ -40,7 +40,7 @@ import java.util.Map;
  * treated as STALE when next looked at, so a confirmation (sent by TCP for every acknowledgement of new data)
  * costs no timer operation. The IsRouter flag and the default router list are not kept here.
  */
-public final class NeighborCache {
+public final class NeighborCache implements NeighborResolver {
     /** Most entries kept. */
     public static final int MAX_ENTRIES = 1024;
     /** Most frames queued behind one INCOMPLETE entry. */
@@ -78,29 +78,11 @@ public final class NeighborCache {
         PROBE
     }
 
-    /** What the cache needs from the stack. */
-    public interface Output {
-        /**
-         * Sends a neighbour solicitation for the target: to its solicited-node multicast address when
-         * {@code dstMac} is -1 (address resolution), else unicast to {@code dstMac} (unreachability detection).
-         */
-        void sendNeighborSolicitation(long targetHi, long targetLo, long dstMac);
-
-        /** Sends a queued frame whose Ethernet destination has just been filled in. Takes ownership. */
-        void transmitResolved(ByteBuf frame);
-
-        /**
-         * Drops a frame that could not be resolved (queue full, resolution failed, entry evicted). Takes
-         * ownership; the stack may answer with ICMPv6 address unreachable (RFC 4861 §7.3.3).
-         */
-        void dropUnresolved(ByteBuf frame);
-    }
-
     private final Map<Key, Entry> entries = new HashMap<>();
     private final KeyedHash hasher = KeyedHash.random();
     private final Key probe = new Key(); // reused for lookups: no allocation on the hot path
     private final TimerQueue timers;
-    private final Output output;
+    private final NeighborResolver.Output output;
     private final StackStats stats;
     private final TokenBucket newEntries = new TokenBucket(NEW_ENTRIES_PER_SECOND, NEW_ENTRY_BURST);
     /**
@@ -129,7 +111,7 @@ public final class NeighborCache {
      * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
      * @param stats          where the bounds hit are counted
      */
-    public NeighborCache(TimerQueue timers, Output output, int ethernetOffset, StackStats stats) {
+    public NeighborCache(TimerQueue timers, NeighborResolver.Output output, int ethernetOffset, StackStats stats) {
         this.timers = timers;
         this.output = output;
         this.ethernetOffset = ethernetOffset;
@@ -169,6 +151,7 @@ public final class NeighborCache {
      * The MAC to send a packet for {@code hi/lo} to, or -1 if not known (absent or INCOMPLETE: call
      * {@link #resolve}). Sending to a STALE entry moves it to DELAY (RFC 4861 §7.3.3).
      */
+    @Override
     public long lookup(long hi, long lo, long now) {
         Entry e = find(hi, lo);
         if (e == null || e.state == State.INCOMPLETE) {
@@ -183,6 +166,7 @@ public final class NeighborCache {
      * INCOMPLETE entry and sending a multicast solicitation if none is outstanding (RFC 4861 §7.2.2). If the
      * address is already resolved the frame is sent at once. Takes ownership.
      */
+    @Override
     public void resolve(long hi, long lo, ByteBuf frame, long now) {
         Entry e = find(hi, lo);
         if (e == null) {
@@ -215,7 +199,7 @@ public final class NeighborCache {
         }
         if (!e.timer.isScheduled()) {
             e.probes = 1;
-            output.sendNeighborSolicitation(hi, lo, -1);
+            output.solicit(hi, lo, -1);
             timers.schedule(e.timer, now + retransTimer);
         }
     }
@@ -427,13 +411,13 @@ public final class NeighborCache {
                     return;
                 }
                 e.probes++;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, -1);
+                output.solicit(e.key.hi, e.key.lo, -1);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             case DELAY:
                 e.state = State.PROBE;
                 e.probes = 1;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                output.solicit(e.key.hi, e.key.lo, e.mac);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             case PROBE:
@@ -442,7 +426,7 @@ public final class NeighborCache {
                     return;
                 }
                 e.probes++;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                output.solicit(e.key.hi, e.key.lo, e.mac);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             default:
