@@ -251,10 +251,8 @@ public final class TapDevice implements Link {
                     + " --device /dev/net/tun");
         }
         if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot open " + TUN_PATH + " (" + err + "): opening TAP device " + dev
-                    + " needs CAP_NET_ADMIN: run as root, or create it once with `ip tuntap add dev " + dev
-                    + " mode tap user $USER` and run again (in a container also pass --device /dev/net/tun"
-                    + " --cap-add NET_ADMIN)");
+            return new IOException("cannot open " + TUN_PATH + " (" + err + ") for TAP device " + dev + ": "
+                    + TapAvailability.netAdminAdvice(dev));
         }
         return new IOException("cannot open " + TUN_PATH + " for TAP device " + dev + ": " + err);
     }
@@ -262,13 +260,14 @@ public final class TapDevice implements Link {
     private static IOException setIffError(String dev, int errno) {
         String err = LibC.errnoMessage(errno);
         if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot attach to TAP device " + dev + " (" + err + "): it needs CAP_NET_ADMIN:"
-                    + " run as root, or create it once with `ip tuntap add dev " + dev + " mode tap user $USER`"
-                    + " and run again");
+            return new IOException("cannot attach to TAP device " + dev + " (" + err + "): "
+                    + TapAvailability.netAdminAdvice(dev));
         }
         if (errno == EBUSY) {
-            return new IOException("TAP device " + dev + " is busy (" + err + "): another process holds " + dev
-                    + " (IFF_MULTI_QUEUE not requested); stop it or choose another name");
+            return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
+                    + " loop of this one, holds it. A TAP device serves one event loop: build the group with one"
+                    + " thread (new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config))) and give"
+                    + " each further group its own device; otherwise stop the other process or choose another name");
         }
         if (errno == EINVAL) {
             if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))
