@@ -4,14 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.ip.ArpTable;
 import io.usertcp.ip.EthernetInterface;
-import io.usertcp.ip.IpLayer;
-import io.usertcp.ip.Ipv4Layer;
 import io.usertcp.ip.Ipv4Reassembly;
-import io.usertcp.ip.Ipv6Layer;
 import io.usertcp.ip.Ipv6Reassembly;
 import io.usertcp.ip.NeighborCache;
-import io.usertcp.ip.Network;
 import io.usertcp.ip.PathMtuCache;
+import io.usertcp.ip.Network;
 import io.usertcp.ip.Route;
 import io.usertcp.link.Link;
 import io.usertcp.stats.MemoryBudget;
@@ -25,15 +22,11 @@ import io.usertcp.time.TimerQueue;
 import io.usertcp.udp.UdpEnv;
 import io.usertcp.udp.UdpLayer;
 import io.usertcp.udp.UdpSocket;
-import io.usertcp.util.TokenBucket;
 import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A user-space TCP/IP stack: one link (a NIC) and its addresses, the network layer ({@link Network}: IPv4 and
@@ -48,10 +41,6 @@ import java.util.List;
  * processed on the next poll, as a loopback interface would.
  */
 public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
-    /** ICMP errors sent per second at most, and in one burst (RFC 1812 §4.3.2.8; issue #5). */
-    private static final int ICMP_ERRORS_PER_SECOND = 100;
-    private static final int ICMP_ERROR_BURST = 50;
-
     private final Clock clock;
     private final ByteBufAllocator alloc;
     private final StackStats stats = new StackStats();
@@ -65,7 +54,6 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
-    private final Route scratch; // TcpEnv.send until TCP holds routes of its own
     private boolean closed;
 
     /**
@@ -80,54 +68,12 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         this.memory = new MemoryBudget(config.memoryBudget());
         timers.faults(faults);
         this.iface = new EthernetInterface(link, clock, alloc, stats);
-        TransportDemux up = new TransportDemux(this);
-        TokenBucket icmpErrorLimit = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST); // both families
-        PathMtuCache pathMtu = new PathMtuCache();
-        List<Integer> addrs = new ArrayList<>();
-        List<Integer> masks = new ArrayList<>();
-        List<IpAddress> v6 = new ArrayList<>();
-        List<Integer> v6Prefixes = new ArrayList<>();
-        for (StackConfig.InterfaceAddress a : config.addresses()) {
-            if (a.address() instanceof Inet4Address) {
-                addrs.add(toInt(a.address()));
-                masks.add(a.prefixLength() == 0 ? 0 : -1 << (32 - a.prefixLength()));
-            } else {
-                v6.add(IpAddress.of(a.address()));
-                v6Prefixes.add(a.prefixLength());
-            }
-        }
-        int gateway = config.gateway() instanceof Inet4Address ? toInt(config.gateway()) : 0;
-        Ipv4Layer ipv4;
-        try {
-            ipv4 = new Ipv4Layer(iface, toArray(addrs), toArray(masks), gateway, config.ttl(), timers, pathMtu,
-                    icmpErrorLimit, up);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("gateway " + config.gateway().getHostAddress()
-                    + " is not within any of the stack's prefixes " + config.addresses(), e);
-        }
-        Ipv6Layer ipv6 = null;
-        if (!v6.isEmpty() || link == null) {
-            // A stack without a link is loopback only: it has ::1 as it has 127.0.0.1.
-            int firstId = config.seed() != null ? (int) (config.seed() * 0x9E3779B97F4A7C15L >>> 32)
-                    : new java.security.SecureRandom().nextInt();
-            IpAddress gw6 = config.gateway6() != null ? IpAddress.of(config.gateway6()) : null;
-            ipv6 = new Ipv6Layer(iface, v6.toArray(new IpAddress[0]), toArray(v6Prefixes), gw6, config.ttl(),
-                    firstId, timers, pathMtu, icmpErrorLimit, up);
-        } else if (config.gateway6() != null) {
-            throw new IllegalArgumentException("IPv6 gateway " + config.gateway6().getHostAddress()
-                    + " given but the stack has no IPv6 address: add one, e.g. address(\"fd00:198::2/64\")");
-        }
-        this.network = new Network(iface, ipv4, ipv6, pathMtu);
-        this.scratch = network.route(null, IpAddress.v4(0x7f000001), IpAddress.v4(0x7f000001));
+        this.network = NetworkWiring.build(config, iface, timers, new TransportDemux(this));
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
         this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());
         this.tcp.closingLimits(config.maxOrphans(), config.maxTimeWait());
         this.udp = new UdpLayer(this);
-    }
-
-    private static int[] toArray(List<Integer> l) {
-        return l.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The network layer. */
@@ -348,36 +294,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return network.route(reuse, local, remote);
     }
 
-    @Override
-    public int payloadOffset(boolean v6) {
-        return v6 ? network.layer(IpAddress.V6_LOOPBACK).transportOffset() : network.ipv4().transportOffset();
-    }
-
-    @Override
-    public ByteBuf newFrame(boolean v6, int l4Length) {
-        return (v6 ? network.layer(IpAddress.V6_LOOPBACK) : network.ipv4()).newPacket(l4Length);
-    }
-
-    @Override
-    public void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset,
-                     int gsoSize, int tos) {
-        IpLayer layer = network.layer(dst);
-        network.route(scratch, src, dst);
-        int th = frame.getUnsignedByte(layer.transportOffset() + 12) >>> 4 << 2;
-        layer.send(scratch, frame, protocol, l4Length, csumOffset, gsoSize, th, tos);
-    }
-
-    @Override
-    public int maxSegmentPayload(IpAddress dst, int mss, int tcpHeaderLength) {
-        IpLayer layer = network.layer(dst);
-        if (!layer.segmentationOffload() || layer.isLocal(dst)) {
-            return mss;
-        }
-        int max = layer.maxTransportLength() - tcpHeaderLength;
-        return Math.max(mss, max - max % mss);
-    }
-
-    @Override
+    /** The MTU of the path to {@code dst}. */
     public int mtuTo(IpAddress dst) {
         return network.mtuTo(dst);
     }

@@ -3,12 +3,12 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
-import io.usertcp.wire.Checksum;
 
 import java.util.List;
 
@@ -33,6 +33,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     static final long COOKIE_CHECK_NANOS = 4 * SynCookies.COUNTER_NANOS;
 
     private final TcpLayer tcp;
+    private Route route;
     private final StackStats stats;
     final SynQueue queue;
     private final SynCookies cookies;
@@ -317,13 +318,14 @@ final class PassiveOpen implements SynQueue.Expiry {
         IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
         int hdr = Tcp.MIN_HEADER_LENGTH + 4 + (ws ? 4 : 0) + (sack ? 4 : 0) + (ts ? 12 : 0);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
+        Route route = routeTo(local, remote);
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
         int p = o + Tcp.MIN_HEADER_LENGTH;
         f.setByte(p, Tcp.OPT_MSS);
         f.setByte(p + 1, 4);
-        f.setShort(p + 2, tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH);
+        f.setShort(p + 2, route.mtu() - ipHeader - Tcp.MIN_HEADER_LENGTH);
         p += 4;
         if (ws) {
             f.setByte(p, Tcp.OPT_NOP);
@@ -342,22 +344,22 @@ final class PassiveOpen implements SynQueue.Expiry {
         if (ts) {
             writeTimestamp(f, p, tsVal, tsEcr);
         }
-        transmit(f, o, hdr, local, remote);
+        transmit(f, o, hdr, route);
     }
 
     /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for a record (§3.10.7.4: the answer to an unacceptable segment). */
     private void sendAck(SynReceived r) {
-        boolean v6 = !r.isV4();
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
-        ByteBuf f = tcp.env.newFrame(v6, hdr);
-        int o = tcp.env.payloadOffset(v6);
+        Route route = routeTo(local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         int rcvWscale = r.peerWscale >= 0 ? TcpConnection.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {
             writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
         }
-        transmit(f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
+        transmit(f, o, hdr, route);
     }
 
     private static void writeTimestamp(ByteBuf f, int p, int tsVal, int tsEcr) {
@@ -369,12 +371,18 @@ final class PassiveOpen implements SynQueue.Expiry {
         f.setInt(p + 8, tsEcr);
     }
 
-    private void transmit(ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote) {
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local.hi(), local.lo(), remote.hi(), remote.lo(),
-                Ipv4.PROTO_TCP, l4Length)));
+    private void transmit(ByteBuf f, int o, int l4Length, Route route) {
+        // The route fills the checksum field with the pseudo-header sum; the stack (or the kernel) completes it.
         stats.tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, 0, 0);
+        route.send(f, Ipv4.PROTO_TCP, l4Length, 16, 0, l4Length, 0);
+    }
+
+    /** The route from {@code local} to {@code remote}: one object for the handshakes, re-aimed when they change. */
+    private Route routeTo(IpAddress local, IpAddress remote) {
+        if (route == null || !route.matches(local, remote)) {
+            route = tcp.env.route(route, local, remote);
+        }
+        return route;
     }
 
     /** Our address as an object, without a new one per segment while it stays the same. */

@@ -1,8 +1,8 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.time.Timer;
-import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
@@ -39,6 +39,8 @@ public final class TcpConnection extends TcpSocket {
     final FlowKey key;
     final IpAddress local;
     final IpAddress remote;
+    /** The way out to {@link #remote}, set up once (family, header room, next hop, path MTU, offload). */
+    private final Route route;
     /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
     private final int ipHeaderLength;
     final int localPort;
@@ -186,6 +188,7 @@ public final class TcpConnection extends TcpSocket {
         this.localPort = localPort;
         this.remote = remote;
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
+        this.route = tcp.env.route(null, local, remote);
         this.remotePort = remotePort;
         this.sendBuffer = new SendBuffer(tcp.env.alloc(), tcp.env.memory());
         this.receiveQueue = new ReceiveQueue(tcp.env.alloc(), tcp.env.memory());
@@ -643,7 +646,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** The MSS the path's MTU allows (RFC 9293 §3.7.1: MTU less the IP and TCP fixed headers). */
     private int pathMss() {
-        return tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
+        return route.mtu() - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
     }
 
     private int initialCwnd() {
@@ -667,15 +670,15 @@ public final class TcpConnection extends TcpSocket {
         boolean ts = !ack || tsOk;
         int optLen = 4 + (ws ? 4 : 0) + (sp ? 4 : 0) + (ts ? 12 : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
         Tcp.writeHeader(f, o, localPort, remotePort, iss, ack ? rcvNxt : 0, hdr, flags,
                 Math.min(receiveBufferSize, 65535));
         int p = o + Tcp.MIN_HEADER_LENGTH;
         f.setByte(p, Tcp.OPT_MSS);
         f.setByte(p + 1, 4);
-        int announce = tcp.env.mtuTo(remote) - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
+        int announce = route.mtu() - ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
         f.setShort(p + 2, mssClamp > 0 ? Math.min(announce, mssClamp) : announce);
         if (ws) {
             f.setByte(p + 4, Tcp.OPT_NOP);
@@ -1292,7 +1295,7 @@ public final class TcpConnection extends TcpSocket {
             cwnd = Math.min(cwnd, initialCwnd());
         }
         int smss = mss - sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
-        int segmentMax = tcp.env.maxSegmentPayload(remote, smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
+        int segmentMax = route.maxSegmentPayload(smss, Tcp.MIN_HEADER_LENGTH + mss - smss);
         if (segmentMax > smss) {
             // Keep at least four super-segments per window, so that losing one still leaves later ones to
             // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.
@@ -1502,8 +1505,8 @@ public final class TcpConnection extends TcpSocket {
         int blocks = sackBlocksToSend();
         int tsLen = tsOk ? 12 : 0;
         int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr + len);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
+        ByteBuf f = route.newPacket(hdr + len);
+        int o = route.transportOffset();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, rcvNxt, hdr, flags, receiveWindowField());
         if (tsOk) {
             writeTimestamp(f, o + Tcp.MIN_HEADER_LENGTH, tsRecent);
@@ -1528,8 +1531,8 @@ public final class TcpConnection extends TcpSocket {
         int blocks = rst ? 0 : sackBlocksToSend();
         int tsLen = tsOk && !rst ? 12 : 0;
         int hdr = Tcp.MIN_HEADER_LENGTH + tsLen + (blocks > 0 ? 4 + 8 * blocks : 0);
-        ByteBuf f = tcp.env.newFrame(ipHeaderLength == 40, hdr);
-        int o = tcp.env.payloadOffset(ipHeaderLength == 40);
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         int win = rst ? 0 : receiveWindowField();
         Tcp.writeHeader(f, o, localPort, remotePort, seq, ack, hdr, flags, win);
         if (tsLen > 0) {
@@ -1637,11 +1640,11 @@ public final class TcpConnection extends TcpSocket {
     }
 
     private void transmit(ByteBuf f, int o, int l4Length) {
-        int gso = mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
-        // The checksum field gets the pseudo-header sum; the stack (or the kernel, with offload) completes it.
-        f.setShort(o + 16, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
+        int hdr = Tcp.headerLength(f, o);
+        int gso = mss - (hdr - Tcp.MIN_HEADER_LENGTH);
         tcp.env.stats().tcpSegmentsOut++;
-        tcp.env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, 16, gso, tos);
+        // The route fills the checksum field with the pseudo-header sum; the stack (or the kernel) completes it.
+        route.send(f, Ipv4.PROTO_TCP, l4Length, 16, gso, hdr, tos);
     }
 
     /**

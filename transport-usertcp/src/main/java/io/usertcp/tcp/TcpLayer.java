@@ -3,6 +3,7 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
@@ -42,6 +43,7 @@ public final class TcpLayer {
     private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
     private final FlowKey probe;
     private final TcpOptions options = new TcpOptions();
+    private Route resetRoute; // RSTs for no connection: one route object, re-aimed for each
     /**
      * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
      * {@value #CONTROL_PER_SECOND} a second with bursts of {@value #CONTROL_BURST} for the whole stack: a flood of
@@ -563,15 +565,12 @@ public final class TcpLayer {
             rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
             rflags = Tcp.RST | Tcp.ACK;
         }
-        boolean v6 = !IpAddress.isV4(srcHi, srcLo);
-        ByteBuf f = env.newFrame(v6, Tcp.MIN_HEADER_LENGTH);
-        int ro = env.payloadOffset(v6);
+        Route r = resetRoute = env.route(resetRoute, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo));
+        ByteBuf f = r.newPacket(Tcp.MIN_HEADER_LENGTH);
+        int ro = r.transportOffset();
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
-        f.setShort(ro + 16, Checksum.fold(IpAddress.pseudoHeaderSum(dstHi, dstLo, srcHi, srcLo, Ipv4.PROTO_TCP,
-                Tcp.MIN_HEADER_LENGTH)));
         env.stats().tcpResetsOut++;
         env.stats().tcpSegmentsOut++;
-        env.send(f, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo), Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH,
-                16, 0, 0);
+        r.send(f, Ipv4.PROTO_TCP, Tcp.MIN_HEADER_LENGTH, 16, 0, Tcp.MIN_HEADER_LENGTH, 0); // the route adds the pseudo-header
     }
 }
