@@ -1709,7 +1709,12 @@ public final class TcpConnection extends TcpSocket {
         if (state == TcpState.CLOSED) {
             return;
         }
-        if (state.isSynchronized() && sndWnd == 0) {
+        // A simultaneous open closed in SYN-RECEIVED is in FIN-WAIT-1 (RFC 9293 §3.10.4) with its SYN perhaps still
+        // unacknowledged (SND.UNA = ISS, before the send buffer's first byte): then what timed out is the SYN, and
+        // it is resent as the SYN-ACK it was; going back to SND.UNA as if it were data would send a byte that
+        // does not exist.
+        boolean synUnacked = seqLt(sndUna, sndBufSeq);
+        if (state.isSynchronized() && sndWnd == 0 && !synUnacked) {
             // The peer's window is closed (perhaps shrunk onto data in flight): nothing may be resent, so this
             // is no retransmission. Zero-window probing takes over and keeps the connection for as long as the
             // probes are answered (RFC 9293 §3.8.6.1, MUST-37).
@@ -1719,7 +1724,7 @@ public final class TcpConnection extends TcpSocket {
         }
         retries++;
         tcp.env.stats().tcpTimeouts++;
-        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
+        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED || synUnacked;
         boolean userTimedOut = userTimeoutNanos > 0 && !handshake && now - lastProgress >= userTimeoutNanos;
         if (userTimedOut || retries > (handshake ? MAX_SYN_RETRIES : MAX_DATA_RETRIES)) {
             // A soft ICMP error seen meanwhile names the likely cause (as Linux reports sk_err_soft).
@@ -1736,7 +1741,7 @@ public final class TcpConnection extends TcpSocket {
         backoff++; // RFC 6298 §5.5: back off
         rttTiming = false;                       // Karn
         if (handshake) {
-            sendSyn(state == TcpState.SYN_RECEIVED);
+            sendSyn(state != TcpState.SYN_SENT);
             armRtx(now);
             return;
         }

@@ -71,4 +71,14 @@ public final class Checksum {
                 + (dstHi >>> 32) + (dstHi & 0xffff_ffffL) + (dstLo >>> 32) + (dstLo & 0xffff_ffffL)
                 + nextHeader + (length & 0xffff_ffffL);
     }
+
+    /**
+     * Completes a transport checksum whose field (at {@code offset + csumOffset}) holds the pseudo-header sum:
+     * summing the {@code len} bytes of the transport header and data finishes it. A result of 0 is stored as
+     * 0xffff, its equal in one's complement: for UDP 0 means "no checksum" (RFC 768).
+     */
+    public static void completePartial(ByteBuf buf, int offset, int len, int csumOffset) {
+        int c = finish(add(buf, offset, len, 0));
+        buf.setShort(offset + csumOffset, c == 0 ? 0xffff : c);
+    }
 }

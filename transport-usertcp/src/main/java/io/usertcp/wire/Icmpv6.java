@@ -138,6 +138,72 @@ public final class Icmpv6 {
         b.setInt(o + 4, word);
     }
 
+    /** Offset of the checksum field. */
+    public static final int CHECKSUM_OFFSET = 2;
+
+    /** The MTU of a packet too big (RFC 4443 §3.2), unsigned 32 bits. */
+    public static long mtu(ByteBuf b, int o) {
+        return b.getUnsignedInt(o + 4);
+    }
+
+    /** The pointer of a parameter problem (RFC 4443 §3.4): the offset of the error in the invoking packet. */
+    public static long pointer(ByteBuf b, int o) {
+        return b.getUnsignedInt(o + 4);
+    }
+
+    /**
+     * Whether the checksum over the {@code len} bytes of the message and the IPv6 pseudo-header (RFC 4443 §2.3)
+     * verifies.
+     */
+    public static boolean checksumOk(ByteBuf b, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo) {
+        return Checksum.fold(Checksum.add(b, o, len,
+                Checksum.ipv6Pseudo(srcHi, srcLo, dstHi, dstLo, Ipv6.ICMPV6, len))) == 0xffff;
+    }
+
+    /** The word of an echo: identifier and sequence number. */
+    public static int echoWord(int id, int sequence) {
+        return (id & 0xffff) << 16 | (sequence & 0xffff);
+    }
+
+    /**
+     * Computes the checksum over the {@code len} bytes of the message at {@code o} and the IPv6 pseudo-header of
+     * the given source and destination (RFC 4443 §2.3), and stores it.
+     */
+    public static void fillChecksum(ByteBuf b, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo) {
+        b.setShort(o + CHECKSUM_OFFSET, 0);
+        b.setShort(o + CHECKSUM_OFFSET, Checksum.finish(Checksum.add(b, o, len,
+                Checksum.ipv6Pseudo(srcHi, srcLo, dstHi, dstLo, Ipv6.ICMPV6, len))));
+    }
+
+    /**
+     * Writes at {@code o} the echo reply to the echo request of {@code len} bytes at {@code ro} of {@code request}
+     * (RFC 4443 §4.2: same identifier, sequence and data), with its checksum for the reply's source and
+     * destination.
+     */
+    public static void writeEchoReply(ByteBuf b, int o, ByteBuf request, int ro, int len, long srcHi, long srcLo,
+                                      long dstHi, long dstLo) {
+        b.setBytes(o, request, ro, len);
+        b.setByte(o, ECHO_REPLY);
+        fillChecksum(b, o, len, srcHi, srcLo, dstHi, dstLo);
+    }
+
+    /**
+     * Writes at {@code o} an error message: {@code type}, {@code code}, {@code word} (unused 0, the MTU of a
+     * packet too big, the pointer of a parameter problem), then {@code quoted} bytes of the invoking packet at
+     * {@code qo} of {@code packet} (RFC 4443 §2.4 (c): as much as fits in the minimum MTU), with the checksum
+     * for the error's source and destination.
+     *
+     * @return the message length, {@code 8 + quoted}
+     */
+    public static int writeError(ByteBuf b, int o, int type, int code, int word, ByteBuf packet, int qo, int quoted,
+                                 long srcHi, long srcLo, long dstHi, long dstLo) {
+        writeHeader(b, o, type, code, word);
+        b.setBytes(o + HEADER_LENGTH, packet, qo, quoted);
+        int len = HEADER_LENGTH + quoted;
+        fillChecksum(b, o, len, srcHi, srcLo, dstHi, dstLo);
+        return len;
+    }
+
     /** First 8 bytes of the target address of a neighbor solicitation, advertisement or redirect. */
     public static long targetHi(ByteBuf b, int o) {
         return b.getLong(o + 8);

@@ -2,7 +2,7 @@ package io.usertcp.wire;
 
 import io.netty.buffer.ByteBuf;
 
-/** The IPv4 header (RFC 791): offsets, accessors and a writer for option-less headers. */
+/** The IPv4 header (RFC 791): offsets, accessors, and writers that fill the header checksum. */
 public final class Ipv4 {
     /** Length of a header without options. */
     public static final int MIN_HEADER_LENGTH = 20;
@@ -114,6 +114,68 @@ public final class Ipv4 {
         b.setInt(o + 12, src);
         b.setInt(o + 16, dst);
         b.setShort(o + 10, Checksum.compute(b, o, MIN_HEADER_LENGTH));
+    }
+
+    /** Type of service (the DS field and ECN, RFC 2474 and RFC 3168). */
+    public static int tos(ByteBuf b, int o) {
+        return b.getUnsignedByte(o + 1);
+    }
+
+    /** The header checksum field. */
+    public static int checksum(ByteBuf b, int o) {
+        return b.getUnsignedShort(o + 10);
+    }
+
+    /** Whether the header checksum over {@code headerLength} bytes verifies (RFC 1071: the sum folds to all ones). */
+    public static boolean checksumOk(ByteBuf b, int o, int headerLength) {
+        return Checksum.fold(Checksum.add(b, o, headerLength, 0)) == 0xffff;
+    }
+
+    /** Whether the "more fragments" flag is set. */
+    public static boolean moreFragments(ByteBuf b, int o) {
+        return (b.getUnsignedShort(o + 6) & FLAG_MF) != 0;
+    }
+
+    /** Whether the "don't fragment" flag is set. */
+    public static boolean dontFragment(ByteBuf b, int o) {
+        return (b.getUnsignedShort(o + 6) & FLAG_DF) != 0;
+    }
+
+    /**
+     * The flags/offset field for a fragment at {@code offsetBytes} (a multiple of 8) of the original payload.
+     */
+    public static int flagsFragment(boolean dontFragment, boolean moreFragments, int offsetBytes) {
+        return (dontFragment ? FLAG_DF : 0) | (moreFragments ? FLAG_MF : 0)
+                | ((offsetBytes >>> 3) & FRAGMENT_OFFSET_MASK);
+    }
+
+    /**
+     * Writes a header of {@code headerLength} bytes (20 to 60, a multiple of 4; IHL = headerLength / 4) and its
+     * checksum over all of it. The options, {@code headerLength - 20} bytes from {@code o + 20}, must already be
+     * in place (a reassembled or quoted header keeps its own).
+     */
+    public static void writeHeader(ByteBuf b, int o, int headerLength, int tos, int totalLength, int id,
+                                   int flagsFragment, int ttl, int protocol, int src, int dst) {
+        b.setByte(o, 0x40 | (headerLength >>> 2));
+        b.setByte(o + 1, tos);
+        b.setShort(o + 2, totalLength);
+        b.setShort(o + 4, id);
+        b.setShort(o + 6, flagsFragment);
+        b.setByte(o + 8, ttl);
+        b.setByte(o + 9, protocol);
+        b.setInt(o + 12, src);
+        b.setInt(o + 16, dst);
+        fillChecksum(b, o);
+    }
+
+    /**
+     * Recomputes the header checksum over the header length its IHL gives, after a field changed (a reassembled
+     * datagram's total length and flags/offset).
+     */
+    public static void fillChecksum(ByteBuf b, int o) {
+        int hl = headerLength(b, o);
+        b.setShort(o + 10, 0);
+        b.setShort(o + 10, Checksum.compute(b, o, hl));
     }
 
     /** Dotted-quad text of an address held in an int. */

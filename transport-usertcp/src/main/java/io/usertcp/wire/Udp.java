@@ -17,10 +17,12 @@ public final class Udp {
     private Udp() {
     }
 
+    /** The source port. */
     public static int srcPort(ByteBuf b, int o) {
         return b.getUnsignedShort(o);
     }
 
+    /** The destination port. */
     public static int dstPort(ByteBuf b, int o) {
         return b.getUnsignedShort(o + 2);
     }
@@ -41,5 +43,20 @@ public final class Udp {
         b.setShort(o + 2, dstPort);
         b.setShort(o + 4, length);
         b.setShort(o + CHECKSUM_OFFSET, checksum);
+    }
+
+    /**
+     * Writes the header and its complete checksum over the header and the {@code length - 8} data bytes already
+     * in place after it, starting from {@code pseudo}, the pseudo-header sum ({@link Checksum#ipv4Pseudo} or
+     * {@link Checksum#ipv6Pseudo}). A computed 0 goes out as 0xffff (RFC 768; RFC 8200 §8.1).
+     */
+    public static void writeHeaderWithChecksum(ByteBuf b, int o, int srcPort, int dstPort, int length, long pseudo) {
+        writeHeader(b, o, srcPort, dstPort, length, Checksum.fold(pseudo));
+        Checksum.completePartial(b, o, length, CHECKSUM_OFFSET);
+    }
+
+    /** Whether the checksum over the {@code length} bytes of the datagram and {@code pseudo} verifies. */
+    public static boolean checksumOk(ByteBuf b, int o, int length, long pseudo) {
+        return Checksum.fold(Checksum.add(b, o, length, pseudo)) == 0xffff;
     }
 }

@@ -29,16 +29,34 @@ public final class VirtioNetHeader {
     private VirtioNetHeader() {
     }
 
+    /** flags: {@link #F_NEEDS_CSUM}, {@link #F_DATA_VALID}. */
     public static int flags(ByteBuf b, int o) {
         return b.getUnsignedByte(o);
     }
 
+    /** gso_type: {@link #GSO_NONE}, {@link #GSO_TCPV4}, {@link #GSO_TCPV6}, possibly with {@link #GSO_ECN}. */
     public static int gsoType(ByteBuf b, int o) {
         return b.getUnsignedByte(o + 1);
     }
 
+    /** hdr_len: the length of the headers of the frame (Ethernet to transport). */
+    public static int hdrLen(ByteBuf b, int o) {
+        return b.getUnsignedShortLE(o + 2);
+    }
+
+    /** gso_size: the payload of each segment a super-segment is cut into. */
     public static int gsoSize(ByteBuf b, int o) {
         return b.getUnsignedShortLE(o + 4);
+    }
+
+    /** csum_start: where the partial checksum's range begins, from the start of the Ethernet frame. */
+    public static int csumStart(ByteBuf b, int o) {
+        return b.getUnsignedShortLE(o + 6);
+    }
+
+    /** csum_offset: the checksum field's offset from csum_start. */
+    public static int csumOffset(ByteBuf b, int o) {
+        return b.getUnsignedShortLE(o + 8);
     }
 
     /** Writes a header that asks for nothing (no offload). */

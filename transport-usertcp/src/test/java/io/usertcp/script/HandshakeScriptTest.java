@@ -42,6 +42,12 @@ class HandshakeScriptTest {
     }
 
     @Test
+    @DisplayName("RFC 9293 §3.10.4: closed in SYN-RECEIVED, the unacknowledged SYN times out and is resent as a SYN-ACK")
+    void simultaneousOpenClosedBeforeTheSynIsAcknowledged() {
+        ScriptedPeer.runResource("simultaneous_open_close.pkt");
+    }
+
+    @Test
     @DisplayName("RFC 9293 §3.9.1.1 (MUST-41, MUST-42): LISTEN on a port in use leaves the existing connection alone")
     void listenDoesNotDisturbExistingConnections() {
         ScriptedPeer.runResource("listen_does_not_disturb.pkt");

@@ -186,4 +186,25 @@ class RackStateTest {
         ack(1500, 60 * MS);
         assertThat(rack.size()).isZero();
     }
+
+    @Test
+    void anIdleConnectionDoesNotKeepTheArraysOfABurst() {
+        assertThat(rack.capacity()).isEqualTo(64);
+        for (int k = 0; k < 600; k++) {
+            send(1, k * MS); // each segment at its own time: an entry each
+        }
+        sack(MSS, 300 * MSS, 700 * MS);
+        assertThat(rack.capacity()).isEqualTo(1024);
+        ack(500 * MSS, 710 * MS);
+        assertThat(rack.size()).isEqualTo(100);
+        assertThat(rack.capacity()).as("100 entries are more than a sixteenth: kept").isEqualTo(1024);
+        ack(max, 720 * MS);
+        assertThat(rack.size()).isZero();
+        assertThat(rack.capacity()).as("the flight emptied: back to the initial arrays").isEqualTo(64);
+        send(3, 800 * MS);
+        ack(una + MSS, 850 * MS);
+        assertThat(rack.size()).isEqualTo(1);
+        assertThat(rack.pipe()).isEqualTo(2 * MSS);
+        assertThat(rack.rackRtt()).isEqualTo(50 * MS);
+    }
 }
