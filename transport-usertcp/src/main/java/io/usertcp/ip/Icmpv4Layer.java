@@ -38,10 +38,7 @@ final class Icmpv4Layer {
             // RFC 1122 §3.2.2.6: reply with the same identifier, sequence and data.
             ByteBuf r = ip.newPacket(len);
             int ro = ip.transportOffset();
-            r.setBytes(ro, f, o, len);
-            r.setByte(ro, Icmpv4.ECHO_REPLY);
-            r.setShort(ro + 2, 0);
-            r.setShort(ro + 2, Checksum.compute(r, ro, len));
+            Icmpv4.writeEchoReply(r, ro, f, o, len);
             stats.icmpEchoReplies++;
             // The data comes back whole (RFC 1122 §3.2.2.6): a reply larger than the MTU (the request came in
             // fragments) leaves in fragments, DF clear, as Linux does.
@@ -149,12 +146,7 @@ final class Icmpv4Layer {
         int len = Icmpv4.HEADER_LENGTH + quoted;
         ByteBuf r = ip.newPacket(len);
         int ro = ip.transportOffset();
-        r.setByte(ro, type);
-        r.setByte(ro + 1, code);
-        r.setShort(ro + 2, 0);
-        r.setInt(ro + 4, 0); // unused
-        r.setBytes(ro + Icmpv4.HEADER_LENGTH, f, ipo, quoted);
-        r.setShort(ro + 2, Checksum.compute(r, ro, len));
+        Icmpv4.writeError(r, ro, type, code, 0, f, ipo, quoted); // the word after the checksum is unused
         stats.icmpErrorsOut++;
         ip.sendIpv4(r, dst, src, Ipv4.PROTO_ICMP, len);
     }

@@ -12,7 +12,7 @@ import io.usertcp.wire.Ipv6Extensions;
 /**
  * ICMPv6 (RFC 4443): the checksum, echo replies, errors received (to the transport that sent the quoted packet;
  * packet too big lowers the path MTU, RFC 8201) and errors sent (rate-limited, never about an error). Neighbour
- * discovery messages go to {@link Ndp}.
+ * discovery messages go to {@link NeighborDiscovery}.
  */
 final class Icmpv6Layer {
     /** What an ICMPv6 error may quote so that it fits the minimum MTU (RFC 4443 §2.4 (c)). */
@@ -20,13 +20,13 @@ final class Icmpv6Layer {
 
     private final Ipv6Layer ip;
     private final EthernetInterface iface;
-    private final Ndp ndp;
+    private final NeighborDiscovery ndp;
     private final StackStats stats;
     private final TransportDispatcher transports;
     private final TokenBucket errorLimit;
     private final Ipv6Extensions.Walk quoteWalk = new Ipv6Extensions.Walk();
 
-    Icmpv6Layer(Ipv6Layer ip, EthernetInterface iface, Ndp ndp, TransportDispatcher transports,
+    Icmpv6Layer(Ipv6Layer ip, EthernetInterface iface, NeighborDiscovery ndp, TransportDispatcher transports,
                 TokenBucket errorLimit) {
         this.ip = ip;
         this.iface = iface;
@@ -92,11 +92,7 @@ final class Icmpv6Layer {
         }
         int l4 = ip.l4;
         ByteBuf r = ip.newPacket(ilen);
-        r.setBytes(l4, f, io, ilen);
-        r.setByte(l4, Icmpv6.ECHO_REPLY);
-        r.setShort(l4 + 2, 0);
-        r.setShort(l4 + 2, Checksum.finish(Checksum.add(r, l4, ilen,
-                Checksum.ipv6Pseudo(src.hi(), src.lo(), sh, sl, Ipv6.ICMPV6, ilen))));
+        Icmpv6.writeEchoReply(r, l4, f, io, ilen, src.hi(), src.lo(), sh, sl);
         stats.icmp6EchoReplies++;
         // RFC 4443 §4.2: the data is returned entirely; a reply larger than the path MTU (the request came in
         // fragments) is fragmented by us, its source (RFC 8200 §4.5), rather than dropped by the link.
@@ -220,11 +216,7 @@ final class Icmpv6Layer {
         int len = Icmpv6.HEADER_LENGTH + quoted;
         int l4 = ip.l4;
         ByteBuf r = ip.newPacket(len);
-        Icmpv6.writeHeader(r, l4, type, code, parameter);
-        r.setBytes(l4 + Icmpv6.HEADER_LENGTH, f, ipo, quoted);
-        r.setShort(l4 + 2, 0);
-        r.setShort(l4 + 2, Checksum.finish(Checksum.add(r, l4, len,
-                Checksum.ipv6Pseudo(src.hi(), src.lo(), sh, sl, Ipv6.ICMPV6, len))));
+        Icmpv6.writeError(r, l4, type, code, parameter, f, ipo, quoted, src.hi(), src.lo(), sh, sl);
         stats.icmp6ErrorsOut++;
         ip.sendIcmp(r, len, ip.hopLimit, src.hi(), src.lo(), sh, sl);
     }

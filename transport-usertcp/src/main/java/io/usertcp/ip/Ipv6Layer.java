@@ -16,7 +16,7 @@ import java.util.Arrays;
 /**
  * IPv6 for one stack (RFC 8200): header validation and the bounded extension-header walk, fragment reassembly
  * ({@link Ipv6Reassembly}) and fragmentation at the source, the demultiplexing to the transports, ICMPv6
- * ({@link Icmpv6Layer}) and neighbour discovery ({@link Ndp}), and the output path with checksum and
+ * ({@link Icmpv6Layer}) and neighbour discovery ({@link NeighborDiscovery}), and the output path with checksum and
  * segmentation offload.
  *
  * <p>The stack speaks IPv6 only when its config holds an IPv6 address; it then also holds the link-local address
@@ -46,7 +46,7 @@ public final class Ipv6Layer implements IpLayer {
     private final long gatewayHi;
     private final long gatewayLo;
     private final boolean hasGateway;
-    private final Ndp ndp;
+    private final NeighborDiscovery ndp;
     private final Icmpv6Layer icmp;
     private final Ipv6Reassembly reassembly;
     private final Ipv6Extensions.Walk walk = new Ipv6Extensions.Walk();
@@ -103,7 +103,7 @@ public final class Ipv6Layer implements IpLayer {
             hasGateway = false;
         }
         this.fragmentId = firstFragmentId;
-        this.ndp = new Ndp(this, iface, timers);
+        this.ndp = new NeighborDiscovery(this, iface, timers);
         if (hasGateway) {
             ndp.neighbors().protect(gatewayHi, gatewayLo); // never evicted to make room
         }

@@ -8,13 +8,14 @@ import io.usertcp.wire.Ethernet;
 import io.usertcp.wire.Icmpv6;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv6;
+import io.usertcp.wire.Ndp;
 
 /**
  * Neighbour discovery (RFC 4861) for one IPv6 layer: solicitations and advertisements received (validated, then
  * learned into the {@link NeighborCache} and answered) and sent (for the cache's address resolution and
  * unreachability detection).
  */
-final class Ndp implements NeighborResolver.Output {
+final class NeighborDiscovery implements NeighborResolver.Output {
     /** Hop limit of NDP messages, sent and required on receipt (RFC 4861 §7.1). */
     static final int NDP_HOP_LIMIT = 255;
 
@@ -23,7 +24,7 @@ final class Ndp implements NeighborResolver.Output {
     private final StackStats stats;
     private final NeighborCache neighbors;
 
-    Ndp(Ipv6Layer ip, EthernetInterface iface, TimerQueue timers) {
+    NeighborDiscovery(Ipv6Layer ip, EthernetInterface iface, TimerQueue timers) {
         this.ip = ip;
         this.iface = iface;
         this.stats = iface.stats;
@@ -107,9 +108,7 @@ final class Ndp implements NeighborResolver.Output {
         int len = Icmpv6.NS_NA_LENGTH + 8;
         int l4 = ip.l4;
         ByteBuf r = ip.newPacket(len);
-        Icmpv6.writeHeader(r, l4, Icmpv6.NEIGHBOR_SOLICIT, 0, 0);
-        Ipv6.writeAddress(r, l4 + 8, targetHi, targetLo);
-        Icmpv6.writeLinkLayerOption(r, l4 + Icmpv6.NS_NA_LENGTH, Icmpv6.SOURCE_LL_ADDR, iface.mac);
+        Ndp.writeNeighborSolicitation(r, l4, targetHi, targetLo, iface.mac);
         finish(r, len, src.hi(), src.lo(), dh, dl, multicast ? Ipv6.multicastMac(dh, dl) : dstMac);
         stats.ndpSolicitationsOut++;
     }
@@ -121,9 +120,7 @@ final class Ndp implements NeighborResolver.Output {
         int len = Icmpv6.NS_NA_LENGTH + 8;
         int l4 = ip.l4;
         ByteBuf r = ip.newPacket(len);
-        Icmpv6.writeHeader(r, l4, Icmpv6.NEIGHBOR_ADVERT, 0, (solicited ? Icmpv6.SOLICITED : 0) | Icmpv6.OVERRIDE);
-        Ipv6.writeAddress(r, l4 + 8, th, tl);
-        Icmpv6.writeLinkLayerOption(r, l4 + Icmpv6.NS_NA_LENGTH, Icmpv6.TARGET_LL_ADDR, iface.mac);
+        Ndp.writeNeighborAdvertisement(r, l4, (solicited ? Icmpv6.SOLICITED : 0) | Icmpv6.OVERRIDE, th, tl, iface.mac);
         finish(r, len, th, tl, dh, dl, dstMac);
         stats.ndpAdvertisementsOut++;
     }
@@ -131,9 +128,7 @@ final class Ndp implements NeighborResolver.Output {
     private void finish(ByteBuf r, int len, long sh, long sl, long dh, long dl, long dstMac) {
         int l4 = ip.l4;
         Ipv6.write(r, ip.l3, 0, len, Ipv6.ICMPV6, NDP_HOP_LIMIT, sh, sl, dh, dl);
-        r.setShort(l4 + 2, 0);
-        r.setShort(l4 + 2, Checksum.finish(Checksum.add(r, l4, len, Checksum.ipv6Pseudo(sh, sl, dh, dl,
-                Ipv6.ICMPV6, len))));
+        Icmpv6.fillChecksum(r, l4, len, sh, sl, dh, dl);
         Ethernet.write(r, iface.vnet, dstMac, iface.mac, Ethernet.TYPE_IPV6);
         iface.transmit(r);
     }
