@@ -34,7 +34,7 @@ class LayeringTest {
                 .layer("channel").definedBy("io.usertcp.channel..")
                 .layer("stack").definedBy("io.usertcp.stack..")
                 .layer("transport").definedBy("io.usertcp.tcp..", "io.usertcp.udp..")
-                .layer("network").definedBy("io.usertcp.net..", "io.usertcp.ip..")
+                .layer("network").definedBy("io.usertcp.ip..")
                 .layer("link").definedBy("io.usertcp.link..")
                 .layer("base").definedBy("io.usertcp.wire..", "io.usertcp.time..", "io.usertcp.stats..",
                         "io.usertcp.util..")
@@ -60,7 +60,7 @@ class LayeringTest {
             noClasses().that().resideInAPackage("io.usertcp." + bottom + "..")
                     .should().dependOnClassesThat().resideInAnyPackage(
                             "io.usertcp.channel..", "io.usertcp.stack..", "io.usertcp.tcp..", "io.usertcp.udp..",
-                            "io.usertcp.net..", "io.usertcp.ip..", "io.usertcp.link..")
+                            "io.usertcp.ip..", "io.usertcp.link..")
                     .check(classes);
         }
     }

@@ -3,6 +3,7 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Tcp;
@@ -31,6 +32,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     static final long COOKIE_CHECK_NANOS = 4 * SynCookies.COUNTER_NANOS;
 
     private final TcpLayer tcp;
+    private Route route; // for SYN-ACKs and ACKs of no connection: one object, re-aimed for each peer
     private final StackStats stats;
     final SynQueue queue;
     private final SynCookies cookies;
@@ -315,29 +317,37 @@ final class PassiveOpen implements SynQueue.Expiry {
         IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
         int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sack, ts);
-        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
-        int o = SegmentWriter.headerOffset(tcp.env, v6);
+        Route route = routeTo(local, remote);
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
-        int mss = tcp.env.mtuTo(remote) - ipHeader - Tcp.MIN_HEADER_LENGTH;
+        int mss = route.mtu() - ipHeader - Tcp.MIN_HEADER_LENGTH;
         TcpOptions.writeSynOptions(f, o + Tcp.MIN_HEADER_LENGTH, mss,
                 ws ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : -1, sack, ts, tsVal, tsEcr);
-        SegmentWriter.transmit(tcp.env, f, o, hdr, local, remote, 0, 0);
+        SegmentWriter.transmit(tcp.env, route, f, o, hdr);
     }
 
     /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for a record (§3.10.7.4: the answer to an unacceptable segment). */
     private void sendAck(SynReceived r) {
-        boolean v6 = !r.isV4();
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
-        ByteBuf f = SegmentWriter.newFrame(tcp.env, v6, hdr);
-        int o = SegmentWriter.headerOffset(tcp.env, v6);
+        Route route = routeTo(local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
+        ByteBuf f = route.newPacket(hdr);
+        int o = route.transportOffset();
         int rcvWscale = r.peerWscale >= 0 ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
         Tcp.writeHeader(f, o, r.localPort, r.remotePort, r.iss + 1, r.irs + 1, hdr, Tcp.ACK,
                 receiveWindow() >>> rcvWscale);
         if (r.timestamps) {
             TcpOptions.writeTimestamps(f, o + Tcp.MIN_HEADER_LENGTH, tsNow(r), r.tsRecent);
         }
-        SegmentWriter.transmit(tcp.env, f, o, hdr, local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo), 0,
-                0);
+        SegmentWriter.transmit(tcp.env, route, f, o, hdr);
+    }
+
+    /** The route from {@code local} to {@code remote}: one object for the handshakes, re-aimed when they change. */
+    private Route routeTo(IpAddress local, IpAddress remote) {
+        if (route == null || !route.matches(local, remote)) {
+            route = tcp.env.route(route, local, remote);
+        }
+        return route;
     }
 
     /** Our address as an object, without a new one per segment while it stays the same. */

@@ -1,7 +1,7 @@
 package io.usertcp.tcp;
 
 import io.netty.buffer.ByteBuf;
-import io.usertcp.wire.Checksum;
+import io.usertcp.ip.Route;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
@@ -14,9 +14,8 @@ import static io.usertcp.tcp.Tcb.seqGt;
 /**
  * Builds and sends every segment of one connection, header and options in one place: SYN and SYN-ACK, data, ACK
  * and RST; the window field to advertise (receiver-side SWS avoidance), the timestamps (RFC 7323) and SACK blocks
- * (RFC 2018) a segment carries. All frame allocation and sending of TCP happens here ({@link #newFrame},
- * {@link #transmit(TcpEnv, ByteBuf, int, int, IpAddress, IpAddress, int, int)}), {@link PassiveOpen} and
- * {@link TcpLayer}'s resets included.
+ * (RFC 2018) a segment carries. All sending of TCP happens here (through the connection's {@link Route}, or
+ * {@link #transmit(TcpEnv, Route, ByteBuf, int, int)} for {@link PassiveOpen} and {@link TcpLayer}'s resets).
  */
 final class SegmentWriter {
     private final TcpConnection c;
@@ -38,8 +37,8 @@ final class SegmentWriter {
         boolean sp = !ack || tcb.sackOk;
         boolean ts = !ack || tcb.tsOk;
         int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sp, ts);
-        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr);
-        int o = headerOffset(env, c.ipHeaderLength == 40);
+        ByteBuf f = c.route.newPacket(hdr);
+        int o = c.route.transportOffset();
         int flags = Tcp.SYN | (ack ? Tcp.ACK : 0);
         Tcp.writeHeader(f, o, c.localPort, c.remotePort, tcb.iss, ack ? tcb.rcvNxt : 0, hdr, flags,
                 Math.min(tcb.receiveBufferSize, 65535));
@@ -55,8 +54,8 @@ final class SegmentWriter {
     void sendData(int seq, int len, int flags) {
         int blocks = sackBlocksToSend();
         int hdr = Tcp.MIN_HEADER_LENGTH + (tcb.tsOk ? TcpOptions.TIMESTAMP_LENGTH : 0) + TcpOptions.sackLength(blocks);
-        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr + len);
-        int o = headerOffset(env, c.ipHeaderLength == 40);
+        ByteBuf f = c.route.newPacket(hdr + len);
+        int o = c.route.transportOffset();
         writeHeader(f, o, seq, tcb.rcvNxt, hdr, flags, receiveWindowField(), tcb.tsOk, blocks);
         tcb.lastAckSent = tcb.rcvNxt;
         if (len > 0) {
@@ -77,8 +76,8 @@ final class SegmentWriter {
         int blocks = rst ? 0 : sackBlocksToSend();
         boolean ts = tcb.tsOk && !rst;
         int hdr = Tcp.MIN_HEADER_LENGTH + (ts ? TcpOptions.TIMESTAMP_LENGTH : 0) + TcpOptions.sackLength(blocks);
-        ByteBuf f = newFrame(env, c.ipHeaderLength == 40, hdr);
-        int o = headerOffset(env, c.ipHeaderLength == 40);
+        ByteBuf f = c.route.newPacket(hdr);
+        int o = c.route.transportOffset();
         writeHeader(f, o, seq, ack, hdr, flags, rst ? 0 : receiveWindowField(), ts, blocks);
         if ((flags & Tcp.ACK) != 0) {
             tcb.lastAckSent = ack;
@@ -150,8 +149,11 @@ final class SegmentWriter {
 
     /** Sends a segment of this connection: cut at the MSS less its options by TSO, with the IP_TOS byte. */
     void transmit(ByteBuf f, int o, int l4Length) {
-        int gso = tcb.mss - (Tcp.headerLength(f, o) - Tcp.MIN_HEADER_LENGTH);
-        transmit(env, f, o, l4Length, c.local, c.remote, gso, tcb.tos);
+        int hdr = Tcp.headerLength(f, o);
+        env.stats().tcpSegmentsOut++;
+        // The route fills the checksum field with the pseudo-header sum; the stack (or the kernel) completes it.
+        c.route.send(f, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH), hdr,
+                tcb.tos);
     }
 
     /**
@@ -179,27 +181,12 @@ final class SegmentWriter {
     // ------------------------------------------------------------------ for segments of no connection
 
     /**
-     * A frame with room for the link and IP headers of the family and {@code l4Length} bytes of TCP (the TCP
-     * header at {@link #headerOffset}).
+     * Sends the segment of {@code l4Length} bytes (header only, no TSO) at {@code o} of {@code f}, made by
+     * {@code route.newPacket}, taking ownership: the route fills in the pseudo-header sum, which the stack (or the
+     * kernel, with offload) completes.
      */
-    static ByteBuf newFrame(TcpEnv env, boolean v6, int l4Length) {
-        return env.newFrame(v6, l4Length);
-    }
-
-    /** Where the TCP header starts in a frame made by {@link #newFrame}. */
-    static int headerOffset(TcpEnv env, boolean v6) {
-        return env.payloadOffset(v6);
-    }
-
-    /**
-     * Sends the segment of {@code l4Length} bytes at {@code o} of {@code f} (taking ownership): its checksum field
-     * gets the pseudo-header sum, which the stack (or the kernel, with offload) completes; {@code gsoSize} is the
-     * MSS TSO cuts it at (0: none).
-     */
-    static void transmit(TcpEnv env, ByteBuf f, int o, int l4Length, IpAddress local, IpAddress remote, int gsoSize,
-                         int tos) {
-        Tcp.setChecksum(f, o, Checksum.fold(IpAddress.pseudoHeaderSum(local, remote, Ipv4.PROTO_TCP, l4Length)));
+    static void transmit(TcpEnv env, Route route, ByteBuf f, int o, int l4Length) {
         env.stats().tcpSegmentsOut++;
-        env.send(f, local, remote, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, gsoSize, tos);
+        route.send(f, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, 0, Tcp.headerLength(f, o), 0);
     }
 }

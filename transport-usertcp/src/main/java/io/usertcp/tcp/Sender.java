@@ -122,7 +122,7 @@ final class Sender {
             tcb.cwnd = Math.min(tcb.cwnd, c.handshake.initialCwnd());
         }
         int smss = tcb.mss - c.out.sackOptionLength(); // options come out of the MSS (RFC 9293 §3.7.1)
-        int segmentMax = env.maxSegmentPayload(c.remote, smss, Tcp.MIN_HEADER_LENGTH + tcb.mss - smss);
+        int segmentMax = c.route.maxSegmentPayload(smss, Tcp.MIN_HEADER_LENGTH + tcb.mss - smss);
         if (segmentMax > smss) {
             // Keep at least four super-segments per window, so that losing one still leaves later ones to
             // be SACKed (fast recovery) instead of a tail loss that only the retransmission timer repairs.

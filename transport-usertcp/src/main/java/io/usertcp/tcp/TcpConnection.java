@@ -1,5 +1,7 @@
 package io.usertcp.tcp;
 
+import io.usertcp.ip.Route;
+
 import io.netty.buffer.ByteBuf;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Tcp;
@@ -29,6 +31,8 @@ public final class TcpConnection extends TcpSocket {
 
     /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
     final int ipHeaderLength;
+    /** The way out to {@link #remote}, set up once (family, header room, next hop, path MTU, offload). */
+    final Route route;
     final int localPort;
     final int remotePort;
     TcpListener listener;          // set while the ACK that completes a passive open is processed
@@ -51,6 +55,7 @@ public final class TcpConnection extends TcpSocket {
         this.localPort = localPort;
         this.remote = remote;
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
+        this.route = tcp.env.route(null, local, remote);
         this.remotePort = remotePort;
         this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos);
         tcb.tsOffset = tcp.nextRandomInt();

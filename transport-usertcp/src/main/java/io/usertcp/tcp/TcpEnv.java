@@ -1,7 +1,7 @@
 package io.usertcp.tcp;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.ip.Route;
 import io.usertcp.stats.MemoryBudget;
 import io.usertcp.stats.StackStats;
 import io.usertcp.time.TimerQueue;
@@ -27,36 +27,11 @@ public interface TcpEnv {
     /** The stack's buffer memory budget, which every connection's queues count against. */
     MemoryBudget memory();
 
-    /** Offset of the transport header in frames made by {@link #newFrame} for this family. */
-    int payloadOffset(boolean v6);
-
     /**
-     * A frame with room for Ethernet and IP (IPv6 if {@code v6}, else IPv4) headers and {@code l4Length}
-     * bytes; writerIndex at its end.
+     * The route from {@code local} to {@code remote} (family, header room, path MTU and segment size, offload, next
+     * hop), set up in {@code reuse} when it is not null, else in a new one. A connection gets one and keeps it.
      */
-    ByteBuf newFrame(boolean v6, int l4Length);
-
-    /**
-     * Fills the IP and Ethernet headers of {@code frame} and sends it. Takes ownership. {@code src} and
-     * {@code dst} are of the frame's family.
-     *
-     * @param csumOffset offset within the transport header of a checksum field that holds only the
-     *                   pseudo-header sum (folded, not complemented) and must be completed, or -1 if the
-     *                   transport checksum is already complete
-     * @param gsoSize    for a TCP segment longer than this, the MSS to cut it into (TSO); 0 for none
-     * @param tos        the IPv4 type-of-service byte or IPv6 traffic class (DSCP and ECN)
-     */
-    void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset, int gsoSize,
-              int tos);
-
-    /**
-     * The most payload one TCP segment towards {@code dst} may carry: {@code mss}, or a multiple of it when
-     * the link does segmentation offload.
-     */
-    int maxSegmentPayload(IpAddress dst, int mss, int tcpHeaderLength);
-
-    /** The MTU of the path to {@code dst} (the link's, or lower if the path told us so: RFC 1191, RFC 8201). */
-    int mtuTo(IpAddress dst);
+    Route route(Route reuse, IpAddress local, IpAddress remote);
 
     /**
      * Records that the network reported a path MTU of {@code mtu} towards {@code dst} (ICMP fragmentation

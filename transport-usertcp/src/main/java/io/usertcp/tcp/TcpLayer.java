@@ -3,6 +3,7 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
@@ -41,6 +42,7 @@ public final class TcpLayer {
     private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
     private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
     private final FlowKey probe;
+    private Route resetRoute; // RSTs for no connection: one route object, re-aimed for each
     private final TcpOptions options = new TcpOptions();
     /**
      * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
@@ -555,12 +557,11 @@ public final class TcpLayer {
             rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
             rflags = Tcp.RST | Tcp.ACK;
         }
-        boolean v6 = !IpAddress.isV4(srcHi, srcLo);
-        ByteBuf f = SegmentWriter.newFrame(env, v6, Tcp.MIN_HEADER_LENGTH);
-        int ro = SegmentWriter.headerOffset(env, v6);
+        Route r = resetRoute = env.route(resetRoute, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo));
+        ByteBuf f = r.newPacket(Tcp.MIN_HEADER_LENGTH);
+        int ro = r.transportOffset();
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
         env.stats().tcpResetsOut++;
-        SegmentWriter.transmit(env, f, ro, Tcp.MIN_HEADER_LENGTH, IpAddress.of(dstHi, dstLo),
-                IpAddress.of(srcHi, srcLo), 0, 0);
+        SegmentWriter.transmit(env, r, f, ro, Tcp.MIN_HEADER_LENGTH);
     }
 }

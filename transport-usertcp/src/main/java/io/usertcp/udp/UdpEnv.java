@@ -1,7 +1,7 @@
 package io.usertcp.udp;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.usertcp.ip.Route;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 
@@ -16,26 +16,11 @@ public interface UdpEnv {
     /** Counters. */
     StackStats stats();
 
-    /** Offset of the transport header in frames made by {@link #newFrame} for this family. */
-    int payloadOffset(boolean v6);
-
     /**
-     * A frame with room for Ethernet and IP (IPv6 if {@code v6}) headers and {@code l4Length} bytes (which may
-     * exceed the MTU: {@link #sendDatagram} fragments it); writerIndex at its end.
+     * The route from {@code local} to {@code remote}, set up in {@code reuse} when it is not null (a socket keeps
+     * one and re-aims it only when its peer changes), else in a new one.
      */
-    ByteBuf newFrame(boolean v6, int l4Length);
-
-    /**
-     * Fills the IP and Ethernet headers of {@code frame} and sends it, cut into fragments when it is larger
-     * than the MTU towards {@code dst} (RFC 791 §3.2 with DF clear; RFC 8200 §4.5 at the source). Takes
-     * ownership.
-     *
-     * @param csumOffset offset within the transport header of a checksum field that holds only the
-     *                   pseudo-header sum (folded, not complemented) and must be completed, or -1
-     * @param tos        the IPv4 type-of-service byte or IPv6 traffic class (DSCP and ECN)
-     */
-    void sendDatagram(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset,
-                      int tos);
+    Route route(Route reuse, IpAddress local, IpAddress remote);
 
     /** The source address to use towards {@code dst}, or null if it is unroutable. */
     IpAddress sourceAddressFor(IpAddress dst);

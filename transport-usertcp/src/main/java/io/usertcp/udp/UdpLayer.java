@@ -1,6 +1,7 @@
 package io.usertcp.udp;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
@@ -245,16 +246,19 @@ public final class UdpLayer {
             bind(s, null, 0); // autobind, as the kernel does on the first send
         }
         int udpLen = Udp.HEADER_LENGTH + len;
-        boolean v6 = ip.isV6();
-        ByteBuf frame = env.newFrame(v6, udpLen);
-        int o = env.payloadOffset(v6);
-        // RFC 768: the checksum covers a pseudo-header, the header and the data; the stack (or the NIC) completes
-        // it. Over IPv6 it is mandatory (RFC 8200 §8.1); a computed 0 goes out as 0xffff either way.
-        Udp.writeHeader(frame, o, s.localPort, port, udpLen,
-                Checksum.fold(IpAddress.pseudoHeaderSum(src, ip, Ipv4.PROTO_UDP, udpLen)));
+        Route r = s.route;
+        if (r == null || !r.matches(src, ip)) {
+            r = s.route = env.route(r, src, ip); // one route per socket, re-aimed when its peer changes
+        }
+        ByteBuf frame = r.newPacket(udpLen);
+        int o = r.transportOffset();
+        // RFC 768: the checksum covers a pseudo-header, the header and the data; the route writes the pseudo-header
+        // sum and the stack (or the NIC) completes it. Over IPv6 it is mandatory (RFC 8200 §8.1); a computed 0
+        // goes out as 0xffff either way.
+        Udp.writeHeader(frame, o, s.localPort, port, udpLen, 0);
         frame.setBytes(o + Udp.HEADER_LENGTH, data, data.readerIndex(), len);
         env.stats().udpDatagramsOut++;
-        env.sendDatagram(frame, src, ip, Ipv4.PROTO_UDP, udpLen, Udp.CHECKSUM_OFFSET, s.tos);
+        r.sendDatagram(frame, Ipv4.PROTO_UDP, udpLen, Udp.CHECKSUM_OFFSET, s.tos); // 17 in both families
     }
 
     // ------------------------------------------------------------------ input

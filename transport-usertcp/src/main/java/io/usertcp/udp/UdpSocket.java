@@ -1,6 +1,7 @@
 package io.usertcp.udp;
 
 import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.Route;
 import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
@@ -43,6 +44,8 @@ public final class UdpSocket {
     /** The connected peer; null when not connected. */
     IpAddress remote;
     int remotePort;
+    /** The way out, set up on the first send and re-aimed when the destination or source changes. */
+    Route route;
     /** Next socket bound to the same port (the layer's port table is a list per port). */
     UdpSocket nextOnPort;
     boolean reuseAddress;

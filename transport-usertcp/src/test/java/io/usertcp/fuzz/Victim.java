@@ -4,11 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PoolArenaMetric;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.usertcp.net.ArpTable;
-import io.usertcp.net.Ipv4Reassembly;
-import io.usertcp.net.Ipv6Reassembly;
-import io.usertcp.net.NeighborCache;
-import io.usertcp.net.PathMtuCache;
+import io.usertcp.ip.ArpTable;
+import io.usertcp.ip.Ipv4Reassembly;
+import io.usertcp.ip.Ipv6Reassembly;
+import io.usertcp.ip.NeighborCache;
+import io.usertcp.ip.PathMtuCache;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
 import io.usertcp.stats.StackStats;
@@ -670,13 +670,7 @@ final class Victim implements AutoCloseable {
     }
 
     private int arpSize() {
-        try {
-            java.lang.reflect.Field f = Stack.class.getDeclaredField("arp");
-            f.setAccessible(true);
-            return ((ArpTable) f.get(stack)).size();
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
+        return stack.arp().size();
     }
 
     /** ARP, NDP, ping and a TCP echo on a fresh connection, both families, all answered. */

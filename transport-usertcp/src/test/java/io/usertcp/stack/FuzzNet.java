@@ -4,13 +4,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.link.FaultModel;
 import io.usertcp.link.MemoryLink;
-import io.usertcp.net.ArpTable;
+import io.usertcp.ip.ArpTable;
 import io.usertcp.sim.VirtualClock;
 import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -103,15 +102,9 @@ final class FuzzNet implements AutoCloseable {
         runUntil(() -> false, nanos);
     }
 
-    /** The victim's ARP table (the stack does not expose it). */
+    /** The victim's ARP table. */
     static ArpTable arp(Stack s) {
-        try {
-            Field f = Stack.class.getDeclaredField("arp");
-            f.setAccessible(true);
-            return (ArpTable) f.get(s);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
+        return s.arp();
     }
 
     @Override

@@ -7,7 +7,7 @@ import io.usertcp.stats.StackStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.usertcp.link.FaultModel;
-import io.usertcp.net.PathMtuCache;
+import io.usertcp.ip.PathMtuCache;
 import io.usertcp.sim.Transfer;
 import io.usertcp.sim.TwoStacks;
 import io.usertcp.tcp.TcpConnection;

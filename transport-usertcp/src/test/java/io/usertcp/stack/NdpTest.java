@@ -4,7 +4,7 @@ import io.usertcp.stats.StackStats;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.usertcp.net.NeighborCache;
+import io.usertcp.ip.NeighborCache;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpState;
 import io.usertcp.udp.UdpSocket;

@@ -8,6 +8,8 @@ import io.usertcp.stats.MemoryBudget;
 import io.usertcp.stats.StackStats;
 import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.Checksum;
+import io.usertcp.ip.IpLayer;
+import io.usertcp.ip.Route;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
@@ -135,6 +137,7 @@ class SegmentWriterTest {
     private static final class RecordingEnv implements TcpEnv {
         private static final int HEADROOM = 14 + 20;
         final List<Sent> sent = new ArrayList<>();
+        final RecordingLayer layer = new RecordingLayer(this);
         final TimerQueue timers = new TimerQueue();
         final StackStats stats = new StackStats();
         final MemoryBudget memory = new MemoryBudget(1L << 30);
@@ -166,31 +169,10 @@ class SegmentWriterTest {
         }
 
         @Override
-        public int payloadOffset(boolean v6) {
-            return HEADROOM;
-        }
-
-        @Override
-        public ByteBuf newFrame(boolean v6, int l4Length) {
-            ByteBuf f = Unpooled.buffer(HEADROOM + l4Length);
-            return f.writerIndex(HEADROOM + l4Length);
-        }
-
-        @Override
-        public void send(ByteBuf frame, IpAddress src, IpAddress dst, int protocol, int l4Length, int csumOffset,
-                         int gsoSize, int tos) {
-            assertThat(protocol).isEqualTo(Ipv4.PROTO_TCP);
-            sent.add(new Sent(frame, HEADROOM, src, dst, l4Length, csumOffset, gsoSize, tos));
-        }
-
-        @Override
-        public int maxSegmentPayload(IpAddress dst, int mss, int tcpHeaderLength) {
-            return mss;
-        }
-
-        @Override
-        public int mtuTo(IpAddress dst) {
-            return MTU;
+        public Route route(Route reuse, IpAddress local, IpAddress remote) {
+            Route r = reuse != null ? reuse : new Route();
+            layer.bind(r, local, remote);
+            return r;
         }
 
         @Override
@@ -223,6 +205,88 @@ class SegmentWriterTest {
 
         @Override
         public void ackLater(TcpConnection c) {
+        }
+    }
+
+    /** The IPv4 layer below {@link RecordingEnv}: frames with room for Ethernet and IPv4, and every send recorded. */
+    private static final class RecordingLayer implements IpLayer {
+        private final RecordingEnv env;
+
+        RecordingLayer(RecordingEnv env) {
+            this.env = env;
+        }
+
+        @Override
+        public boolean isV6() {
+            return false;
+        }
+
+        @Override
+        public int transportOffset() {
+            return RecordingEnv.HEADROOM;
+        }
+
+        @Override
+        public ByteBuf newPacket(int transportLength) {
+            ByteBuf f = Unpooled.buffer(RecordingEnv.HEADROOM + transportLength);
+            return f.writerIndex(RecordingEnv.HEADROOM + transportLength);
+        }
+
+        @Override
+        public void bind(Route route, IpAddress local, IpAddress remote) {
+            route.setUp(this, local, remote, false, remote.hi(), remote.lo());
+        }
+
+        @Override
+        public void send(Route route, ByteBuf packet, int protocol, int transportLength, int csumOffset, int gsoSize,
+                         int transportHeaderLength, int tos) {
+            assertThat(protocol).isEqualTo(Ipv4.PROTO_TCP);
+            env.sent.add(new Sent(packet, RecordingEnv.HEADROOM, route.local(), route.remote(), transportLength,
+                    csumOffset, gsoSize, tos));
+        }
+
+        @Override
+        public void sendDatagram(Route route, ByteBuf packet, int protocol, int transportLength, int csumOffset,
+                                 int tos) {
+            throw new AssertionError("TCP sends no datagrams");
+        }
+
+        @Override
+        public int mtuTo(IpAddress dst) {
+            return MTU;
+        }
+
+        @Override
+        public int reportPathMtu(IpAddress dst, int mtu) {
+            return mtu;
+        }
+
+        @Override
+        public int maxTransportLength() {
+            return 65535 - 20;
+        }
+
+        @Override
+        public boolean segmentationOffload() {
+            return false;
+        }
+
+        @Override
+        public IpAddress sourceFor(IpAddress dst) {
+            return null;
+        }
+
+        @Override
+        public boolean isLocal(IpAddress ip) {
+            return false;
+        }
+
+        @Override
+        public void confirmReachable(IpAddress dst, long now) {
+        }
+
+        @Override
+        public void clear() {
         }
     }
 }

@@ -38,6 +38,6 @@ class UserUdpDatagramUnicastIPv6Test extends DatagramUnicastIPv6Test {
     public void testReceiveEmptyDatagrams(TestInfo testInfo) {
         // Not run (see @Disabled): the testsuite's sender is a JDK DatagramSocket on the kernel's ::1, which has no
         // route into the user-space stack. Empty datagrams between usertcp sockets are asserted by
-        // io.usertcp.net.FragmentationTest#twoStacksExchangeDatagramsOfEverySize (size 0 among the others).
+        // io.usertcp.ip.FragmentationTest#twoStacksExchangeDatagramsOfEverySize (size 0 among the others).
     }
 }

@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -28,10 +28,10 @@ class ArpTableTest {
     private final List<ByteBuf> transmitted = new ArrayList<>();
     private final List<ByteBuf> dropped = new ArrayList<>();
     private final List<ByteBuf> allocated = new ArrayList<>();
-    private final ArpTable arp = new ArpTable(timers, new ArpTable.Output() {
+    private final ArpTable arp = new ArpTable(timers, new NeighborResolver.Output() {
         @Override
-        public void sendArpRequest(int targetIp, long dstMac) {
-            requests.add(targetIp);
+        public void solicit(long hi, long lo, long dstMac) {
+            requests.add((int) lo);
         }
 
         @Override

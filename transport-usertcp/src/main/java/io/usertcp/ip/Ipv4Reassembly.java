@@ -1,19 +1,15 @@
-package io.usertcp.net;
-
-import io.usertcp.util.KeyedHash;
+package io.usertcp.ip;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.stats.StackStats;
-import io.usertcp.time.Timer;
 import io.usertcp.time.TimerQueue;
+import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.Ipv4;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.Udp;
 
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 
 /**
  * IPv4 reassembly (RFC 791 §3.2, RFC 815; RFC 1122 §3.3.2): fragments with the same source, destination,
@@ -39,7 +35,7 @@ import java.util.LinkedHashMap;
  *
  * <p>Owned by the stack's thread, like the stack.
  */
-public final class Ipv4Reassembly {
+public final class Ipv4Reassembly extends FragmentTable<Ipv4Reassembly.Key, Ipv4Reassembly.Entry> {
     /** How long a datagram may take to arrive in full (Linux's ipfrag_time). */
     public static final long DEFAULT_TIMEOUT_NANOS = 30_000_000_000L;
     /** Default bound on the memory of all datagrams being reassembled. */
@@ -47,7 +43,7 @@ public final class Ipv4Reassembly {
     /** Default bound on the fragments of one datagram. */
     public static final int DEFAULT_MAX_FRAGMENTS = 64;
     /** Bookkeeping charged per datagram on top of its buffer, so that empty datagrams are bounded too. */
-    public static final int ENTRY_OVERHEAD = 256;
+    public static final int ENTRY_OVERHEAD = FragmentTable.ENTRY_OVERHEAD;
     /** Room before the payload for the first fragment's header, which may carry options. */
     static final int HEADROOM = Ipv4.MAX_HEADER_LENGTH;
     private static final int MIN_CAPACITY = 2048;
@@ -71,18 +67,8 @@ public final class Ipv4Reassembly {
         void timedOut(ByteBuf datagram, int ipOffset, int length);
     }
 
-    private final TimerQueue timers;
-    private final ByteBufAllocator alloc;
-    private final StackStats stats;
     private final Output output;
-    private final long timeoutNanos;
-    private final int maxMemory;
-    private final int maxFragments;
-    /** In insertion order, so the first is the oldest (evicted first). */
-    private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>();
-    private final KeyedHash hasher = KeyedHash.random(); // fragments' keys are the sender's choice
     private final Key probe = new Key();
-    private int memory;
 
     /** A reassembler with the default bounds (30 s, 4 MiB, 64 fragments). */
     public Ipv4Reassembly(TimerQueue timers, ByteBufAllocator alloc, StackStats stats, Output output) {
@@ -91,23 +77,8 @@ public final class Ipv4Reassembly {
 
     public Ipv4Reassembly(TimerQueue timers, ByteBufAllocator alloc, StackStats stats, Output output,
                           long timeoutNanos, int maxMemory, int maxFragments) {
-        this.timers = timers;
-        this.alloc = alloc;
-        this.stats = stats;
+        super(timers, alloc, stats, timeoutNanos, maxMemory, maxFragments);
         this.output = output;
-        this.timeoutNanos = timeoutNanos;
-        this.maxMemory = maxMemory;
-        this.maxFragments = maxFragments;
-    }
-
-    /** Bytes charged to the datagrams being reassembled (buffers and bookkeeping). */
-    public int memory() {
-        return memory;
-    }
-
-    /** Datagrams being reassembled, discarded ones that still swallow their late fragments included. */
-    public int pending() {
-        return entries.size();
     }
 
     /**
@@ -146,11 +117,7 @@ public final class Ipv4Reassembly {
                 stats.dropIpReassemblyMemory++;
                 return;
             }
-            e = new Entry(new Key(probe));
-            entries.put(e.key, e);
-            e.charged = ENTRY_OVERHEAD;
-            memory += ENTRY_OVERHEAD;
-            timers.schedule(e, now + timeoutNanos);
+            e = start(new Entry(new Key(probe)), now);
         } else if (e.discarded) {
             stats.dropIpFragment++; // RFC 5722: the rest of a discarded datagram goes too
             return;
@@ -260,88 +227,30 @@ public final class Ipv4Reassembly {
             cap = Math.min(HEADROOM + MAX_PAYLOAD, Math.max(MIN_CAPACITY, old * 2));
         }
         cap = Math.max(cap, need);
-        if (!makeRoom(cap - old, e)) {
+        ByteBuf nb = grow(e, cap);
+        if (nb == null) {
             return false;
         }
-        ByteBuf nb = alloc.directBuffer(cap, cap);
         if (e.buf != null) {
             nb.setBytes(0, e.buf, 0, old);
             e.buf.release();
         }
         e.buf = nb;
-        e.charged += cap - old;
-        memory += cap - old;
         return true;
     }
 
-    /** Evicts the oldest datagrams other than {@code keep} until {@code extra} more bytes fit. */
-    private boolean makeRoom(int extra, Entry keep) {
-        if (memory + extra <= maxMemory) {
-            return true;
-        }
-        Iterator<Entry> it = entries.values().iterator();
-        while (memory + extra > maxMemory && it.hasNext()) {
-            Entry victim = it.next();
-            if (victim == keep) {
-                continue;
-            }
-            it.remove();
-            timers.cancel(victim);
-            memory -= victim.charged;
-            if (!victim.discarded) {
-                stats.dropIpReassemblyMemory++;
-            }
-            victim.free();
-        }
-        return memory + extra <= maxMemory;
+    @Override
+    void countMemoryDrop() {
+        stats.dropIpReassemblyMemory++;
     }
 
-    /**
-     * Drops a datagram's data but keeps its entry until the timeout, so that its later fragments are dropped
-     * too and cannot start a new datagram from the rest (RFC 5722 §4).
-     */
-    private void discard(Entry e) {
-        memory -= e.charged - ENTRY_OVERHEAD;
-        e.charged = ENTRY_OVERHEAD;
-        e.discarded = true;
-        e.free();
-    }
-
-    private void remove(Entry e) {
-        entries.remove(e.key);
-        timers.cancel(e);
-        memory -= e.charged;
-        e.charged = 0;
-        e.free();
-    }
-
-    private void expire(Entry e) {
-        entries.remove(e.key);
-        memory -= e.charged;
-        e.charged = 0;
-        if (!e.discarded) {
-            stats.dropIpReassemblyTimeout++;
-            if (e.headerLength > 0 && e.buf != null) {
-                int quoted = Math.min(8, e.ends[0]); // fragment zero is the first range
-                try {
-                    output.timedOut(e.buf, HEADROOM - e.headerLength, e.headerLength + quoted);
-                } finally {
-                    e.free();
-                }
-                return;
-            }
+    @Override
+    void timedOut(Entry e) {
+        stats.dropIpReassemblyTimeout++;
+        if (e.headerLength > 0 && e.buf != null) {
+            int quoted = Math.min(8, e.ends[0]); // fragment zero is the first range
+            output.timedOut(e.buf, HEADROOM - e.headerLength, e.headerLength + quoted);
         }
-        e.free();
-    }
-
-    /** Drops every datagram (the stack is closing). */
-    public void clear() {
-        for (Entry e : entries.values()) {
-            timers.cancel(e);
-            e.free();
-        }
-        entries.clear();
-        memory = 0;
     }
 
     /** The hash code the key of a fragment with these fields gets (tests: hash flooding). */
@@ -353,7 +262,7 @@ public final class Ipv4Reassembly {
      * Source, destination, protocol and identification: what fragments of one datagram share (RFC 791). The
      * sender chooses all of them, so the hash code is keyed ({@link KeyedHash}) and keys are ordered.
      */
-    private static final class Key implements Comparable<Key> {
+    static final class Key implements Comparable<Key> {
         int src;
         int dst;
         int protocolAndId;
@@ -398,49 +307,12 @@ public final class Ipv4Reassembly {
     }
 
     /** One datagram being reassembled; its timer is the reassembly timeout. */
-    private final class Entry extends Timer {
-        final Key key;
-        ByteBuf buf;
-        /** Received ranges [starts[i], ends[i]) of payload, sorted and disjoint. */
-        int[] starts = new int[8];
-        int[] ends = new int[8];
-        int count;
-        int received;
-        /** Payload length, known once the last fragment (MF clear) came; -1 before. */
-        int totalLength = -1;
+    final class Entry extends FragmentTable<Key, Entry>.Datagram {
         /** Header length of fragment zero, 0 until it came. */
         int headerLength;
-        int charged;
-        boolean discarded;
 
         Entry(Key key) {
-            this.key = key;
-        }
-
-        void insert(int i, int start, int end) {
-            if (count == starts.length) {
-                starts = java.util.Arrays.copyOf(starts, count * 2);
-                ends = java.util.Arrays.copyOf(ends, count * 2);
-            }
-            System.arraycopy(starts, i, starts, i + 1, count - i);
-            System.arraycopy(ends, i, ends, i + 1, count - i);
-            starts[i] = start;
-            ends[i] = end;
-            count++;
-        }
-
-        void free() {
-            if (buf != null) {
-                buf.release();
-                buf = null;
-            }
-            count = 0;
-            received = 0;
-        }
-
-        @Override
-        protected void expired(long now) {
-            expire(this);
+            super(key);
         }
     }
 }

@@ -1,8 +1,8 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.usertcp.net.NeighborCache.State;
+import io.usertcp.ip.NeighborCache.State;
 import io.usertcp.stats.StackStats;
 import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.MacAddress;
@@ -38,9 +38,9 @@ class NeighborCacheTest {
     private final List<ByteBuf> dropped = new ArrayList<>();
     private final List<ByteBuf> allocated = new ArrayList<>();
     private final StackStats stats = new StackStats();
-    private final NeighborCache cache = new NeighborCache(timers, new NeighborCache.Output() {
+    private final NeighborCache cache = new NeighborCache(timers, new NeighborResolver.Output() {
         @Override
-        public void sendNeighborSolicitation(long targetHi, long targetLo, long dstMac) {
+        public void solicit(long targetHi, long targetLo, long dstMac) {
             solicitations.add(new Solicitation(targetHi, targetLo, dstMac));
         }
 

@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import org.junit.jupiter.api.Test;
 

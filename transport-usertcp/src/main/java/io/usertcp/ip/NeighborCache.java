@@ -1,19 +1,13 @@
-package io.usertcp.net;
-
-import io.usertcp.util.TokenBucket;
+package io.usertcp.ip;
 
 import io.usertcp.util.KeyedHash;
 
 import io.netty.buffer.ByteBuf;
 import io.usertcp.stats.StackStats;
-import io.usertcp.time.Timer;
 import io.usertcp.time.TimerQueue;
 import io.usertcp.wire.Ipv6;
 import io.usertcp.wire.MacAddress;
 
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The IPv6 neighbour cache (RFC 4861 §7.3): the counterpart of {@link ArpTable}. It maps on-link addresses to
@@ -40,19 +34,19 @@ import java.util.Map;
  * treated as STALE when next looked at, so a confirmation (sent by TCP for every acknowledgement of new data)
  * costs no timer operation. The IsRouter flag and the default router list are not kept here.
  */
-public final class NeighborCache {
+public final class NeighborCache extends NeighborTable<NeighborCache.Entry> {
     /** Most entries kept. */
-    public static final int MAX_ENTRIES = 1024;
+    public static final int MAX_ENTRIES = NeighborTable.MAX_ENTRIES;
     /** Most frames queued behind one INCOMPLETE entry. */
-    public static final int MAX_PENDING_PER_ENTRY = 64;
+    public static final int MAX_PENDING_PER_ENTRY = NeighborTable.MAX_PENDING_PER_ENTRY;
     /** Most bytes queued behind one INCOMPLETE entry. */
-    public static final int MAX_PENDING_BYTES_PER_ENTRY = 128 << 10;
+    public static final int MAX_PENDING_BYTES_PER_ENTRY = NeighborTable.MAX_PENDING_BYTES_PER_ENTRY;
     /** Most bytes queued behind all INCOMPLETE entries together. */
-    public static final int MAX_PENDING_BYTES = 1 << 20;
+    public static final int MAX_PENDING_BYTES = NeighborTable.MAX_PENDING_BYTES;
     /** Entries NDP input may create per second (RFC 6583 §7: limit the rate of new entries). */
-    public static final int NEW_ENTRIES_PER_SECOND = 100;
+    public static final int NEW_ENTRIES_PER_SECOND = NeighborTable.NEW_ENTRIES_PER_SECOND;
     /** Entries NDP input may create at once. */
-    public static final int NEW_ENTRY_BURST = 200;
+    public static final int NEW_ENTRY_BURST = NeighborTable.NEW_ENTRY_BURST;
     /** Multicast solicitations sent before address resolution fails (RFC 4861 §10). */
     public static final int MAX_MULTICAST_SOLICIT = 3;
     /** Unicast solicitations sent in PROBE before the entry is deleted (RFC 4861 §10). */
@@ -78,31 +72,6 @@ public final class NeighborCache {
         PROBE
     }
 
-    /** What the cache needs from the stack. */
-    public interface Output {
-        /**
-         * Sends a neighbour solicitation for the target: to its solicited-node multicast address when
-         * {@code dstMac} is -1 (address resolution), else unicast to {@code dstMac} (unreachability detection).
-         */
-        void sendNeighborSolicitation(long targetHi, long targetLo, long dstMac);
-
-        /** Sends a queued frame whose Ethernet destination has just been filled in. Takes ownership. */
-        void transmitResolved(ByteBuf frame);
-
-        /**
-         * Drops a frame that could not be resolved (queue full, resolution failed, entry evicted). Takes
-         * ownership; the stack may answer with ICMPv6 address unreachable (RFC 4861 §7.3.3).
-         */
-        void dropUnresolved(ByteBuf frame);
-    }
-
-    private final Map<Key, Entry> entries = new HashMap<>();
-    private final KeyedHash hasher = KeyedHash.random();
-    private final Key probe = new Key(); // reused for lookups: no allocation on the hot path
-    private final TimerQueue timers;
-    private final Output output;
-    private final StackStats stats;
-    private final TokenBucket newEntries = new TokenBucket(NEW_ENTRIES_PER_SECOND, NEW_ENTRY_BURST);
     /**
      * New addresses our own sending may start resolving per second once the table is full
      * ({@value #RESOLUTIONS_PER_SECOND}, bursts of {@value #RESOLUTION_BURST}): each then evicts an entry and costs an
@@ -110,18 +79,9 @@ public final class NeighborCache {
      * from on-link addresses would otherwise make every SYN-ACK one of them (issue #10). Frames for an address
      * beyond the rate are dropped; TCP retransmits.
      */
-    public static final int RESOLUTIONS_PER_SECOND = 1000;
+    public static final int RESOLUTIONS_PER_SECOND = NeighborTable.RESOLUTIONS_PER_SECOND;
     /** See {@link #RESOLUTIONS_PER_SECOND}. */
-    public static final int RESOLUTION_BURST = 100;
-    private final TokenBucket resolutions = new TokenBucket(RESOLUTIONS_PER_SECOND, RESOLUTION_BURST);
-    // Eviction order: INCOMPLETE (oldest first), learned but never used (oldest first), used (least recent first).
-    private final CacheNode.EvictionList incomplete = new CacheNode.EvictionList();
-    private final CacheNode.EvictionList unused = new CacheNode.EvictionList();
-    private final CacheNode.EvictionList used = new CacheNode.EvictionList();
-    private long[] protectedAddresses = new long[0]; // hi, lo pairs
-    private int pendingBytes;
-    private final int ethernetOffset;
-    private Entry last; // one-entry cache: the hot path is nearly always one next hop
+    public static final int RESOLUTION_BURST = NeighborTable.RESOLUTION_BURST;
     private long reachableTime = REACHABLE_TIME_NANOS;
     private long retransTimer = RETRANS_TIMER_NANOS;
 
@@ -129,11 +89,8 @@ public final class NeighborCache {
      * @param ethernetOffset where the Ethernet header starts in queued frames (after any virtio header)
      * @param stats          where the bounds hit are counted
      */
-    public NeighborCache(TimerQueue timers, Output output, int ethernetOffset, StackStats stats) {
-        this.timers = timers;
-        this.output = output;
-        this.ethernetOffset = ethernetOffset;
-        this.stats = stats;
+    public NeighborCache(TimerQueue timers, NeighborResolver.Output output, int ethernetOffset, StackStats stats) {
+        super(timers, output, ethernetOffset, stats);
     }
 
     /**
@@ -141,14 +98,7 @@ public final class NeighborCache {
      * it). It still goes when it stops answering (RFC 4861 §7.3.3).
      */
     public void protect(long hi, long lo) {
-        long[] p = java.util.Arrays.copyOf(protectedAddresses, protectedAddresses.length + 2);
-        p[p.length - 2] = hi;
-        p[p.length - 1] = lo;
-        protectedAddresses = p;
-        Entry e = find(hi, lo);
-        if (e != null) {
-            e.pinned = true;
-        }
+        protectAddress(hi, lo);
     }
 
     /** Sets ReachableTime, as a router advertisement may (RFC 4861 §6.3.4); non-positive values are ignored. */
@@ -169,6 +119,7 @@ public final class NeighborCache {
      * The MAC to send a packet for {@code hi/lo} to, or -1 if not known (absent or INCOMPLETE: call
      * {@link #resolve}). Sending to a STALE entry moves it to DELAY (RFC 4861 §7.3.3).
      */
+    @Override
     public long lookup(long hi, long lo, long now) {
         Entry e = find(hi, lo);
         if (e == null || e.state == State.INCOMPLETE) {
@@ -183,39 +134,21 @@ public final class NeighborCache {
      * INCOMPLETE entry and sending a multicast solicitation if none is outstanding (RFC 4861 §7.2.2). If the
      * address is already resolved the frame is sent at once. Takes ownership.
      */
+    @Override
     public void resolve(long hi, long lo, ByteBuf frame, long now) {
-        Entry e = find(hi, lo);
+        Entry e = entryToResolve(hi, lo, frame, now);
         if (e == null) {
-            if (size() >= MAX_ENTRIES && !resolutions.tryTake(now)) {
-                stats.ndpResolutionsRateLimited++;
-                output.dropUnresolved(frame);
-                return;
-            }
-            e = create(hi, lo, now, incomplete);
-            if (e == null) {
-                output.dropUnresolved(frame); // every entry is protected: nothing to make room with
-                return;
-            }
+            return;
         }
         if (e.state != State.INCOMPLETE) {
             use(e, now);
-            MacAddress.write(frame, ethernetOffset, e.mac);
-            output.transmitResolved(frame);
+            transmit(e, frame);
             return;
         }
-        int len = frame.readableBytes();
-        if (e.pending.size() >= MAX_PENDING_PER_ENTRY || e.pendingBytes + len > MAX_PENDING_BYTES_PER_ENTRY
-                || pendingBytes + len > MAX_PENDING_BYTES) {
-            stats.dropNdpQueueFull++;
-            output.dropUnresolved(frame);
-        } else {
-            e.pending.add(frame);
-            e.pendingBytes += len;
-            pendingBytes += len;
-        }
+        enqueue(e, frame);
         if (!e.timer.isScheduled()) {
             e.probes = 1;
-            output.sendNeighborSolicitation(hi, lo, -1);
+            output.solicit(hi, lo, -1);
             timers.schedule(e.timer, now + retransTimer);
         }
     }
@@ -316,66 +249,27 @@ public final class NeighborCache {
         return e.state;
     }
 
-    /** Number of entries. */
-    public int size() {
-        return entries.size();
+    @Override
+    Entry newEntry(Key key, long now) {
+        return new Entry(key, now);
     }
 
-    /** Bytes of frames waiting for resolution. */
-    public int pendingBytes() {
-        return pendingBytes;
+    @Override
+    void countEvicted() {
+        stats.ndpEntriesEvicted++;
     }
 
-    /** The hash code the key of {@code hi/lo} gets (tests: hash flooding). */
-    int keyHash(long hi, long lo) {
-        return new Key().set(hasher, hi, lo).hashCode();
+    @Override
+    void countQueueFull() {
+        stats.dropNdpQueueFull++;
     }
 
-    /** Releases every queued frame and forgets every entry (the stack is closing). */
-    public void clear() {
-        for (Entry e : entries.values()) {
-            timers.cancel(e.timer);
-            ByteBuf f;
-            while ((f = e.pending.poll()) != null) {
-                f.release();
-            }
-            e.list.remove(e);
-        }
-        entries.clear();
-        pendingBytes = 0;
-        last = null;
+    @Override
+    void countResolutionRateLimited() {
+        stats.ndpResolutionsRateLimited++;
     }
 
     // ------------------------------------------------------------------ internals
-
-    private Entry find(long hi, long lo) {
-        Entry e = last;
-        if (e != null && e.key.hi == hi && e.key.lo == lo) {
-            return e;
-        }
-        e = entries.get(probe.set(hasher, hi, lo));
-        if (e != null) {
-            last = e;
-        }
-        return e;
-    }
-
-    /** A new entry on {@code list}, after making room; null if no entry may be evicted. */
-    private Entry create(long hi, long lo, long now, CacheNode.EvictionList list) {
-        if (entries.size() >= MAX_ENTRIES && !evictOne()) {
-            return null;
-        }
-        Entry e = new Entry(new Key().set(hasher, hi, lo), now);
-        for (int i = 0; i < protectedAddresses.length; i += 2) {
-            if (protectedAddresses[i] == hi && protectedAddresses[i + 1] == lo) {
-                e.pinned = true;
-            }
-        }
-        entries.put(e.key, e);
-        list.moveToEnd(e);
-        last = e;
-        return e;
-    }
 
     /** REACHABLE for longer than ReachableTime without confirmation becomes STALE (RFC 4861 §7.3.3). */
     private void age(Entry e, long now) {
@@ -410,16 +304,11 @@ public final class NeighborCache {
             return;
         }
         use(e, now);
-        ByteBuf f;
-        while ((f = e.pending.poll()) != null) {
-            pendingBytes -= f.readableBytes();
-            MacAddress.write(f, ethernetOffset, e.mac);
-            output.transmitResolved(f);
-        }
-        e.pendingBytes = 0;
+        sendPending(e);
     }
 
-    private void expired(Entry e, long now) {
+    @Override
+    void expired(Entry e, long now) {
         switch (e.state) {
             case INCOMPLETE:
                 if (e.probes >= MAX_MULTICAST_SOLICIT) {
@@ -427,13 +316,13 @@ public final class NeighborCache {
                     return;
                 }
                 e.probes++;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, -1);
+                output.solicit(e.key.hi, e.key.lo, -1);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             case DELAY:
                 e.state = State.PROBE;
                 e.probes = 1;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                output.solicit(e.key.hi, e.key.lo, e.mac);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             case PROBE:
@@ -442,7 +331,7 @@ public final class NeighborCache {
                     return;
                 }
                 e.probes++;
-                output.sendNeighborSolicitation(e.key.hi, e.key.lo, e.mac);
+                output.solicit(e.key.hi, e.key.lo, e.mac);
                 timers.schedule(e.timer, now + retransTimer);
                 break;
             default:
@@ -450,84 +339,14 @@ public final class NeighborCache {
         }
     }
 
-    private boolean evictOne() {
-        CacheNode victim = incomplete.first();
-        if (victim == null) {
-            victim = unused.firstUnpinned();
-        }
-        if (victim == null) {
-            victim = used.firstUnpinned();
-        }
-        if (victim == null) {
-            return false;
-        }
-        stats.ndpEntriesEvicted++;
-        remove((Entry) victim);
-        return true;
-    }
-
-    private void remove(Entry e) {
-        entries.remove(e.key);
-        e.list.remove(e);
-        timers.cancel(e.timer);
-        if (last == e) {
-            last = null;
-        }
-        ByteBuf f;
-        while ((f = e.pending.poll()) != null) {
-            pendingBytes -= f.readableBytes();
-            output.dropUnresolved(f);
-        }
-        e.pendingBytes = 0;
-    }
-
-    /** A 128-bit address as a map key, with a keyed hash code; ordered so that colliding keys form a tree. */
-    private static final class Key implements Comparable<Key> {
-        long hi;
-        long lo;
-        int hash;
-
-        Key set(KeyedHash hasher, long hi, long lo) {
-            this.hi = hi;
-            this.lo = lo;
-            this.hash = hasher.hash(hi, lo);
-            return this;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key && ((Key) o).hi == hi && ((Key) o).lo == lo;
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-
-        @Override
-        public int compareTo(Key k) {
-            int c = Long.compare(hi, k.hi);
-            return c != 0 ? c : Long.compare(lo, k.lo);
-        }
-    }
-
-    private final class Entry extends CacheNode {
-        final Key key;
-        int pendingBytes;
+    /** An IPv6 neighbour: its reachability state (RFC 4861 §7.3.2), last confirmation and probes. */
+    final class Entry extends NeighborTable<Entry>.Entry {
         State state = State.INCOMPLETE;
-        long mac = -1;
         long updated; // last confirmation or change of address: REACHABLE ageing and eviction order
         int probes;
-        final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(4);
-        final Timer timer = new Timer() {
-            @Override
-            protected void expired(long now) {
-                NeighborCache.this.expired(Entry.this, now);
-            }
-        };
 
         Entry(Key key, long now) {
-            this.key = key;
+            super(key);
             this.updated = now;
         }
 

@@ -1,4 +1,4 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 /**
  * An entry of a neighbour table ({@link ArpTable}, {@link NeighborCache}) as a node of one of its eviction

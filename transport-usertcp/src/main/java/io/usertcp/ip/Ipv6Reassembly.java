@@ -1,16 +1,12 @@
-package io.usertcp.net;
+package io.usertcp.ip;
 
 import io.usertcp.util.KeyedHash;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.stats.StackStats;
-import io.usertcp.time.Timer;
 import io.usertcp.time.TimerQueue;
 
-import java.util.Arrays;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 
 /**
  * IPv6 reassembly (RFC 8200 §4.5): fragments with the same source, destination and identification are copied
@@ -42,7 +38,7 @@ import java.util.LinkedHashMap;
  *
  * <p>Owned by the stack's thread, like the stack.
  */
-public final class Ipv6Reassembly {
+public final class Ipv6Reassembly extends FragmentTable<Ipv6Reassembly.Key, Ipv6Reassembly.Entry> {
     /** How long a datagram may take to arrive in full (RFC 8200 §4.5: 60 seconds). */
     public static final long DEFAULT_TIMEOUT_NANOS = 60_000_000_000L;
     /** Default bound on the memory of all datagrams being reassembled. */
@@ -50,7 +46,7 @@ public final class Ipv6Reassembly {
     /** Default bound on the fragments of one datagram. */
     public static final int DEFAULT_MAX_FRAGMENTS = 64;
     /** Bookkeeping charged per datagram on top of its buffer, so that empty datagrams are bounded too. */
-    public static final int ENTRY_OVERHEAD = 256;
+    public static final int ENTRY_OVERHEAD = FragmentTable.ENTRY_OVERHEAD;
     /** Length of the fixed IPv6 header. */
     public static final int HEADER_LENGTH = 40;
     /** Length of the fragment header (RFC 8200 §4.5). */
@@ -101,18 +97,8 @@ public final class Ipv6Reassembly {
         void parameterProblem(ByteBuf frame, int ipOffset, int code, int pointer);
     }
 
-    private final TimerQueue timers;
-    private final ByteBufAllocator alloc;
-    private final StackStats stats;
     private final Output output;
-    private final long timeoutNanos;
-    private final int maxMemory;
-    private final int maxFragments;
-    /** In insertion order, so the first is the oldest (evicted first). */
-    private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>();
-    private final KeyedHash hasher = KeyedHash.random(); // fragments' keys are the sender's choice
     private final Key probe = new Key();
-    private int memory;
 
     /** A reassembler with the default bounds (60 s, 4 MiB, 64 fragments). */
     public Ipv6Reassembly(TimerQueue timers, ByteBufAllocator alloc, StackStats stats, Output output) {
@@ -128,23 +114,8 @@ public final class Ipv6Reassembly {
      */
     public Ipv6Reassembly(TimerQueue timers, ByteBufAllocator alloc, StackStats stats, Output output,
                           long timeoutNanos, int maxMemory, int maxFragments) {
-        this.timers = timers;
-        this.alloc = alloc;
-        this.stats = stats;
+        super(timers, alloc, stats, timeoutNanos, maxMemory, maxFragments);
         this.output = output;
-        this.timeoutNanos = timeoutNanos;
-        this.maxMemory = maxMemory;
-        this.maxFragments = maxFragments;
-    }
-
-    /** Bytes charged to the datagrams being reassembled (buffers and bookkeeping). */
-    public int memory() {
-        return memory;
-    }
-
-    /** Datagrams being reassembled, discarded ones that still swallow their late fragments included. */
-    public int pending() {
-        return entries.size();
     }
 
     /**
@@ -211,11 +182,7 @@ public final class Ipv6Reassembly {
                 stats.ip6FragMemory++;
                 return;
             }
-            e = new Entry(new Key(probe));
-            entries.put(e.key, e);
-            e.charged = ENTRY_OVERHEAD;
-            memory += ENTRY_OVERHEAD;
-            timers.schedule(e, now + timeoutNanos);
+            e = start(new Entry(new Key(probe)), now);
         } else if (e.discarded) {
             stats.ip6FragDropped++; // RFC 5722 §4: the rest of a discarded datagram goes too
             return;
@@ -379,10 +346,10 @@ public final class Ipv6Reassembly {
             payload = Math.min(MAX_PAYLOAD_LENGTH, Math.max(MIN_CAPACITY, (old - e.headroom) * 2));
         }
         int cap = h + Math.max(payload, need);
-        if (!makeRoom(cap - old, e)) {
+        ByteBuf nb = grow(e, cap);
+        if (nb == null) {
             return false;
         }
-        ByteBuf nb = alloc.directBuffer(cap, cap);
         if (e.buf != null) {
             int u = e.unfragmentable;
             nb.setBytes(h - u, e.buf, e.headroom - u, u); // nothing before fragment zero came (u == 0)
@@ -392,69 +359,20 @@ public final class Ipv6Reassembly {
         }
         e.buf = nb;
         e.headroom = h;
-        e.charged += cap - old;
-        memory += cap - old;
         return true;
     }
 
-    /** Evicts the oldest datagrams other than {@code keep} until {@code extra} more bytes fit. */
-    private boolean makeRoom(int extra, Entry keep) {
-        if (memory + extra <= maxMemory) {
-            return true;
-        }
-        Iterator<Entry> it = entries.values().iterator();
-        while (memory + extra > maxMemory && it.hasNext()) {
-            Entry victim = it.next();
-            if (victim == keep) {
-                continue;
-            }
-            it.remove();
-            timers.cancel(victim);
-            memory -= victim.charged;
-            victim.charged = 0;
-            if (!victim.discarded) {
-                stats.ip6FragMemory++;
-            }
-            victim.free();
-        }
-        return memory + extra <= maxMemory;
+    @Override
+    void countMemoryDrop() {
+        stats.ip6FragMemory++;
     }
 
-    /**
-     * Drops a datagram's data but keeps its entry until the timeout, so that its later fragments are dropped
-     * too and cannot start a new datagram from the rest (RFC 5722 §4).
-     */
-    private void discard(Entry e) {
-        memory -= e.charged - ENTRY_OVERHEAD;
-        e.charged = ENTRY_OVERHEAD;
-        e.discarded = true;
-        e.free();
-    }
-
-    private void remove(Entry e) {
-        entries.remove(e.key);
-        timers.cancel(e);
-        memory -= e.charged;
-        e.charged = 0;
-        e.free();
-    }
-
-    private void expire(Entry e) {
-        entries.remove(e.key);
-        memory -= e.charged;
-        e.charged = 0;
-        if (!e.discarded) {
-            stats.ip6FragTimeouts++;
-            if (e.unfragmentable > 0 && e.buf != null) {
-                try {
-                    quoteFragmentZero(e);
-                } finally {
-                    e.free();
-                }
-                return;
-            }
+    @Override
+    void timedOut(Entry e) {
+        stats.ip6FragTimeouts++;
+        if (e.unfragmentable > 0 && e.buf != null) {
+            quoteFragmentZero(e);
         }
-        e.free();
     }
 
     /** Rebuilds fragment zero as it came (fragment header included), cut to {@link #MAX_QUOTE}, for the Output. */
@@ -473,16 +391,6 @@ public final class Ipv6Reassembly {
         }
     }
 
-    /** Drops every datagram (the stack is closing). */
-    public void clear() {
-        for (Entry e : entries.values()) {
-            timers.cancel(e);
-            e.free();
-        }
-        entries.clear();
-        memory = 0;
-    }
-
     /** The hash code the key of a fragment with these fields gets (tests: hash flooding). */
     int keyHash(long srcHi, long srcLo, long dstHi, long dstLo, int id) {
         Key k = new Key();
@@ -494,7 +402,7 @@ public final class Ipv6Reassembly {
      * Source, destination and identification: what fragments of one datagram share (RFC 8200 §4.5). The
      * sender chooses all of them, so the hash code is keyed ({@link KeyedHash}) and keys are ordered.
      */
-    private static final class Key implements Comparable<Key> {
+    static final class Key implements Comparable<Key> {
         long srcHi;
         long srcLo;
         long dstHi;
@@ -551,55 +459,18 @@ public final class Ipv6Reassembly {
     }
 
     /** One datagram being reassembled; its timer is the reassembly timeout. */
-    private final class Entry extends Timer {
-        final Key key;
-        /** Headroom bytes (room for the Unfragmentable Part), then the fragmentable part from offset 0. */
-        ByteBuf buf;
+    final class Entry extends FragmentTable<Key, Entry>.Datagram {
+        /** Headroom bytes in {@code buf} (room for the Unfragmentable Part) before the fragmentable part. */
         int headroom;
-        /** Received ranges [starts[i], ends[i]) of the fragmentable part, sorted and disjoint. */
-        int[] starts = new int[8];
-        int[] ends = new int[8];
-        int count;
-        int received;
-        /** Length of the fragmentable part, known once the last fragment (M clear) came; -1 before. */
-        int totalLength = -1;
         /** Length of fragment zero's Unfragmentable Part (IPv6 header included), 0 until it came. */
         int unfragmentable;
         /** Offset from the IPv6 header of the Next Header field that named the fragment header in fragment zero. */
         int nextHeaderField;
         /** Fragment zero's fragment header, as it came. */
         long fragmentHeader;
-        int charged;
-        boolean discarded;
 
         Entry(Key key) {
-            this.key = key;
-        }
-
-        void insert(int i, int start, int end) {
-            if (count == starts.length) {
-                starts = Arrays.copyOf(starts, count * 2);
-                ends = Arrays.copyOf(ends, count * 2);
-            }
-            System.arraycopy(starts, i, starts, i + 1, count - i);
-            System.arraycopy(ends, i, ends, i + 1, count - i);
-            starts[i] = start;
-            ends[i] = end;
-            count++;
-        }
-
-        void free() {
-            if (buf != null) {
-                buf.release();
-                buf = null;
-            }
-            count = 0;
-            received = 0;
-        }
-
-        @Override
-        protected void expired(long now) {
-            expire(this);
+            super(key);
         }
     }
 }

@@ -1,0 +1,58 @@
+package io.usertcp.stack;
+
+import io.netty.buffer.ByteBuf;
+import io.usertcp.ip.TransportDispatcher;
+import io.usertcp.tcp.TcpLayer;
+import io.usertcp.udp.UdpLayer;
+import io.usertcp.wire.IpAddress;
+
+/** The network layer's way up: what it received, to the stack's TCP and UDP layers. */
+final class TransportDemux implements TransportDispatcher {
+    private final Stack stack;
+
+    TransportDemux(Stack stack) {
+        this.stack = stack;
+    }
+
+    @Override
+    public void tcp(ByteBuf f, int o, int len, int src, int dst, boolean checksumTrusted) {
+        stack.tcp().input(f, o, len, src, dst, checksumTrusted);
+    }
+
+    @Override
+    public void tcp(ByteBuf f, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo,
+                    boolean checksumTrusted) {
+        stack.tcp().input(f, o, len, srcHi, srcLo, dstHi, dstLo, checksumTrusted);
+    }
+
+    @Override
+    public boolean udp(ByteBuf f, int o, int len, int src, int dst, boolean checksumTrusted, boolean broadcast) {
+        return stack.udp().input(f, o, len, src, dst, checksumTrusted, broadcast);
+    }
+
+    @Override
+    public boolean udp(ByteBuf f, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo,
+                       boolean checksumTrusted) {
+        return stack.udp().input(f, o, len, srcHi, srcLo, dstHi, dstLo, checksumTrusted, false);
+    }
+
+    @Override
+    public void tcpError(long localHi, long localLo, int localPort, long remoteHi, long remoteLo, int remotePort,
+                         int seq, boolean hard, String description) {
+        TcpLayer tcp = stack.tcp();
+        tcp.icmpError(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, hard, description);
+    }
+
+    @Override
+    public void tcpPacketTooBig(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                                int remotePort, int seq, int mtu) {
+        stack.tcp().icmpPacketTooBig(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, mtu);
+    }
+
+    @Override
+    public void udpError(int code, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                         int remotePort, IpAddress from) {
+        UdpLayer udp = stack.udp();
+        udp.icmpError(code, localHi, localLo, localPort, remoteHi, remoteLo, remotePort, from);
+    }
+}
