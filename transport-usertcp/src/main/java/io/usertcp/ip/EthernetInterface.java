@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.link.Link;
+import io.usertcp.link.PcapngWriter;
 import io.usertcp.stats.StackStats;
 import io.usertcp.time.Clock;
 import io.usertcp.wire.Arp;
@@ -41,6 +42,8 @@ public final class EthernetInterface implements NeighborResolver.Output {
     final Clock clock;
     private final ArrayDeque<ByteBuf> loopback = new ArrayDeque<>();
     private boolean inputFromLoopback; // while processing a frame from the loopback queue
+    private PcapngWriter capture; // null: no capture of the loopback
+    private int captureLoopback;
     private Ipv4Layer ipv4;
     private Ipv6Layer ipv6;
 
@@ -90,12 +93,24 @@ public final class EthernetInterface implements NeighborResolver.Output {
         this.inputFromLoopback = fromLoopback;
     }
 
+    /**
+     * Writes the frames of the loopback into {@code capture} as an interface of its own, "lo" (the link's frames are
+     * captured by a {@link io.usertcp.link.CaptureLink} around it).
+     */
+    public void capture(PcapngWriter capture) {
+        this.capture = capture;
+        this.captureLoopback = capture.addInterface("lo");
+    }
+
     /** Queues a frame for the stack's own input (the loopback interface), or drops it if the queue is full. */
     void loopback(ByteBuf frame) {
         if (loopback.size() >= MAX_LOOPBACK_FRAMES) {
             stats.framesOutDropped++;
             frame.release();
             return;
+        }
+        if (capture != null && frame.readableBytes() > vnet) {
+            capture.write(captureLoopback, frame, frame.readerIndex() + vnet, frame.readableBytes() - vnet, true);
         }
         loopback.add(frame);
     }

@@ -10,7 +10,10 @@ import io.usertcp.ip.NeighborCache;
 import io.usertcp.ip.PathMtuCache;
 import io.usertcp.ip.Network;
 import io.usertcp.ip.Route;
+import io.usertcp.link.CaptureLink;
 import io.usertcp.link.Link;
+import io.usertcp.link.PcapngWriter;
+import io.usertcp.link.TapDevice;
 import io.usertcp.stats.MemoryBudget;
 import io.usertcp.stats.StackStats;
 import io.usertcp.tcp.TcpConnection;
@@ -54,6 +57,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
+    private final PcapngWriter capture; // null: no capture
     private boolean closed;
 
     /**
@@ -67,7 +71,14 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         this.faults = new LoopFaults(stats, clock);
         this.memory = new MemoryBudget(config.memoryBudget());
         timers.faults(faults);
+        this.capture = config.capture() != null ? openCapture(config.capture(), clock) : null;
+        if (capture != null && link != null) {
+            link = new CaptureLink(link, capture, link instanceof TapDevice t ? t.name() : String.valueOf(link), false);
+        }
         this.iface = new EthernetInterface(link, clock, alloc, stats);
+        if (capture != null) {
+            iface.capture(capture);
+        }
         this.network = NetworkWiring.build(config, iface, timers, new TransportDemux(this));
         this.tcp = new TcpLayer(this, config.defaultReceiveBuffer(), config.defaultSendBuffer(),
                 config.minRto().toNanos(), config.timeWait().toNanos(), config.maxHalfOpen(), config.seed() != null ? config.seed() : new java.security.SecureRandom().nextLong());
@@ -353,6 +364,20 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         flush();
         dispatchEvents();
         network.close();
+        if (capture != null) {
+            capture.close();
+        }
+    }
+
+    /** The capture file of {@link StackConfig#capture()}, timestamped by the stack's clock from the wall time now. */
+    private static PcapngWriter openCapture(java.nio.file.Path file, Clock clock) {
+        long wall = System.currentTimeMillis() * 1_000_000L;
+        long start = clock.nanoTime();
+        try {
+            return PcapngWriter.create(file, () -> wall + (clock.nanoTime() - start));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e.getMessage(), e);
+        }
     }
 
     /** True after {@link #close()}. */
