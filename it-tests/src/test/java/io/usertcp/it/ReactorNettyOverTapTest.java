@@ -67,6 +67,7 @@ class ReactorNettyOverTapTest {
     static final int SERVER_PORT = 80;
     static final int KERNEL_PORT = 8080;
     static final int BIG = 8 << 20;
+    static final int LINES = 20000;
 
     static NetNs ns;
     static NsThread inNs;
@@ -157,8 +158,8 @@ class ReactorNettyOverTapTest {
                 .route(routes -> routes
                         .get("/hello", (req, res) -> res.sendString(Mono.just("Hello from Reactor Netty on usertcp")))
                         .post("/echo", (req, res) -> res.send(req.receive().retain()))
-                        .get("/lines/{n}", (req, res) -> res.sendString(
-                                Flux.range(0, Integer.parseInt(req.param("n"))).map(i -> "line " + i + "\n")))
+                        .get("/lines", (req, res) -> res.sendString(
+                                Flux.range(0, LINES).map(i -> "line " + i + "\n")))
                         .get("/big", (req, res) -> res.header("Content-Length", String.valueOf(BIG))
                                 .send(Flux.range(0, BIG / 65536).map(i -> Unpooled.wrappedBuffer(chunk(i))))))
                 .bindNow(Duration.ofSeconds(10));
@@ -232,10 +233,10 @@ class ReactorNettyOverTapTest {
         Path out = Files.createTempFile("reactor-lines-", ".txt"); // NetNs keeps only the tail of stdout
         try {
             NetNs.Result r = ns.execOk(Duration.ofSeconds(30), "curl", "-sS", "--max-time", "20", "-D",
-                    "/dev/stderr", "-o", out.toString(), "http://" + STACK + "/lines/20000");
+                    "/dev/stderr", "-o", out.toString(), "http://" + STACK + "/lines");
             assertTrue(r.stderr().toLowerCase().contains("transfer-encoding: chunked"), r.stderr());
             StringBuilder expected = new StringBuilder();
-            for (int i = 0; i < 20000; i++) {
+            for (int i = 0; i < LINES; i++) {
                 expected.append("line ").append(i).append('\n');
             }
             String got = Files.readString(out);
