@@ -403,7 +403,12 @@ class GrpcOverTapTest {
                 AtomicInteger count = sent.computeIfAbsent(token, k -> new AtomicInteger());
                 AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
                 call.setOnCancelHandler(() -> {
-                    task.get().cancel(false);
+                    synchronized (call) { // a send in progress finishes first; later ones see the cancellation
+                        ScheduledFuture<?> f = task.get();
+                        if (f != null) {
+                            f.cancel(false);
+                        }
+                    }
                     cancelled.get(token).countDown();
                 });
                 task.set(timer.scheduleAtFixedRate(() -> {
