@@ -134,6 +134,7 @@ class LinkFailureOverTapTest {
             long cpuMs = TimeUnit.NANOSECONDS.toMillis(mx.getThreadCpuTime(loopThread) - cpu0);
             int logged = warnings.size() - before;
 
+            System.out.printf("loop CPU in the 2 s after the delete: %d ms, warnings: %d%n", cpuMs, logged);
             assertThat(cpuMs).as("CPU the event loop burned in 2 s after the delete (ms)").isLessThan(300);
             assertThat(logged).as("warnings after the delete: %s", warnings).isEqualTo(1);
             assertThat(warnings.get(before).getMessage()).contains(tap);

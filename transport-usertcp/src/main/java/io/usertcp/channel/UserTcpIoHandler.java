@@ -11,6 +11,7 @@ import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.link.EventFd;
 import io.usertcp.link.Link;
+import io.usertcp.link.LinkFailedException;
 import io.usertcp.link.Poller;
 import io.usertcp.time.Clock;
 import io.usertcp.stack.Stack;
@@ -53,6 +54,14 @@ public final class UserTcpIoHandler implements IoHandler {
     private final AtomicBoolean blocking = new AtomicBoolean();
     private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
     private final StackStatsMBean mbean;
+    /** Whether the poller watches the link's descriptor at index 0 (until the link fails). */
+    private final boolean pollsLink;
+    /** Set once the link failed for good: its descriptor is no longer polled. */
+    private boolean linkFailed;
+    /** When the last I/O error was logged ({@link System#nanoTime()}), for logging at most once a second. */
+    private long lastErrorLog;
+    /** I/O errors not logged since the last one that was. */
+    private long unloggedErrors;
 
     /** The handler of each live usertcp event loop (the executor Netty hands the factory), for {@link UserTcp#stats}. */
     private static final java.util.concurrent.ConcurrentMap<ThreadAwareExecutor, UserTcpIoHandler> HANDLERS =
@@ -68,7 +77,8 @@ public final class UserTcpIoHandler implements IoHandler {
             }
             wake = new EventFd();
             this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
-            this.poller = link != null && link.fd() >= 0 ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
+            this.pollsLink = link != null && link.fd() >= 0;
+            this.poller = pollsLink ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
             this.wakeFd = wake;
             this.mbean = StackStatsMBean.register(stack.stats(), link != null ? String.valueOf(link) : "loopback");
             HANDLERS.put(executor, this);
@@ -140,13 +150,47 @@ public final class UserTcpIoHandler implements IoHandler {
                 }
             }
             work += stack.pollLink(READ_BUDGET);
-            work += stack.runTimers();
-            work += stack.dispatchEvents();
-            stack.flush();
+        } catch (LinkFailedException e) {
+            linkFailed(e);
         } catch (IOException e) {
-            logger.warn("usertcp I/O error on {}", stack.link(), e);
+            ioError(e);
         }
+        work += stack.runTimers();
+        work += stack.dispatchEvents();
+        stack.flush();
         return work;
+    }
+
+    /**
+     * The link is gone for good: stop polling its descriptor (ppoll would report POLLERR at once on every turn),
+     * say so once, and end the connections on it so that their channels see the cause and close. The loop goes
+     * on running tasks, loopback and timers; nothing re-creates the device.
+     */
+    private void linkFailed(LinkFailedException e) {
+        if (linkFailed) {
+            return;
+        }
+        linkFailed = true;
+        if (pollsLink) {
+            poller.disable(0);
+        }
+        logger.warn("{}: closing the connections on it; the event loop keeps running (shut it down to stop)",
+                e.getMessage());
+        stack.linkFailed(new IOException("connection closed: the link is gone: " + e.getMessage(), e));
+    }
+
+    /** Any other I/O error of a turn: logged at most once a second, with how many were not. */
+    private void ioError(IOException e) {
+        long now = System.nanoTime();
+        if (lastErrorLog != 0 && now - lastErrorLog < 1_000_000_000L) {
+            unloggedErrors++;
+            return;
+        }
+        lastErrorLog = now;
+        long skipped = unloggedErrors;
+        unloggedErrors = 0;
+        logger.warn("usertcp I/O error on {}{}", stack.link(),
+                skipped > 0 ? " (" + skipped + " more in the last second not logged)" : "", e);
     }
 
     @Override

@@ -42,7 +42,15 @@ public final class Poller {
         return count;
     }
 
-    /** The descriptor at {@code index}. */
+    /**
+     * Stops watching the descriptor at {@code index} (the kernel ignores a negative descriptor): for one that
+     * failed for good, which ppoll would otherwise report ready (POLLERR) at once on every call. Indexes stay.
+     */
+    public void disable(int index) {
+        mem.putInt(checkIndex(index) * POLLFD_SIZE, -1);
+    }
+
+    /** The descriptor at {@code index}, or -1 once {@link #disable disabled}. */
     public int fd(int index) {
         return mem.getInt(checkIndex(index) * POLLFD_SIZE);
     }

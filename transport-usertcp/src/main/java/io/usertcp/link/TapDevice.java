@@ -86,6 +86,10 @@ public final class TapDevice implements Link {
     private long scratchAddress;
     /** Whether we logged that the link is down since the last successful write. */
     private boolean downLogged;
+    /** Set when the device went away (EBADFD): from then on nothing is read or written. */
+    private LinkFailedException failure;
+    /** Whether {@link #receive} has thrown {@link #failure} (it does so once). */
+    private boolean failureReported;
 
     private TapDevice(String name, int fd, TapConfig cfg, boolean tso) {
         this.name = name;
@@ -331,12 +335,20 @@ public final class TapDevice implements Link {
      * Reads one frame. The returned buffer (direct, from {@code alloc} when it gives buffers with a memory
      * address) holds exactly the frame; frames shorter than an Ethernet header are returned too.
      *
-     * @return the frame, or {@code null} when none is waiting
-     * @throws IOException when the device is closed or the read fails (e.g. the device was deleted)
+     * @return the frame, or {@code null} when none is waiting (always, once the device has failed)
+     * @throws LinkFailedException once, when the device was deleted (found by this read or an earlier write)
+     * @throws IOException when the device is closed or the read fails otherwise
      */
     @Override
     public ByteBuf receive(ByteBufAllocator alloc) throws IOException {
         ensureOpen();
+        if (failure != null) {
+            if (!failureReported) {
+                failureReported = true;
+                throw failure;
+            }
+            return null;
+        }
         if (alloc != noAddressAllocator) {
             ByteBuf buf = spare;
             if (buf != null && spareAllocator != alloc) {
@@ -385,6 +397,10 @@ public final class TapDevice implements Link {
             if (errno == EAGAIN) {
                 return -1;
             }
+            if (errno == EBADFD) {
+                failureReported = true;
+                throw failed("read", errno);
+            }
             if (errno != EINTR) {
                 throw ioError("read from", errno);
             }
@@ -396,14 +412,15 @@ public final class TapDevice implements Link {
      * changed. Frames not in one block of direct memory are copied into a scratch buffer first.
      *
      * @return {@code false} if the frame was dropped: the kernel's queue is full (EAGAIN, ENOBUFS), the
-     *         interface is down (EIO), or the frame is empty
+     *         interface is down (EIO), the device was deleted (the next {@link #receive} reports it), or the
+     *         frame is empty
      * @throws IOException when the device is closed or the write fails otherwise
      */
     @Override
     public boolean transmit(ByteBuf frame) throws IOException {
         ensureOpen();
         int len = frame.readableBytes();
-        if (len == 0) {
+        if (len == 0 || failure != null) {
             return false;
         }
         long address;
@@ -433,6 +450,10 @@ public final class TapDevice implements Link {
                 }
                 return false;
             }
+            if (errno == EBADFD) {
+                failed("write", errno); // the poll loop hears of it from receive, once
+                return false;
+            }
             if (errno != EINTR) {
                 throw ioError("write to", errno);
             }
@@ -440,12 +461,26 @@ public final class TapDevice implements Link {
     }
 
     private IOException ioError(String op, int errno) {
-        String err = LibC.errnoMessage(errno);
-        if (errno == EBADFD) {
-            return new IOException("cannot " + op + " TAP device " + name + ": " + err
-                    + ": the device was deleted (e.g. by `ip link del " + name + "`)");
+        return new IOException("cannot " + op + " TAP device " + name + ": " + LibC.errnoMessage(errno));
+    }
+
+    /**
+     * Records that the device is gone: the kernel answers EBADFD to every read and write once the interface is
+     * unregistered ({@code ip link del}, or its namespace deleted), and ppoll reports POLLERR for ever.
+     */
+    private LinkFailedException failed(String op, int errno) {
+        if (failure == null) {
+            failure = new LinkFailedException("TAP device " + name + " was deleted (or its link went down): "
+                    + op + " failed with " + LibC.errnoMessage(errno) + "; re-create it and start a new event loop"
+                    + " group to use it again");
+            logger.debug("{}", failure.getMessage());
         }
-        return new IOException("cannot " + op + " TAP device " + name + ": " + err);
+        return failure;
+    }
+
+    /** Whether the device has failed for good (see {@link LinkFailedException}). */
+    public boolean failed() {
+        return failure != null;
     }
 
     private void ensureScratch(int size) {

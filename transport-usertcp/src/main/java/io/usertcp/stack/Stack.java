@@ -352,6 +352,16 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
 
     // ------------------------------------------------------------------ lifecycle
 
+    /**
+     * The link failed for good ({@link io.usertcp.link.LinkFailedException}): counts it and ends every TCP
+     * connection with {@code cause}, telling their owners now. The stack itself stays usable (loopback).
+     */
+    public void linkFailed(IOException cause) {
+        stats.linkFailures++;
+        tcp.linkFailed(cause);
+        dispatchEvents();
+    }
+
     /** Resets every connection, frees queued frames and closes the link. Idempotent. */
     @Override
     public void close() {

@@ -220,6 +220,8 @@ public final class StackStats {
     public long arpResolutionsRateLimited;
     /** Frames dropped because resolving a new IPv6 address was over the rate (NeighborCache.RESOLUTIONS_PER_SECOND). */
     public long ndpResolutionsRateLimited;
+    /** Times the link failed for good (e.g. its TAP device was deleted): its connections were closed. */
+    public long linkFailures;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

@@ -319,6 +319,18 @@ public final class TcpLayer {
         }
     }
 
+    /**
+     * The link is gone for good: every connection over it ends at once with {@code cause} as its error (no RST:
+     * nothing reaches the peer any more). Connections to our own addresses (loopback) and listeners stay.
+     */
+    public void linkFailed(java.io.IOException cause) {
+        for (TcpConnection c : new ArrayList<>(connections.values())) {
+            if (!env.isLocalAddress(c.remote)) {
+                c.destroy(cause);
+            }
+        }
+    }
+
     /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
     int isn(TcpConnection c) {
         return isn(c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);

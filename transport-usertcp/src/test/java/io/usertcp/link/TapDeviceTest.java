@@ -129,6 +129,54 @@ class TapDeviceTest {
     }
 
     @Test
+    void deletedDeviceFailsOnceAndItsDescriptorCanBeLeftOutOfThePoll() throws Exception {
+        String ns = newNamespace();
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false)
+                .namespace(ns).kernelAddress(KERNEL_IP + "/24").build()));
+        Poller poller = new Poller(dev.fd());
+        ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+        Result del = run("ip", "-n", ns, "link", "del", devName);
+        assertThat(del.rc).as(del.out).isZero();
+
+        // What the kernel does: ppoll reports the descriptor at once, with POLLERR, every time.
+        for (int i = 0; i < 3; i++) {
+            assertThat(poller.poll(TimeUnit.SECONDS.toNanos(5))).isEqualTo(1);
+            assertThat(poller.revents(0) & LibC.POLLERR).as("revents %x", poller.revents(0)).isNotZero();
+        }
+        ByteBuf frame = arpRequest(Unpooled.directBuffer(60), dev.macAddress());
+        try {
+            assertThat(dev.transmit(frame)).as("a write to a deleted device drops").isFalse();
+            assertThat(dev.failed()).isTrue();
+            assertThatThrownBy(() -> dev.receive(alloc)).isInstanceOf(LinkFailedException.class)
+                    .hasMessageContaining("TAP device " + devName + " was deleted").hasMessageContaining("EBADFD");
+            for (int i = 0; i < 3; i++) {
+                assertThat(dev.receive(alloc)).as("reported once, then nothing").isNull();
+                assertThat(dev.transmit(frame)).isFalse();
+            }
+        } finally {
+            frame.release();
+        }
+
+        poller.disable(0);
+        assertThat(poller.fd(0)).isEqualTo(-1);
+        long t0 = System.nanoTime();
+        assertThat(poller.poll(TimeUnit.MILLISECONDS.toNanos(100))).as("a disabled descriptor is never ready").isZero();
+        assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(90));
+    }
+
+    @Test
+    void deletedDeviceFoundByReadIsReportedOnce() throws Exception {
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false).build()));
+        ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+        assertThat(dev.receive(alloc)).isNull();
+        Result del = run("ip", "link", "del", devName);
+        assertThat(del.rc).as(del.out).isZero();
+        assertThatThrownBy(() -> dev.receive(alloc)).isInstanceOf(LinkFailedException.class)
+                .hasMessageContaining(devName).hasMessageContaining("read failed");
+        assertThat(dev.receive(alloc)).isNull();
+    }
+
+    @Test
     void badNameIsRejectedByConfig() {
         assertThatThrownBy(() -> TapConfig.builder("much-too-long-name0"))
                 .isInstanceOf(IllegalArgumentException.class)
