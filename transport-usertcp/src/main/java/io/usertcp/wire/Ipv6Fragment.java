@@ -28,7 +28,7 @@ public final class Ipv6Fragment {
         return b.getUnsignedShort(o + 2);
     }
 
-    /** The fragment offset in bytes (the 13-bit field counts 8-byte units, so the byte offset is the field & ~7). */
+    /** The fragment offset in bytes (the 13-bit field counts 8-byte units, so the byte offset is {@code field & ~7}). */
     public static int fragmentOffset(ByteBuf b, int o) {
         return b.getUnsignedShort(o + 2) & OFFSET_MASK;
     }
