@@ -73,6 +73,8 @@ public final class StackStats {
     public long dropUdpNoPort;
     /** Datagrams dropped because the socket's receive queue was full (SO_RCVBUF). */
     public long dropUdpReceiveBuffer;
+    /** Datagrams dropped because the stack's memory budget had no room for them ({@link MemoryBudget}). */
+    public long dropUdpMemory;
     /** ICMP errors sent (port unreachable, reassembly time exceeded), and those the rate limit held back. */
     public long icmpErrorsOut;
     public long icmpErrorsRateLimited;

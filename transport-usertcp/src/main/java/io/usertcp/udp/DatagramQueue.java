@@ -3,6 +3,7 @@ package io.usertcp.udp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.usertcp.stats.MemoryBudget;
 
 import java.util.Arrays;
 
@@ -14,6 +15,11 @@ import java.util.Arrays;
  * <p>Bounded in bytes like SO_RCVBUF: each datagram is charged its payload length plus
  * {@link #OVERHEAD}, and a datagram that does not fit is refused, unless the queue is empty (so that one
  * datagram larger than the bound can still be received, as on Linux).
+ *
+ * <p>The memory each datagram pins (its truesize: the capacity of the buffer beneath its payload, the frame it
+ * arrived in when kept as a slice) is charged to the stack's {@link MemoryBudget} while it waits, and credited
+ * when it is read or the queue is cleared; a datagram the budget has no room for is refused, also into an empty
+ * queue (a datagram may be dropped, unlike TCP data that a connection needs to make progress).
  */
 final class DatagramQueue {
     /** Bookkeeping charged per datagram, so that empty datagrams are bounded too. */
@@ -24,8 +30,18 @@ final class DatagramQueue {
      */
     static final int COPY_BELOW = 512;
 
+    /** {@link #offer} took the datagram. */
+    static final int QUEUED = 0;
+    /** {@link #offer} refused the datagram: SO_RCVBUF is reached. */
+    static final int FULL = 1;
+    /** {@link #offer} refused the datagram: the stack's memory budget has no room for it. */
+    static final int NO_MEMORY = 2;
+
     private final ByteBufAllocator alloc;
+    private final MemoryBudget budget;
     private ByteBuf[] data = new ByteBuf[8];
+    /** What each datagram is charged to the budget (its truesize), to credit the same on the way out. */
+    private int[] truesize = new int[8];
     // Addresses as halves (IPv4 ones IPv4-mapped, see IpAddress): nothing is allocated per datagram.
     private long[] srcHi = new long[8];
     private long[] srcLo = new long[8];
@@ -36,8 +52,9 @@ final class DatagramQueue {
     private int size;
     private int charged;
 
-    DatagramQueue(ByteBufAllocator alloc) {
+    DatagramQueue(ByteBufAllocator alloc, MemoryBudget budget) {
         this.alloc = alloc;
+        this.budget = budget;
     }
 
     int size() {
@@ -51,13 +68,20 @@ final class DatagramQueue {
 
     /**
      * Appends the {@code len} bytes of {@code frame} at {@code index} as one datagram, unless that would
-     * exceed {@code limit}; returns whether it did. Does not take ownership of {@code frame}.
+     * exceed {@code limit} or the memory budget; returns {@link #QUEUED}, {@link #FULL} or {@link #NO_MEMORY}.
+     * Does not take ownership of {@code frame}.
      */
-    boolean offer(ByteBuf frame, int index, int len, long srcHi, long srcLo, int sport, long dstHi, long dstLo,
-                  int limit) {
+    int offer(ByteBuf frame, int index, int len, long srcHi, long srcLo, int sport, long dstHi, long dstLo,
+              int limit) {
         int cost = len + OVERHEAD;
         if (size > 0 && charged + cost > limit) {
-            return false;
+            return FULL;
+        }
+        boolean copy = len < COPY_BELOW || len < frame.capacity() / 2;
+        // Known before anything is allocated: a copy's buffer is exactly len, a slice pins the frame beneath it.
+        int footprint = len == 0 ? 0 : copy ? len : MemoryBudget.footprint(frame);
+        if (!budget.allows(footprint)) {
+            return NO_MEMORY;
         }
         if (size == data.length) {
             grow();
@@ -65,14 +89,16 @@ final class DatagramQueue {
         ByteBuf payload;
         if (len == 0) {
             payload = Unpooled.EMPTY_BUFFER;
-        } else if (len < COPY_BELOW || len < frame.capacity() / 2) {
+        } else if (copy) {
             payload = alloc.directBuffer(len, len);
             payload.writeBytes(frame, index, len);
         } else {
             payload = frame.retainedSlice(index, len);
         }
+        budget.charge(footprint);
         int tail = (head + size) & (data.length - 1);
         data[tail] = payload;
+        truesize[tail] = footprint;
         this.srcHi[tail] = srcHi;
         this.srcLo[tail] = srcLo;
         srcPort[tail] = sport;
@@ -80,12 +106,13 @@ final class DatagramQueue {
         this.dstLo[tail] = dstLo;
         size++;
         charged += cost;
-        return true;
+        return QUEUED;
     }
 
     private void grow() {
         int n = data.length;
         ByteBuf[] d = new ByteBuf[n * 2];
+        int[] ts = new int[n * 2];
         long[] sh = new long[n * 2];
         long[] sl = new long[n * 2];
         int[] sp = new int[n * 2];
@@ -94,6 +121,7 @@ final class DatagramQueue {
         for (int i = 0; i < size; i++) {
             int j = (head + i) & (n - 1);
             d[i] = data[j];
+            ts[i] = truesize[j];
             sh[i] = srcHi[j];
             sl[i] = srcLo[j];
             sp[i] = srcPort[j];
@@ -101,6 +129,7 @@ final class DatagramQueue {
             dl[i] = dstLo[j];
         }
         data = d;
+        truesize = ts;
         srcHi = sh;
         srcLo = sl;
         srcPort = sp;
@@ -145,6 +174,7 @@ final class DatagramQueue {
         dst.writeBytes(b, b.readerIndex(), n);
         b.release();
         data[head] = null;
+        budget.uncharge(truesize[head]);
         head = (head + 1) & (data.length - 1);
         size--;
         charged -= len + OVERHEAD;
@@ -157,6 +187,7 @@ final class DatagramQueue {
             int j = (head + i) & (data.length - 1);
             data[j].release();
             data[j] = null;
+            budget.uncharge(truesize[j]);
         }
         Arrays.fill(data, null);
         head = 0;

@@ -2,6 +2,7 @@ package io.usertcp.udp;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.ip.Route;
+import io.usertcp.stats.MemoryBudget;
 import io.usertcp.stats.StackStats;
 import io.usertcp.wire.IpAddress;
 
@@ -15,6 +16,9 @@ public interface UdpEnv {
 
     /** Counters. */
     StackStats stats();
+
+    /** The stack's buffer budget, which received datagrams are charged to while they wait to be read. */
+    MemoryBudget memory();
 
     /**
      * The route from {@code local} to {@code remote}, set up in {@code reuse} when it is not null (a socket keeps

@@ -64,7 +64,7 @@ public final class UdpSocket {
 
     UdpSocket(UdpLayer udp) {
         this.udp = udp;
-        this.queue = new DatagramQueue(udp.env.alloc());
+        this.queue = new DatagramQueue(udp.env.alloc(), udp.env.memory());
     }
 
     /** The layer (and so the stack) this socket belongs to. */
@@ -240,7 +240,7 @@ public final class UdpSocket {
         return tos;
     }
 
-    /** Datagrams dropped because the receive queue was full. */
+    /** Datagrams dropped because the receive queue was full or the stack's memory budget had no room. */
     public long drops() {
         return drops;
     }
@@ -315,12 +315,17 @@ public final class UdpSocket {
     }
 
     void deliver(ByteBuf frame, int index, int len, long srcHi, long srcLo, int sport, long dstHi, long dstLo) {
-        if (!queue.offer(frame, index, len, srcHi, srcLo, sport, dstHi, dstLo, receiveBufferSize)) {
-            drops++;
-            udp.env.stats().dropUdpReceiveBuffer++;
+        int refused = queue.offer(frame, index, len, srcHi, srcLo, sport, dstHi, dstLo, receiveBufferSize);
+        if (refused == DatagramQueue.QUEUED) {
+            signal(EV_READABLE);
             return;
         }
-        signal(EV_READABLE);
+        drops++;
+        if (refused == DatagramQueue.NO_MEMORY) {
+            udp.env.stats().dropUdpMemory++;
+        } else {
+            udp.env.stats().dropUdpReceiveBuffer++;
+        }
     }
 
     void error(int code, IpAddress from) {

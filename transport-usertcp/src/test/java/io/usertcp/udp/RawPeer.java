@@ -41,11 +41,15 @@ public final class RawPeer implements AutoCloseable {
     }
 
     public RawPeer(int mtu) {
+        this(mtu, StackConfig.builder());
+    }
+
+    /** A stack configured by {@code config} (link and address are set here). */
+    public RawPeer(int mtu, StackConfig.Builder config) {
         MemoryLink[] pair = MemoryLink.pair(mtu, clock);
         stackEnd = pair[0];
         peerEnd = pair[1];
-        stack = new Stack(StackConfig.builder().link(stackEnd.factory()).address("198.18.0.2/24").build(), stackEnd,
-                clock, alloc);
+        stack = new Stack(config.link(stackEnd.factory()).address("198.18.0.2/24").build(), stackEnd, clock, alloc);
     }
 
     /** Lets the stack learn the peer's MAC (an ARP request from the peer) and discards the reply. */
