@@ -25,6 +25,8 @@ class SimulatedTransferTest {
     private static final long SEC = 1_000 * MS;
 
     static boolean trace;
+    /** A pcapng file stack a writes its link's frames into (ReplaySeed's -Dpcap), or null. */
+    static java.nio.file.Path pcap;
 
     static void transfer(long seed, FaultModel aToB, FaultModel bToA, long bytes, long delay) throws Exception {
         transfer(seed, aToB, bToA, bytes, delay, false);
@@ -32,7 +34,8 @@ class SimulatedTransferTest {
 
     static void transfer(long seed, FaultModel aToB, FaultModel bToA, long bytes, long delay, boolean ipv6)
             throws Exception {
-        try (TwoStacks net = new TwoStacks(delay, aToB, bToA)) {
+        try (TwoStacks net = pcap == null ? new TwoStacks(delay, aToB, bToA) : new TwoStacks(delay, aToB, bToA,
+                io.usertcp.stack.StackConfig.builder().minRto(java.time.Duration.ofMillis(200)).capture(pcap))) {
             if (trace) {
                 net.linkA.tap(f -> System.out.println(net.clock.nanoTime() / 1000 + "us A " + Trace.describe(f)));
                 net.linkB.tap(f -> System.out.println(net.clock.nanoTime() / 1000 + "us B " + Trace.describe(f)));
