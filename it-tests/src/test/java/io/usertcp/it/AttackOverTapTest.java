@@ -89,7 +89,7 @@ class AttackOverTapTest {
     static void copyScripts() throws IOException {
         scripts = Files.createTempDirectory("usertcp-attack-");
         for (String name : SCRIPTS) {
-            try (InputStream in = AttackOverTapTest.class.getResourceAsStream("/attack/" + name)) {
+            try (InputStream in = AttackOverTapTest.class.getClassLoader().getResourceAsStream("attack/" + name)) {
                 if (in == null) {
                     throw new IOException("attack script " + name + " is not on the test class path");
                 }

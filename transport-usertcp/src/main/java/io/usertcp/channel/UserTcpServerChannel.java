@@ -152,17 +152,17 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
 
     @Override
     protected void doDisconnect() {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("a server channel is not connected: close it instead");
     }
 
     @Override
     protected void doWrite(ChannelOutboundBuffer in) {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("a server channel does not write: write to its accepted children");
     }
 
     @Override
     protected Object filterOutboundMessage(Object msg) {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("a server channel does not write: write to its accepted children");
     }
 
     private final class ServerUnsafe extends UserUnsafe {

@@ -2,7 +2,6 @@ package io.usertcp.link;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.wire.MacAddress;
 
 import java.io.IOException;
 
@@ -14,8 +13,7 @@ import java.io.IOException;
  * <p>Where it sits decides what it shows: around a {@link FaultyLink} it records what the stack sent, including the
  * frames the fault model then drops; inside one, what went on the wire.
  */
-public final class CaptureLink implements Link {
-    private final Link inner;
+public final class CaptureLink extends ForwardingLink {
     private final PcapngWriter writer;
     private final int iface;
     private final boolean ownsWriter;
@@ -25,7 +23,7 @@ public final class CaptureLink implements Link {
      * the link closes the writer.
      */
     public CaptureLink(Link inner, PcapngWriter writer, String name, boolean ownsWriter) {
-        this.inner = inner;
+        super(inner);
         this.writer = writer;
         this.iface = writer.addInterface(name);
         this.ownsWriter = ownsWriter;
@@ -34,31 +32,6 @@ public final class CaptureLink implements Link {
     /** The writer this link captures into (the stack adds its loopback interface to the same file). */
     public PcapngWriter writer() {
         return writer;
-    }
-
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
-
-    @Override
-    public MacAddress macAddress() {
-        return inner.macAddress();
-    }
-
-    @Override
-    public int fd() {
-        return inner.fd();
-    }
-
-    @Override
-    public int vnetHeaderLength() {
-        return inner.vnetHeaderLength();
-    }
-
-    @Override
-    public boolean tcpSegmentationOffload() {
-        return inner.tcpSegmentationOffload();
     }
 
     @Override
@@ -74,11 +47,6 @@ public final class CaptureLink implements Link {
     public boolean transmit(ByteBuf frame) throws IOException {
         capture(frame, true);
         return inner.transmit(frame);
-    }
-
-    @Override
-    public void recycle(ByteBuf frame) {
-        inner.recycle(frame);
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.usertcp.link;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.usertcp.wire.MacAddress;
 
 import java.io.IOException;
 
@@ -12,14 +11,13 @@ import java.io.IOException;
  * kernel here has no netem; this fills the gap for tests against real peers, and can sit in a production
  * config to rehearse a bad network.
  */
-public final class FaultyLink implements Link {
-    private final Link inner;
+public final class FaultyLink extends ForwardingLink {
     private final FaultModel faults;
     private final FaultModel inbound;
     private ByteBuf held;
 
     private FaultyLink(Link inner, FaultModel faults, FaultModel inbound) {
-        this.inner = inner;
+        super(inner);
         this.faults = faults;
         this.inbound = inbound;
     }
@@ -35,31 +33,6 @@ public final class FaultyLink implements Link {
      */
     public static LinkFactory wrap(LinkFactory inner, FaultModel outbound, FaultModel inbound) {
         return () -> new FaultyLink(inner.open(), outbound, inbound);
-    }
-
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
-
-    @Override
-    public MacAddress macAddress() {
-        return inner.macAddress();
-    }
-
-    @Override
-    public int fd() {
-        return inner.fd();
-    }
-
-    @Override
-    public int vnetHeaderLength() {
-        return inner.vnetHeaderLength();
-    }
-
-    @Override
-    public boolean tcpSegmentationOffload() {
-        return inner.tcpSegmentationOffload();
     }
 
     /**
@@ -78,11 +51,6 @@ public final class FaultyLink implements Link {
             }
             f.release();
         }
-    }
-
-    @Override
-    public void recycle(ByteBuf frame) {
-        inner.recycle(frame);
     }
 
     @Override

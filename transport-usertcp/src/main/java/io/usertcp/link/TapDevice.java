@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 public final class TapDevice implements Link {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(TapDevice.class);
 
-    private static final String TUN_PATH = "/dev/net/tun";
+    private static final String TUN_PATH = TapAvailability.TUN_PATH;
     private static final long TUNSETIFF = 0x400454caL;
     private static final int IFREQ_SIZE = 40;
     private static final int IFREQ_FLAGS_OFFSET = 16;

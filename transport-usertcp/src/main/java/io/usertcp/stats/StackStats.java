@@ -283,14 +283,10 @@ public final class StackStats {
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("StackStats{");
-        for (java.lang.reflect.Field f : StackStats.class.getFields()) {
-            try {
-                long v = f.getLong(this);
-                if (v != 0) {
-                    sb.append(f.getName()).append('=').append(v).append(", ");
-                }
-            } catch (IllegalAccessException e) {
-                throw new AssertionError(e);
+        for (java.lang.reflect.Field f : COUNTERS) {
+            long v = read(f);
+            if (v != 0) {
+                sb.append(f.getName()).append('=').append(v).append(", ");
             }
         }
         if (sb.length() > 11) {
