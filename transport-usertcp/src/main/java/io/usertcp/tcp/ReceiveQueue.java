@@ -20,7 +20,7 @@ final class ReceiveQueue {
     static final int COPY_BELOW = 512;
     private static final int COPY_CHUNK = 16384;
 
-    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>(4); // grows as needed; small while idle (issue #12)
     private final ByteBufAllocator alloc;
     private int size;
     private ByteBuf copyTail; // our own buffer at the tail of bufs, with room for small payloads

@@ -51,7 +51,6 @@ final class Tcb {
     long tsRecentAge;       // when TS.Recent was set, for the 24-day invalidation of §5.5
     int lastAckSent;        // Last.ACK.sent (§4.3)
     long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
-    final int[] sackOut = new int[8];
     final SackScoreboard scoreboard = new SackScoreboard();
     final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
     int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left

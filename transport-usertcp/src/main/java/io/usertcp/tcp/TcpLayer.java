@@ -33,6 +33,8 @@ public final class TcpLayer {
     public static final int EPHEMERAL_HIGH = 60999;
 
     final TcpEnv env;
+    /** Scratch for the SACK blocks of the segment being built ({@link SegmentWriter}): at most 4 blocks. */
+    final int[] sackOut = new int[8];
     final int defaultReceiveBuffer;
     final int defaultSendBuffer;
     final long minRtoNanos;
