@@ -126,22 +126,13 @@ final class KernelSide {
         boolean literal = !addr.isEmpty() && addr.chars().allMatch(ch -> v6
                 ? Character.digit(ch, 16) >= 0 || ch == ':' || ch == '.'
                 : (ch >= '0' && ch <= '9') || ch == '.');
-        if (!literal || (!v6 && addr.chars().filter(ch -> ch == '.').count() != 3)) {
+        if (!literal) {
             throw new IllegalArgumentException("bad kernel address '" + cidr + "': expected an IPv4 or IPv6 address"
                     + " with a prefix length, e.g. 198.18.0.1/24 or fd00::1/64");
         }
-        byte[] bytes;
-        try {
-            bytes = InetAddress.getByName(addr).getAddress(); // a literal: no lookup happens
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("bad kernel address '" + cidr + "': " + e.getMessage(), e);
-        }
-        if (v6 && bytes.length == 4) { // ::ffff:a.b.c.d comes back as IPv4; the kernel wants the 16 bytes
-            byte[] mapped = new byte[16];
-            mapped[10] = (byte) 0xff;
-            mapped[11] = (byte) 0xff;
-            System.arraycopy(bytes, 0, mapped, 12, 4);
-            bytes = mapped;
+        byte[] bytes = v6 ? parseV6(addr) : parseV4(addr);
+        if (bytes == null) {
+            throw new IllegalArgumentException("bad kernel address '" + cidr + "'");
         }
         int prefix;
         try {
@@ -154,5 +145,39 @@ final class KernelSide {
                     + bytes.length * 8 + " for " + (v6 ? "IPv6" : "IPv4"));
         }
         return new Address(bytes, prefix, cidr);
+    }
+
+    /** Four decimal numbers 0..255 separated by dots, or null. */
+    private static byte[] parseV4(String addr) {
+        String[] parts = addr.split("\\.", -1);
+        if (parts.length != 4) {
+            return null;
+        }
+        byte[] b = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            if (parts[i].isEmpty() || parts[i].length() > 3 || Integer.parseInt(parts[i]) > 255) {
+                return null;
+            }
+            b[i] = (byte) Integer.parseInt(parts[i]);
+        }
+        return b;
+    }
+
+    /** An IPv6 literal (the JDK parses a string with a colon as a literal and never looks it up), or null. */
+    private static byte[] parseV6(String addr) {
+        byte[] bytes;
+        try {
+            bytes = InetAddress.getByName(addr).getAddress();
+        } catch (UnknownHostException e) {
+            return null;
+        }
+        if (bytes.length == 4) { // ::ffff:a.b.c.d comes back as IPv4; the kernel wants the 16 bytes
+            byte[] mapped = new byte[16];
+            mapped[10] = (byte) 0xff;
+            mapped[11] = (byte) 0xff;
+            System.arraycopy(bytes, 0, mapped, 12, 4);
+            bytes = mapped;
+        }
+        return bytes;
     }
 }
