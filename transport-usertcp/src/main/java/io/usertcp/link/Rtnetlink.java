@@ -63,7 +63,10 @@ final class Rtnetlink implements AutoCloseable {
         @SaveError
         int setsockopt(int fd, int level, int name, long valueAddress, int valueLen);
 
-        /** {@code send(2)} from native memory (an unconnected netlink socket sends to the kernel). */
+        /**
+         * {@code send(2)} from native memory (an unconnected netlink socket sends to the kernel). Not
+         * {@code sendto}: through jnr-ffi 2.2.17 its sixth argument reached the kernel as garbage (EINVAL).
+         */
         @SaveError
         @ssize_t
         long send(int fd, long bufAddress, @size_t long len, int flags);
