@@ -48,6 +48,10 @@ final class Rtnetlink implements AutoCloseable {
     private static final int RECEIVE_TIMEOUT_SECONDS = 5;
     private static final int EINTR = Errno.EINTR.intValue();
     private static final int EAGAIN = Errno.EAGAIN.intValue();
+    private static final int EPERM = Errno.EPERM.intValue();
+    private static final String NO_NET_ADMIN = " (changing an interface needs CAP_NET_ADMIN: grant it, e.g. with"
+            + " docker run --cap-add NET_ADMIN, or configure the device beforehand and open it without kernel"
+            + " addresses)";
 
     /** The libc calls for netlink and namespaces, bound with jnr-ffi. */
     public interface Native {
@@ -129,7 +133,7 @@ final class Rtnetlink implements AutoCloseable {
                 if (C.setns(nsFd, CLONE_NEWNET) != 0) {
                     int errno = errno();
                     throw new IOException("cannot enter network namespace '" + nsName + "': setns failed: "
-                            + LibC.errnoMessage(errno) + (errno == Errno.EPERM.intValue()
+                            + LibC.errnoMessage(errno) + (errno == EPERM
                             ? " (entering a network namespace needs CAP_SYS_ADMIN)" : ""));
                 }
                 result.set(open());
@@ -281,7 +285,8 @@ final class Rtnetlink implements AutoCloseable {
                     }
                     String text = NetlinkMessage.extAckMessage(buf, o);
                     throw new IOException(what + " failed: " + (errno < 0 ? "a truncated error message"
-                            : LibC.errnoMessage(errno)) + (text != null ? ": " + text : ""));
+                            : LibC.errnoMessage(errno)) + (text != null ? ": " + text : "")
+                            + (errno == EPERM ? NO_NET_ADMIN : ""));
                 } else if (type == NLMSG_DONE) {
                     return index;
                 }

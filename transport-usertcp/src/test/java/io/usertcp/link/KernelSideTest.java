@@ -122,14 +122,7 @@ class KernelSideTest {
     @Test
     void worksWithoutIpOnThePath() throws Exception {
         String ns = newNamespace();
-        Path emptyBin = Files.createDirectory(tmp.resolve("bin"));
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                OpenTapWithoutIp.class.getName(), devName, ns, "1400", V4 + "/24", V6 + "/64");
-        pb.environment().put("PATH", emptyBin.toString());
-        pb.redirectErrorStream(true);
-        Process child = pb.start();
-        toClose.add(child::destroyForcibly);
+        Process child = childJvm("--", devName, ns, "1400", V4 + "/24", V6 + "/64");
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         StringBuilder seen = new StringBuilder();
         String line;
@@ -146,6 +139,49 @@ class KernelSideTest {
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(child.exitValue()).isZero();
         assertThat(run("ip", "-n", ns, "link", "show", "dev", devName).rc).as("gone with the child").isNotZero();
+    }
+
+    /** Root without CAP_NET_ADMIN (a container without --cap-add NET_ADMIN) may attach to its own device only. */
+    @Test
+    void withoutNetAdminTheRefusalSaysWhatIsMissing() throws Exception {
+        Path setpriv = Paths.get("/usr/bin/setpriv");
+        assumeTrue(Files.isExecutable(setpriv), "needs setpriv (util-linux) to drop CAP_NET_ADMIN");
+        cleanupCommands.add(new String[] {"ip", "link", "del", "dev", devName});
+        Result add = run("ip", "tuntap", "add", "dev", devName, "mode", "tap", "user", "0");
+        assertThat(add.rc).as(add.out).isZero();
+        Process child = childJvm(setpriv.toString(), "--inh-caps=-net_admin", "--bounding-set=-net_admin",
+                "--", devName, "-", "1500", V4 + "/24");
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).as(out).isNotZero();
+        assertThat(out).doesNotContain(OpenTapWithoutIp.READY)
+                .contains("cannot configure the kernel side of TAP device " + devName)
+                .contains("RTM_SETLINK IFLA_MTU 1500").contains("EPERM").contains("needs CAP_NET_ADMIN");
+        assertThat(addresses(ipJson(null, "addr", "show", "dev", devName))).isEmpty();
+    }
+
+    /** A JVM running {@link OpenTapWithoutIp} with a PATH of an empty directory, behind {@code prefix} if any. */
+    private Process childJvm(String... prefixAndArgs) throws IOException {
+        Path emptyBin = tmp.resolve("bin");
+        if (!Files.isDirectory(emptyBin)) {
+            Files.createDirectory(emptyBin);
+        }
+        List<String> cmd = new ArrayList<>();
+        int split = List.of(prefixAndArgs).indexOf("--");
+        for (int i = 0; i < split; i++) {
+            cmd.add(prefixAndArgs[i]);
+        }
+        cmd.addAll(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), OpenTapWithoutIp.class.getName()));
+        for (int i = split + 1; i < prefixAndArgs.length; i++) {
+            cmd.add(prefixAndArgs[i]);
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("PATH", emptyBin.toString());
+        pb.redirectErrorStream(true);
+        Process child = pb.start();
+        toClose.add(child::destroyForcibly);
+        return child;
     }
 
     private void assertConfigured(String ns, int mtu) throws IOException {
