@@ -307,6 +307,12 @@ public final class TcpLayer {
         }
     }
 
+    /** Copies every listener and connection (TIME-WAIT included) into the lists, for {@link TcpTable}. */
+    void collect(List<TcpListener> ls, List<TcpConnection> cs) {
+        listeners.values().forEach(ls::addAll);
+        cs.addAll(connections.values());
+    }
+
     /** Resets every connection and stops every listener (the stack is closing). */
     public void closeAll() {
         for (List<TcpListener> list : new ArrayList<>(listeners.values())) {
