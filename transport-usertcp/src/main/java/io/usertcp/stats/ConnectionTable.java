@@ -19,7 +19,7 @@ public final class ConnectionTable {
     private static final String[] HEADER = {"Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
         "Peer Address:Port"};
     /** Column widths of a single row printed alone ({@link ConnectionInfo#toString()}). */
-    static final int[] MIN_WIDTHS = {3, 11, 1, 1, 1, 1};
+    static final int[] MIN_WIDTHS = {5, 12, 6, 6, 0, 0};
 
     private ConnectionTable() {
     }
@@ -124,8 +124,42 @@ public final class ConnectionTable {
     static String address(InetSocketAddress a) {
         InetAddress ip = a.getAddress();
         String host = ip == null ? a.getHostString() : ip.isAnyLocalAddress() ? "*"
-                : ip.getAddress().length == 16 ? "[" + ip.getHostAddress() + "]" : ip.getHostAddress();
+                : ip.getAddress().length == 16 ? "[" + compress(ip.getAddress()) + "]" : ip.getHostAddress();
         return host + ":" + a.getPort();
+    }
+
+    /** An IPv6 address in the short form of RFC 5952 (lower case, the longest run of zero groups as ::). */
+    static String compress(byte[] a) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = (a[2 * i] & 0xff) << 8 | a[2 * i + 1] & 0xff;
+        }
+        int best = -1;
+        int bestLen = 1; // a single zero group is not shortened (RFC 5952 §4.2.2)
+        for (int i = 0; i < 8; i++) {
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                best = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == best) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
     }
 
     /** Nanoseconds as milliseconds with at most three decimals, trailing zeros dropped ("201", "0.32"). */
