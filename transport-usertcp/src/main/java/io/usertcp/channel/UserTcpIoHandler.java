@@ -54,7 +54,7 @@ public final class UserTcpIoHandler implements IoHandler {
     private final AtomicBoolean blocking = new AtomicBoolean();
     private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
     private final StackStatsMBean mbean;
-    /** The link's name (the TAP device's), "loopback" without one: for JMX and metrics. */
+    /** The link's name (the TAP device's, e.g. tap0), "loopback" without one: for JMX and metrics. */
     private final String linkName;
     /** Whether the poller watches the link's descriptor at index 0 (until the link fails). */
     private final boolean pollsLink;
@@ -82,7 +82,8 @@ public final class UserTcpIoHandler implements IoHandler {
             this.pollsLink = link != null && link.fd() >= 0;
             this.poller = pollsLink ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
             this.wakeFd = wake;
-            this.linkName = link != null ? String.valueOf(link) : "loopback";
+            this.linkName = link instanceof io.usertcp.link.TapDevice ? ((io.usertcp.link.TapDevice) link).name()
+                    : link != null ? String.valueOf(link) : "loopback";
             this.mbean = StackStatsMBean.register(stack.stats(), linkName, this::connections);
             HANDLERS.put(executor, this);
         } catch (IOException e) {
