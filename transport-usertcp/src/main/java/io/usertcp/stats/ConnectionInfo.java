@@ -176,7 +176,10 @@ public final class ConnectionInfo {
         return timestamps;
     }
 
-    /** Segments retransmitted over the connection's life (timeouts, fast retransmits, RACK, probes). */
+    /**
+     * Segments retransmitted over the connection's life: its SYN or SYN-ACK, and data after timeouts, fast
+     * retransmits, RACK, probes (a half-open record: its SYN-ACK resends).
+     */
     public long retransmits() {
         return retransmits;
     }

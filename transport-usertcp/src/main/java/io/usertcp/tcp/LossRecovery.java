@@ -273,6 +273,7 @@ final class LossRecovery {
         tcb.rtt.backOff(); // RFC 6298 §5.5: back off
         tcb.rtt.stopTiming(); // Karn
         if (handshake) {
+            tcb.retransmits++; // the connection's own total counts its SYN too (StackStats counts data only)
             c.handshake.sendSyn(tcb.state != TcpState.SYN_SENT);
             c.timers.armRtx(now);
             return;
