@@ -39,9 +39,9 @@ public final class TcpLayer {
     final long timeWaitNanos;
     final PassiveOpen passive;
 
-    private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
+    final Map<FlowKey, TcpConnection> connections = new HashMap<>(); // TcpTable reads it too
     // Keyed by port without boxing: the listener lookup runs for every SYN (issue #12, no allocation per packet).
-    private final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>();
+    final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>(); // and TcpTable
     /** Local port -> how many connections use it (a one-element array, made once per port in use). */
     private final IntObjectHashMap<int[]> portUsers = new IntObjectHashMap<>();
     private final FlowKey probe;
@@ -319,12 +319,6 @@ public final class TcpLayer {
             e.addSuppressed(again);
             remove(c); // at least out of the demux table: the next segment gets a RST
         }
-    }
-
-    /** Copies every listener and connection (TIME-WAIT included) into the lists, for {@link TcpTable}. */
-    void collect(List<TcpListener> ls, List<TcpConnection> cs) {
-        listeners.values().forEach(ls::addAll);
-        cs.addAll(connections.values());
     }
 
     /** Resets every connection and stops every listener (the stack is closing). */

@@ -29,7 +29,8 @@ public final class TcpTable {
     public static List<ConnectionInfo> rows(TcpLayer tcp) {
         List<TcpListener> listeners = new ArrayList<>();
         List<TcpConnection> connections = new ArrayList<>();
-        tcp.collect(listeners, connections);
+        tcp.listeners.values().forEach(listeners::addAll);
+        connections.addAll(tcp.connections.values());
         listeners.sort(Comparator.comparingInt((TcpListener l) -> l.port)
                 .thenComparing(l -> l.local == null ? "" : l.local.toString()));
         connections.sort(ORDER);
