@@ -119,6 +119,7 @@ public final class EchoServer {
         System.out.println("usertcp " + label + " listening on " + parsed.listening() + " ("
                 + where(parsed, netns, root) + ")");
         System.out.flush();
+        Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 
         server.closeFuture().awaitUninterruptibly();
         return 0;

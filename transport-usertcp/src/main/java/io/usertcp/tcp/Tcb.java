@@ -101,6 +101,9 @@ final class Tcb {
     int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
     boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
     long lastOowAck;
+    // For the connection table only (ConnectionInfo): lifetime totals, one add each where they happen.
+    long retransmits;       // segments retransmitted (every cause)
+    long bytesAcked;        // data bytes the peer acknowledged
 
     Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos) {
         this.sendBuffer = new SendBuffer(alloc, memory);

@@ -41,9 +41,9 @@ public final class TcpLayer {
     final long timeWaitNanos;
     final PassiveOpen passive;
 
-    private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
+    final Map<FlowKey, TcpConnection> connections = new HashMap<>(); // TcpTable reads it too
     // Keyed by port without boxing: the listener lookup runs for every SYN (issue #12, no allocation per packet).
-    private final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>();
+    final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>(); // and TcpTable
     /** Local port -> how many connections use it (a one-element array, made once per port in use). */
     private final IntObjectHashMap<int[]> portUsers = new IntObjectHashMap<>();
     private final FlowKey probe;
