@@ -52,7 +52,9 @@ final class ContainerFixture {
     static final String TAP = "tap0";
 
     private static final String BUILD_SCRIPT = "container/build-image.sh";
+    private static final String NO_IP_BUILD_SCRIPT = "container/build-noip-image.sh";
     private static String image;
+    private static String imageWithoutIp;
 
     private ContainerFixture() {
     }
@@ -96,22 +98,36 @@ final class ContainerFixture {
      * when the Docker engine does not have it yet. {@code .ci/run} builds it before Maven runs.
      */
     static synchronized String image() throws IOException, InterruptedException {
-        if (image != null) {
-            return image;
+        if (image == null) {
+            image = builtImage(BUILD_SCRIPT, "debootstrap, about a minute from scratch");
         }
-        Path script = buildScript();
+        return image;
+    }
+
+    /**
+     * The tag of the test image without iproute2 (no {@code ip} binary), derived from {@link #image()} by
+     * build-noip-image.sh (a few seconds) when the Docker engine does not have it yet.
+     */
+    static synchronized String imageWithoutIp() throws IOException, InterruptedException {
+        if (imageWithoutIp == null) {
+            imageWithoutIp = builtImage(NO_IP_BUILD_SCRIPT, "the test image with iproute2 purged, seconds");
+        }
+        return imageWithoutIp;
+    }
+
+    private static String builtImage(String scriptResource, String how) throws IOException, InterruptedException {
+        Path script = buildScript(scriptResource);
         Result tag = run(Duration.ofSeconds(30), "bash", script.toString(), "--print-tag");
         Assertions.assertTrue(tag.ok(), () -> "build-image.sh --print-tag failed: " + tag);
         String name = tag.output().trim();
         if (!imageExists(name)) {
             System.out.println("[container] image " + name + " is missing: building it with " + script
-                    + " (debootstrap, about a minute from scratch)");
+                    + " (" + how + ")");
             Result build = run(Duration.ofMinutes(15), "bash", script.toString(), name);
             Assertions.assertTrue(build.ok(), () -> "could not build the test image " + name + ": " + build);
-            Assertions.assertTrue(imageExists(name), () -> "build-image.sh did not make image " + name + ": "
-                    + build);
+            Assertions.assertTrue(imageExists(name), () -> script.getFileName() + " did not make image " + name
+                    + ": " + build);
         }
-        image = name;
         return name;
     }
 
@@ -124,13 +140,13 @@ final class ContainerFixture {
         }
     }
 
-    private static Path buildScript() {
-        URL url = ContainerFixture.class.getClassLoader().getResource(BUILD_SCRIPT);
-        Assertions.assertNotNull(url, BUILD_SCRIPT + " is not on the test class path");
+    private static Path buildScript(String resource) {
+        URL url = ContainerFixture.class.getClassLoader().getResource(resource);
+        Assertions.assertNotNull(url, resource + " is not on the test class path");
         try {
             return Paths.get(url.toURI());
         } catch (URISyntaxException | IllegalArgumentException e) {
-            throw new IllegalStateException(BUILD_SCRIPT + " is not a file: " + url, e);
+            throw new IllegalStateException(resource + " is not a file: " + url, e);
         }
     }
 
@@ -167,12 +183,17 @@ final class ContainerFixture {
      */
     static GenericContainer<?> stackContainer(String readyRegex, String... exampleArgs)
             throws IOException, InterruptedException {
+        return stackContainerIn(image(), readyRegex, exampleArgs);
+    }
+
+    /** As {@link #stackContainer}, in the image {@code imageTag} (one of the test images). */
+    static GenericContainer<?> stackContainerIn(String imageTag, String readyRegex, String... exampleArgs) {
         List<String> cmd = new ArrayList<>(List.of("java", "-Dio.netty.leakDetection.level=paranoid",
                 "-Dio.netty.leakDetection.acquireAndReleaseOnly=true", "-jar", JAR_IN_CONTAINER));
         cmd.addAll(Arrays.asList(exampleArgs));
         boolean privileged = privileged();
         @SuppressWarnings("resource") // the caller stops it
-        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(imageTag))
                 .withCopyFileToContainer(MountableFile.forHostPath(examplesJar()), JAR_IN_CONTAINER)
                 .withLabel(LABEL, "true")
                 .withNetworkMode("none")
@@ -189,7 +210,7 @@ final class ContainerFixture {
                 .withLogConsumer(ContainerFixture::log)
                 .withStartupAttempts(1)
                 .waitingFor(Wait.forLogMessage(readyRegex, 1).withStartupTimeout(Duration.ofSeconds(90)));
-        System.out.println("[container] starting " + String.join(" ", cmd) + " in " + image()
+        System.out.println("[container] starting " + String.join(" ", cmd) + " in " + imageTag
                 + (privileged ? " (--privileged)" : " (--cap-add NET_ADMIN --device /dev/net/tun)")
                 + " --network none");
         return c;
