@@ -37,6 +37,10 @@ public final class Main {
             "  receives (its loopback too) into FILE as pcapng, for wireshark, tshark -r or tcpdump -r.",
             "  While a usertcp command runs, a line 'ss' on its standard input prints the stack's",
             "  connection table (as ss -tuai), 'stats' its counters; kill -USR2 <pid> prints both.",
+            "  check",
+            "      Prints whether usertcp can run here (UserTcp.isAvailable()), the cause and the fix",
+            "      when not, whether CAP_NET_ADMIN is held and what /dev/net/tun is. Exit code 0 when",
+            "      available, else 1.",
             "  help, --help, -h",
             "      Print this text.");
 
@@ -64,6 +68,9 @@ public final class Main {
                 break;
             case "nio-echo-server":
                 System.exit(NioEchoServer.run(rest));
+                break;
+            case "check":
+                System.exit(Check.run(rest, System.out));
                 break;
             case "help":
             case "--help":
