@@ -46,6 +46,7 @@ final class CrossTransport {
     private static CrossTransport instance;
 
     private final NetNs ns;
+    private final String tap;
     private final NsThread inNs;
     private final EventLoopGroup usertcp;
     private final EventLoopGroup nio;
@@ -66,13 +67,13 @@ final class CrossTransport {
 
     private CrossTransport() throws IOException {
         NetNs n = NetNs.create();
+        String tapName = NetNs.uniqueTapName();
         NsThread t = null;
         EventLoopGroup u = null;
         EventLoopGroup o = null;
         try {
-            String tap = NetNs.uniqueTapName();
             StackConfig cfg = StackConfig.builder()
-                    .link(TapConfig.builder(tap).kernelAddress(KERNEL4 + "/24").kernelAddress(KERNEL6 + "/64")
+                    .link(TapConfig.builder(tapName).kernelAddress(KERNEL4 + "/24").kernelAddress(KERNEL6 + "/64")
                             .namespace(n.name()).build())
                     .address(STACK4 + "/24").address(STACK6 + "/64").build();
             u = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("cross-usertcp", true),
@@ -85,6 +86,7 @@ final class CrossTransport {
             throw e;
         }
         ns = n;
+        tap = tapName;
         inNs = t;
         usertcp = u;
         nio = o;
@@ -114,9 +116,49 @@ final class CrossTransport {
         return ns;
     }
 
+    /** The TAP device's name (in the namespace). */
+    String tap() {
+        return tap;
+    }
+
     /** Runs {@code task} on a thread inside the namespace (kernel sockets it creates live there). */
     <T> T inNamespace(Callable<T> task) throws IOException {
         return inNs.call(task);
+    }
+
+    /** A test body that may throw anything. */
+    interface Body {
+        /** Runs the body. */
+        void run() throws Throwable;
+    }
+
+    /**
+     * Runs a testsuite body on the namespace's thread (within {@link NsThread}'s 30 s), so that the
+     * {@code java.net.Socket}s it makes are the namespace's; rethrows what it threw, unwrapped.
+     */
+    void runInNamespace(Body body) throws Throwable {
+        Throwable[] failure = new Throwable[1];
+        inNs.call(() -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                failure[0] = t;
+            }
+            return null;
+        });
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+    }
+
+    /** A factory of NIO client channels in the namespace. */
+    io.netty.channel.ChannelFactory<io.netty.channel.socket.nio.NioSocketChannel> nioSocketChannels() {
+        return inNs.nioSocketChannels();
+    }
+
+    /** A factory of NIO server channels in the namespace. */
+    io.netty.channel.ChannelFactory<io.netty.channel.socket.nio.NioServerSocketChannel> nioServerSocketChannels() {
+        return inNs.nioServerSocketChannels();
     }
 
     /** The usertcp group (one loop, one stack on the TAP device). */
