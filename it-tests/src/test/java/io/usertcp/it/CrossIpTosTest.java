@@ -2,7 +2,6 @@ package io.usertcp.it;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,16 +12,16 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.usertcp.channel.UserTcpChannel;
+import io.usertcp.channel.UserTcpIoHandler;
 import io.usertcp.channel.UserTcpServerChannel;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.usertcp.link.TapConfig;
+import io.usertcp.stack.StackConfig;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,75 +32,96 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * IP_TOS on the wire (issue #14): what the kernel's side of the TAP device receives from usertcp, captured there
- * with tcpdump and read with tshark. A client's option is in the TOS byte / traffic class of every segment from
- * its SYN on; a server's {@code childOption} in every segment of the accepted connection after the listener's
- * SYN-ACK (as with Linux, where the child's option is set after accept). The peers are NIO channels on the kernel.
+ * IP_TOS on the wire (issue #14): the TOS byte / traffic class of what usertcp sends onto its TAP device towards
+ * NIO peers on the kernel's TCP, from the stack's pcapng capture of the device, read by tshark. A client's option
+ * is in every segment from its SYN on; a server's {@code childOption} in every segment of the accepted connection
+ * after the listener's SYN-ACK (as with Linux, where the child's option is set after accept). A stack of its own
+ * (198.18.41.2/24, fd00:198:41::2/64) on a TAP device in a namespace of its own, so the capture holds only this.
  */
 @Timeout(120)
 class CrossIpTosTest {
     private static final int CLIENT_TOS = 0xb8;
     private static final int CHILD_TOS = 0x28;
+    private static final String KERNEL4 = "198.18.41.1";
+    private static final String STACK4 = "198.18.41.2";
+    private static final String KERNEL6 = "fd00:198:41::1";
+    private static final String STACK6 = "fd00:198:41::2";
 
-    static EventLoopGroup nio;
-    static Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        dir = Files.createTempDirectory("usertcp-tos-");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (nio != null) {
-            nio.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-        }
-        if (dir != null) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
-    }
+    @TempDir
+    Path dir;
 
     /** Source port, TOS / traffic class and TCP flags of each captured segment. */
-    private record Seg(int src, int tos, int flags) {
+    private record Seg(int src, int dst, int tos, int flags) {
     }
 
-    /** Captures TCP on port {@code port} of the TAP device in the namespace while {@code traffic} runs. */
-    private static List<Seg> capture(int port, boolean v6, CrossTransport.Body traffic) throws Throwable {
-        CrossTransport x = CrossTransport.get();
-        Path file = dir.resolve("tos-" + port + ".pcap");
-        NetNs.Background dump = x.namespace().start("tcpdump", "-i", x.tap(), "-n", "-U", "-Z", "root",
-                "-w", file.toString(), "tcp port " + port);
-        String dumpOutput;
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!dump.output().contains("listening on") && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertThat(dump.output()).contains("listening on");
-            traffic.run();
-            Thread.sleep(300); // the last ACKs
-        } finally {
-            dumpOutput = dump.output();
-            dump.close();
-        }
+    private static List<Seg> read(Path file, boolean v6, int port) throws Exception {
         NetNs.Result r = NetNs.run(Duration.ofSeconds(60), "tshark", "-r", file.toString(), "-T", "fields",
-                "-e", "tcp.srcport", "-e", v6 ? "ipv6.tclass" : "ip.dsfield", "-e", "tcp.flags");
+                "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", v6 ? "ipv6.tclass" : "ip.dsfield", "-e", "tcp.flags",
+                "-Y", (v6 ? "ipv6" : "ip") + " && tcp.port == " + port);
         assertThat(r.ok()).as("%s", r).isTrue();
-        assertThat(r.stdout()).as("tcpdump: %s; %s bytes; tshark: %s", dumpOutput, Files.size(file), r).isNotBlank();
         List<Seg> out = new ArrayList<>();
         for (String line : r.stdout().lines().toList()) {
             String[] f = line.split("\t");
-            if (f.length == 3) {
-                out.add(new Seg(Integer.parseInt(f[0]), Integer.decode(f[1]), Integer.decode(f[2])));
-            }
+            out.add(new Seg(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.decode(f[2]), Integer.decode(f[3])));
         }
         return out;
+    }
+
+    @Test
+    void ipTosOfUsertcpClientsAndAcceptedChildrenIsOnTheWire() throws Exception {
+        Path file = dir.resolve("tos.pcapng");
+        String tap = NetNs.uniqueTapName();
+        int[][] ports = new int[2][2]; // [v6][0: usertcp server's port, 1: NIO server's port]
+        try (NetNs ns = NetNs.create(); NsThread inNs = new NsThread(ns)) {
+            StackConfig cfg = StackConfig.builder()
+                    .link(TapConfig.builder(tap).kernelAddress(KERNEL4 + "/24").kernelAddress(KERNEL6 + "/64")
+                            .namespace(ns.name()).build())
+                    .address(STACK4 + "/24").address(STACK6 + "/64").capture(file).build();
+            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+            EventLoopGroup nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            try {
+                for (int v = 0; v < 2; v++) {
+                    boolean v6 = v == 1;
+                    // A usertcp server with childOption(IP_TOS), a NIO client on the kernel.
+                    Channel server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+                            .childOption(ChannelOption.IP_TOS, CHILD_TOS).childHandler(new Echo())
+                            .bind(new InetSocketAddress(v6 ? STACK6 : STACK4, 0)).sync().channel();
+                    ports[v][0] = ((InetSocketAddress) server.localAddress()).getPort();
+                    echoOnce(new Bootstrap().group(nio).channelFactory(inNs.nioSocketChannels())
+                            .handler(new Pass()).connect(server.localAddress()).sync().channel());
+                    server.close().sync();
+                    // A NIO server on the kernel, a usertcp client with IP_TOS.
+                    Channel nioServer = new ServerBootstrap().group(nio).channelFactory(inNs.nioServerSocketChannels())
+                            .childHandler(new Echo())
+                            .bind(new InetSocketAddress(v6 ? KERNEL6 : KERNEL4, 0)).sync().channel();
+                    ports[v][1] = ((InetSocketAddress) nioServer.localAddress()).getPort();
+                    echoOnce(new Bootstrap().group(group).channel(UserTcpChannel.class)
+                            .option(ChannelOption.IP_TOS, CLIENT_TOS).handler(new Pass())
+                            .connect(nioServer.localAddress()).sync().channel());
+                    Thread.sleep(200); // the last ACKs
+                    nioServer.close().sync();
+                }
+            } finally {
+                group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+                nio.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+            }
+        }
+        for (int v = 0; v < 2; v++) {
+            boolean v6 = v == 1;
+            int port = ports[v][0];
+            List<Seg> fromServer = read(file, v6, port).stream().filter(s -> s.src == port).toList();
+            assertThat(fromServer).as("v6=%s: SYN-ACK, echo, FIN ...", v6).hasSizeGreaterThanOrEqualTo(3);
+            assertThat(fromServer.get(0).flags).isEqualTo(0x12); // the SYN-ACK: the listener's, TOS 0
+            assertThat(fromServer.get(0).tos).isZero();
+            assertThat(fromServer.subList(1, fromServer.size())).as("v6=%s: the accepted connection's segments", v6)
+                    .allSatisfy(s -> assertThat(s.tos).isEqualTo(CHILD_TOS));
+            int nioPort = ports[v][1];
+            List<Seg> fromClient = read(file, v6, nioPort).stream().filter(s -> s.dst == nioPort).toList();
+            assertThat(fromClient).as("v6=%s: SYN, ACK, data, FIN ...", v6).hasSizeGreaterThanOrEqualTo(4);
+            assertThat(fromClient.get(0).flags).isEqualTo(0x02); // the SYN
+            assertThat(fromClient).as("v6=%s: every segment of the client, from its SYN on", v6)
+                    .allSatisfy(s -> assertThat(s.tos).isEqualTo(CLIENT_TOS));
+        }
     }
 
     private static void echoOnce(Channel c) throws Exception {
@@ -130,59 +150,11 @@ class CrossIpTosTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void childOptionIpTosOfAUsertcpServerReachesTheKernel(boolean v6) throws Throwable {
-        CrossTransport x = CrossTransport.get();
-        Channel server = new ServerBootstrap().group(x.usertcpGroup()).channel(UserTcpServerChannel.class)
-                .childOption(ChannelOption.IP_TOS, CHILD_TOS).childHandler(new Echo())
-                .bind(new InetSocketAddress(v6 ? CrossTransport.STACK6 : CrossTransport.STACK4, 0)).sync().channel();
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try {
-            List<Seg> segs = capture(port, v6, () -> echoOnce(new Bootstrap().group(nio)
-                    .channelFactory(x.nioSocketChannels()).handler(new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public boolean isSharable() {
-                            return true;
-                        }
-                    }).connect(server.localAddress()).sync().channel()));
-            List<Seg> fromServer = segs.stream().filter(s -> s.src == port).toList();
-            assertThat(fromServer).hasSizeGreaterThanOrEqualTo(3);
-            assertThat(fromServer.get(0).flags).isEqualTo(0x12); // SYN-ACK: the listener's, TOS 0
-            assertThat(fromServer.get(0).tos).isZero();
-            assertThat(fromServer.subList(1, fromServer.size())).as("the accepted connection's segments")
-                    .allSatisfy(s -> assertThat(s.tos).isEqualTo(CHILD_TOS));
-            assertThat(segs.stream().filter(s -> s.src != port))
-                    .as("the kernel's segments keep its own TOS").allSatisfy(s -> assertThat(s.tos).isZero());
-        } finally {
-            server.close().sync();
-        }
-    }
-
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void ipTosOfAUsertcpClientReachesTheKernel(boolean v6) throws Throwable {
-        CrossTransport x = CrossTransport.get();
-        Channel server = new ServerBootstrap().group(nio).channelFactory(x.nioServerSocketChannels())
-                .childHandler(new Echo())
-                .bind(new InetSocketAddress(v6 ? CrossTransport.KERNEL6 : CrossTransport.KERNEL4, 0)).sync().channel();
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try {
-            List<Seg> segs = capture(port, v6, () -> echoOnce(new Bootstrap().group(x.usertcpGroup())
-                    .channel(UserTcpChannel.class).option(ChannelOption.IP_TOS, CLIENT_TOS)
-                    .handler(new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public boolean isSharable() {
-                            return true;
-                        }
-                    }).connect(server.localAddress()).sync().channel()));
-            List<Seg> fromClient = segs.stream().filter(s -> s.src != port).toList();
-            assertThat(fromClient).hasSizeGreaterThanOrEqualTo(4);
-            assertThat(fromClient.get(0).flags).isEqualTo(0x02); // the SYN
-            assertThat(fromClient).as("every segment of the client, from its SYN on")
-                    .allSatisfy(s -> assertThat(s.tos).isEqualTo(CLIENT_TOS));
-        } finally {
-            server.close().sync();
+    /** A client's first handler: passes everything on (echoOnce adds the one that reads). */
+    private static final class Pass extends ChannelInboundHandlerAdapter {
+        @Override
+        public boolean isSharable() {
+            return true;
         }
     }
 }
