@@ -181,6 +181,16 @@ final class CrossTransport {
         return List.of(new Combo(true), new Combo(false));
     }
 
+    /** Both datagram combinations: usertcp's UserUdpChannel with NIO's datagram channel (in the namespace). */
+    List<BootstrapComboFactory<Bootstrap, Bootstrap>> datagram() {
+        return List.of(new DatagramCombo(true), new DatagramCombo(false));
+    }
+
+    /** Where a datagram test's client binds: its own side's address (port 0), the other side's server's peer. */
+    SocketAddress newClientSocketAddress() {
+        return new InetSocketAddress(usertcpServer ? KERNEL4 : STACK4, 0);
+    }
+
     /** Only the usertcp server with a NIO client (for tests whose client must be the kernel's). */
     List<BootstrapFactory<ServerBootstrap>> usertcpServer() {
         return List.of(() -> {
@@ -217,6 +227,39 @@ final class CrossTransport {
         @Override
         public String toString() {
             return usertcpIsServer ? "usertcp server + NIO client" : "NIO server + usertcp client";
+        }
+    }
+
+    /** One datagram combination; "server" is the side that receives first. */
+    private final class DatagramCombo implements BootstrapComboFactory<Bootstrap, Bootstrap> {
+        private final boolean usertcpIsServer;
+
+        DatagramCombo(boolean usertcpIsServer) {
+            this.usertcpIsServer = usertcpIsServer;
+        }
+
+        private Bootstrap usertcpBootstrap() {
+            return new Bootstrap().group(usertcp).channel(io.usertcp.channel.UserUdpChannel.class);
+        }
+
+        private Bootstrap nioBootstrap() {
+            return new Bootstrap().group(nio).channelFactory(inNs.nioDatagramChannels());
+        }
+
+        @Override
+        public Bootstrap newServerInstance() {
+            usertcpServer = usertcpIsServer;
+            return usertcpIsServer ? usertcpBootstrap() : nioBootstrap();
+        }
+
+        @Override
+        public Bootstrap newClientInstance() {
+            return usertcpIsServer ? nioBootstrap() : usertcpBootstrap();
+        }
+
+        @Override
+        public String toString() {
+            return usertcpIsServer ? "UserUdpChannel server + NIO client" : "NIO server + UserUdpChannel client";
         }
     }
 }
