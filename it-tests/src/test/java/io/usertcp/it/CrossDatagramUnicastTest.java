@@ -1,43 +1,31 @@
 package io.usertcp.it;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
 import io.netty.testsuite.transport.TestsuitePermutation;
 import io.netty.testsuite.transport.socket.DatagramUnicastInetTest;
 
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Netty's {@link DatagramUnicastInetTest} across transports (issue #14): usertcp's UserUdpChannel against Netty's
  * NIO datagram channel on the kernel's UDP, both ways, through the TAP device. Each side binds on its own side's
- * address; {@code testReceiveEmptyDatagrams}' JDK sender is made inside the namespace.
+ * address; {@code testReceiveEmptyDatagrams}' JDK sender (to either side's channel) is made inside the namespace.
  */
 class CrossDatagramUnicastTest extends DatagramUnicastInetTest {
-    /** True while the testsuite sets up its client channel (which binds {@link #newSocketAddress()} too). */
-    private boolean settingUpClient;
-
     @Override
     protected List<TestsuitePermutation.BootstrapComboFactory<Bootstrap, Bootstrap>> newFactories() {
         return CrossTransport.get().datagram();
     }
 
+    /**
+     * The kernel side's address: the testsuite binds both channels and its JDK sender here; the usertcp channel is
+     * rebound on the stack's address (CrossTransport's datagram combinations), the JDK sender lives in the namespace.
+     */
     @Override
     protected SocketAddress newSocketAddress() {
-        return settingUpClient ? CrossTransport.get().newClientSocketAddress() : CrossTransport.get().newSocketAddress();
-    }
-
-    @Override
-    protected Channel setupClientChannel(Bootstrap cb, byte[] bytes, CountDownLatch latch,
-                                         AtomicReference<Throwable> errorRef) throws Throwable {
-        settingUpClient = true;
-        try {
-            return super.setupClientChannel(cb, bytes, latch, errorRef);
-        } finally {
-            settingUpClient = false;
-        }
+        return new InetSocketAddress(CrossTransport.KERNEL4, 0);
     }
 
     /** The body runs on the namespace's thread, so that its JDK DatagramSocket sender lives there. */

@@ -186,11 +186,6 @@ final class CrossTransport {
         return List.of(new DatagramCombo(true), new DatagramCombo(false));
     }
 
-    /** Where a datagram test's client binds: its own side's address (port 0), the other side's server's peer. */
-    SocketAddress newClientSocketAddress() {
-        return new InetSocketAddress(usertcpServer ? KERNEL4 : STACK4, 0);
-    }
-
     /** Only the usertcp server with a NIO client (for tests whose client must be the kernel's). */
     List<BootstrapFactory<ServerBootstrap>> usertcpServer() {
         return List.of(() -> {
@@ -230,7 +225,11 @@ final class CrossTransport {
         }
     }
 
-    /** One datagram combination; "server" is the side that receives first. */
+    /**
+     * One datagram combination; "server" is the side that receives first. The testsuite binds both of its
+     * datagram channels to {@link #newSocketAddress()}; each channel here is bound on its own side's address
+     * instead (same port), by an outbound handler that the channel factory puts first in its pipeline.
+     */
     private final class DatagramCombo implements BootstrapComboFactory<Bootstrap, Bootstrap> {
         private final boolean usertcpIsServer;
 
@@ -239,11 +238,24 @@ final class CrossTransport {
         }
 
         private Bootstrap usertcpBootstrap() {
-            return new Bootstrap().group(usertcp).channel(io.usertcp.channel.UserUdpChannel.class);
+            return new Bootstrap().group(usertcp).channelFactory(() -> {
+                io.usertcp.channel.UserUdpChannel ch = new io.usertcp.channel.UserUdpChannel();
+                ch.pipeline().addFirst(new OwnSideBind(STACK4));
+                return ch;
+            });
         }
 
         private Bootstrap nioBootstrap() {
-            return new Bootstrap().group(nio).channelFactory(inNs.nioDatagramChannels());
+            return new Bootstrap().group(nio).channelFactory(() -> {
+                try {
+                    io.netty.channel.socket.nio.NioDatagramChannel ch =
+                            inNs.call(io.netty.channel.socket.nio.NioDatagramChannel::new);
+                    ch.pipeline().addFirst(new OwnSideBind(KERNEL4));
+                    return ch;
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot create a datagram channel in the namespace", e);
+                }
+            });
         }
 
         @Override
@@ -260,6 +272,23 @@ final class CrossTransport {
         @Override
         public String toString() {
             return usertcpIsServer ? "UserUdpChannel server + NIO client" : "NIO server + UserUdpChannel client";
+        }
+    }
+
+    /** Binds a channel on its own side's address (keeping the port) whatever specific address it was asked for. */
+    private static final class OwnSideBind extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        private final String own;
+
+        OwnSideBind(String own) {
+            this.own = own;
+        }
+
+        @Override
+        public void bind(io.netty.channel.ChannelHandlerContext ctx, SocketAddress local,
+                         io.netty.channel.ChannelPromise promise) {
+            InetSocketAddress a = (InetSocketAddress) local;
+            boolean wildcard = a.getAddress() == null || a.getAddress().isAnyLocalAddress();
+            ctx.bind(wildcard ? a : new InetSocketAddress(own, a.getPort()), promise);
         }
     }
 }
