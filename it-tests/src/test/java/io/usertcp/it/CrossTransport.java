@@ -166,6 +166,11 @@ final class CrossTransport {
         return usertcp;
     }
 
+    /** Whether the server of the combination set up last is usertcp's. */
+    boolean usertcpIsServer() {
+        return usertcpServer;
+    }
+
     /** Where the current combination's server binds (IPv4, port 0). */
     SocketAddress newSocketAddress() {
         return new InetSocketAddress(usertcpServer ? STACK4 : KERNEL4, 0);
