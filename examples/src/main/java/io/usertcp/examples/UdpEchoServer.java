@@ -105,6 +105,7 @@ public final class UdpEchoServer {
         System.out.println("usertcp UDP echo server listening on " + parsed.listening() + " ("
                 + EchoServer.where(parsed, netns, root) + ")");
         System.out.flush();
+        Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 
         channel.closeFuture().awaitUninterruptibly();
         return 0;

@@ -305,6 +305,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return network.route(reuse, local, remote);
     }
 
+    @Override
+    public Route route(Route reuse, long localHi, long localLo, long remoteHi, long remoteLo) {
+        return network.route(reuse, localHi, localLo, remoteHi, remoteLo);
+    }
+
     /** The MTU of the path to {@code dst}. */
     public int mtuTo(IpAddress dst) {
         return network.mtuTo(dst);

@@ -3,6 +3,7 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.collection.IntObjectHashMap;
 import io.usertcp.ip.Route;
 import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
@@ -32,15 +33,19 @@ public final class TcpLayer {
     public static final int EPHEMERAL_HIGH = 60999;
 
     final TcpEnv env;
+    /** Scratch for the SACK blocks of the segment being built ({@link SegmentWriter}): at most 4 blocks. */
+    final int[] sackOut = new int[8];
     final int defaultReceiveBuffer;
     final int defaultSendBuffer;
     final long minRtoNanos;
     final long timeWaitNanos;
     final PassiveOpen passive;
 
-    private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
-    private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
-    private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
+    final Map<FlowKey, TcpConnection> connections = new HashMap<>(); // TcpTable reads it too
+    // Keyed by port without boxing: the listener lookup runs for every SYN (issue #12, no allocation per packet).
+    final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>(); // and TcpTable
+    /** Local port -> how many connections use it (a one-element array, made once per port in use). */
+    private final IntObjectHashMap<int[]> portUsers = new IntObjectHashMap<>();
     private final FlowKey probe;
     private Route resetRoute; // RSTs for no connection: one route object, re-aimed for each
     private final TcpOptions options = new TcpOptions();
@@ -159,7 +164,11 @@ public final class TcpLayer {
         if (port == 0) {
             port = pickListenPort();
         }
-        List<TcpListener> list = listeners.computeIfAbsent(port, p -> new ArrayList<>(1));
+        List<TcpListener> list = listeners.get(port);
+        if (list == null) {
+            list = new ArrayList<>(1);
+            listeners.put(port, list);
+        }
         for (TcpListener l : list) {
             if (l.local == null || local == null || l.local.equals(local)) {
                 throw new BindException("Address already in use: port " + port + " is taken by " + l
@@ -251,14 +260,21 @@ public final class TcpLayer {
         FlowKey key = probe.copy().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
-        portUsers.merge(localPort, 1, Integer::sum);
+        int[] users = portUsers.get(localPort);
+        if (users == null) {
+            portUsers.put(localPort, users = new int[1]);
+        }
+        users[0]++;
         return c;
     }
 
     void remove(TcpConnection c) {
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
-            portUsers.computeIfPresent(c.localPort, (p, n) -> n > 1 ? n - 1 : null);
+            int[] users = portUsers.get(c.localPort);
+            if (users != null && --users[0] <= 0) {
+                portUsers.remove(c.localPort);
+            }
         }
     }
 
@@ -569,7 +585,10 @@ public final class TcpLayer {
             rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
             rflags = Tcp.RST | Tcp.ACK;
         }
-        Route r = resetRoute = env.route(resetRoute, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo));
+        Route r = resetRoute;
+        if (r == null || !r.matches(dstHi, dstLo, srcHi, srcLo)) {
+            r = resetRoute = env.route(r, dstHi, dstLo, srcHi, srcLo);
+        }
         ByteBuf f = r.newPacket(Tcp.MIN_HEADER_LENGTH);
         int ro = r.transportOffset();
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
