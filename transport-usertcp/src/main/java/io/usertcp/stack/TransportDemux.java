@@ -27,12 +27,21 @@ final class TransportDemux implements TransportDispatcher {
 
     @Override
     public boolean udp(ByteBuf f, int o, int len, int src, int dst, boolean checksumTrusted, boolean broadcast) {
+        GroupMember m = stack.groupMember();
+        if (m != null && m.udpElsewhere(f, o, len, 0, IpAddress.mappedLo(src), 0, IpAddress.mappedLo(dst),
+                checksumTrusted, broadcast)) {
+            return true; // another stack of the group has the port bound
+        }
         return stack.udp().input(f, o, len, src, dst, checksumTrusted, broadcast);
     }
 
     @Override
     public boolean udp(ByteBuf f, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo,
                        boolean checksumTrusted) {
+        GroupMember m = stack.groupMember();
+        if (m != null && m.udpElsewhere(f, o, len, srcHi, srcLo, dstHi, dstLo, checksumTrusted, false)) {
+            return true;
+        }
         return stack.udp().input(f, o, len, srcHi, srcLo, dstHi, dstLo, checksumTrusted, false);
     }
 

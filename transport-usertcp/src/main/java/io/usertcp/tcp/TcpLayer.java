@@ -59,6 +59,8 @@ public final class TcpLayer {
     private final SipHash isnHash;
     private final SipHash portHash;
     private int nextEphemeral;
+    /** Set when the stack is one of a group sharing a link; null alone. */
+    private FlowSteering steering;
 
     public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
                     int maxHalfOpen) {
@@ -86,6 +88,11 @@ public final class TcpLayer {
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
         this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies);
+    }
+
+    /** Makes this layer one of a group of stacks sharing a link (see {@link FlowSteering}); null: alone. */
+    public void steering(FlowSteering s) {
+        this.steering = s;
     }
 
     /**
@@ -252,6 +259,9 @@ public final class TcpLayer {
         TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
         portUsers.merge(localPort, 1, Integer::sum);
+        if (steering != null) {
+            steering.opened(c, local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
+        }
         return c;
     }
 
@@ -259,6 +269,10 @@ public final class TcpLayer {
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
             portUsers.computeIfPresent(c.localPort, (p, n) -> n > 1 ? n - 1 : null);
+            if (steering != null) {
+                steering.closed(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(),
+                        c.remotePort);
+            }
         }
     }
 
@@ -352,7 +366,8 @@ public final class TcpLayer {
         for (int i = 0; i < num; i++) {
             int port = EPHEMERAL_LOW + (int) ((offset + nextEphemeral + i) % num);
             probe.set(local.hi(), local.lo(), port, remote.hi(), remote.lo(), remotePort);
-            if (!connections.containsKey(probe) && !listeners.containsKey(port)) {
+            if (!connections.containsKey(probe) && !listeners.containsKey(port)
+                    && (steering == null || steering.mayUseEphemeral(port))) {
                 nextEphemeral += i + 1;
                 return port;
             }
@@ -449,7 +464,13 @@ public final class TcpLayer {
             passive.segment(r, frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
             return;
         }
+        if (steering != null && steering.foreign(frame, o, len, srcHi, srcLo, dstHi, dstLo, srcPort, dstPort)) {
+            return; // another stack of the group owns the flow and took a copy
+        }
         TcpListener l = findListener(dstHi, dstLo, dstPort);
+        if (l == null && steering != null && steering.listenerMissing(dstHi, dstLo, dstPort)) {
+            l = findListener(dstHi, dstLo, dstPort); // a listener of the group, installed here just now
+        }
         if (l == null) {
             env.stats().dropTcpNoListener++;
             reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
