@@ -56,6 +56,8 @@ public final class UserTcpIoHandler implements IoHandler {
     private final StackStatsMBean mbean;
     /** Whether the poller watches the link's descriptor at index 0 (until the link fails). */
     private final boolean pollsLink;
+    /** The handlers of this loop's group when it has several loops (one stack each over one queue), else null. */
+    private final HandlerGroup group;
     /** Set once the link failed for good: its descriptor is no longer polled. */
     private boolean linkFailed;
     /** When the last I/O error was logged ({@link System#nanoTime()}), for logging at most once a second. */
@@ -67,13 +69,15 @@ public final class UserTcpIoHandler implements IoHandler {
     private static final java.util.concurrent.ConcurrentMap<ThreadAwareExecutor, UserTcpIoHandler> HANDLERS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor) {
+    private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor, HandlerGroup group) {
         this.executor = Objects.requireNonNull(executor, "executor");
+        this.group = group;
         Link link = null;
         EventFd wake = null;
         try {
+            int queue = group != null ? group.nextQueue() : -1;
             if (config.link() != null) {
-                link = config.link().open();
+                link = group != null ? config.link().openQueue(queue, group.size()) : config.link().open();
             }
             wake = new EventFd();
             this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
@@ -82,6 +86,9 @@ public final class UserTcpIoHandler implements IoHandler {
             this.wakeFd = wake;
             this.mbean = StackStatsMBean.register(stack.stats(), link != null ? String.valueOf(link) : "loopback");
             HANDLERS.put(executor, this);
+            if (group != null) {
+                group.joined(queue, this);
+            }
         } catch (IOException e) {
             if (link != null) {
                 link.close();
@@ -102,13 +109,33 @@ public final class UserTcpIoHandler implements IoHandler {
     }
 
     /**
-     * A factory of handlers, one per event loop, each opening its own stack on {@code config}'s link.
-     * A link that only one process may hold (a TAP device without multi-queue) allows one loop: build the
-     * group with one thread.
+     * A factory of handlers, one per event loop, each with its own stack. With one loop the stack opens
+     * {@code config}'s link. With N loops (any number, Netty's default too) loop {@code i} opens queue {@code i}
+     * of a multi-queue TAP device and the N stacks form a {@link StackGroup}: listeners bound on any loop take
+     * connections on every loop, an accepted connection stays on the loop whose queue received its SYN, and a
+     * connection stays on the loop that opened it (issue #12). A link that cannot be shared (an in-memory link,
+     * a TAP device made without multi-queue) fails the group with a message that says how to fix it.
      */
     public static IoHandlerFactory newFactory(StackConfig config) {
         Objects.requireNonNull(config, "config");
-        return executor -> new UserTcpIoHandler(config, executor);
+        java.util.Map<Object, HandlerGroup> groups =
+                java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+        return executor -> {
+            int loops = HandlerGroup.loopsOf(executor);
+            HandlerGroup g = loops == 1 ? null
+                    : groups.computeIfAbsent(HandlerGroup.parentOf(executor), p -> HandlerGroup.of(loops));
+            return new UserTcpIoHandler(config, executor, g);
+        };
+    }
+
+    /** The event loop this handler serves, or null if Netty gave it some other executor. */
+    io.netty.channel.EventLoop loop() {
+        return executor instanceof io.netty.channel.EventLoop l ? l : null;
+    }
+
+    /** The handlers of this loop's group when it has several loops, else null. */
+    HandlerGroup group() {
+        return group;
     }
 
     /** The handler of the usertcp event loop {@code loop}, or null if it is not one (or was shut down). */
@@ -133,7 +160,7 @@ public final class UserTcpIoHandler implements IoHandler {
             if (context.canBlock() && !stack.hasPendingInput()) {
                 blocking.set(true);
                 try {
-                    if (context.canBlock()) {
+                    if (context.canBlock() && !stack.hasPendingInput()) { // again: a peer's wake-up may have missed
                         long now = System.nanoTime();
                         long timeout = context.delayNanos(now);
                         long deadline = stack.nextDeadline();
@@ -219,6 +246,9 @@ public final class UserTcpIoHandler implements IoHandler {
     @Override
     public void destroy() {
         HANDLERS.remove(executor, this);
+        if (group != null) {
+            group.left(this);
+        }
         if (mbean != null) {
             mbean.unregister();
         }
