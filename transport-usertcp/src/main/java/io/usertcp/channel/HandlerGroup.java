@@ -19,6 +19,8 @@ final class HandlerGroup {
     private final StackGroup stacks;
     private final AtomicReferenceArray<UserTcpIoHandler> handlers;
     private int next;
+    private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final Runnable NOTHING = () -> { };
 
     private HandlerGroup(int size) {
         this.size = size;
@@ -71,6 +73,23 @@ final class HandlerGroup {
     void joined(int queue, UserTcpIoHandler h) {
         handlers.set(queue, h);
         stacks.join(h.stack(), h::wakeup);
+    }
+
+    /**
+     * Starts every loop of the group (Netty starts a loop's thread at its first task): a queue whose loop never
+     * ran would hold the kernel's frames, ARP requests and SYNs that the tun driver spreads over all queues.
+     * Called by each handler on its first turn; the first call does it.
+     */
+    void startAll() {
+        if (started.getAndSet(true)) {
+            return;
+        }
+        for (int i = 0; i < size; i++) {
+            UserTcpIoHandler h = handlers.get(i);
+            if (h != null && h.loop() != null) {
+                h.loop().execute(NOTHING);
+            }
+        }
     }
 
     /** Handler {@code h} is gone. */

@@ -58,6 +58,8 @@ public final class UserTcpIoHandler implements IoHandler {
     private final boolean pollsLink;
     /** The handlers of this loop's group when it has several loops (one stack each over one queue), else null. */
     private final HandlerGroup group;
+    /** Set on the first turn of the loop. */
+    private boolean started;
     /** Set once the link failed for good: its descriptor is no longer polled. */
     private boolean linkFailed;
     /** When the last I/O error was logged ({@link System#nanoTime()}), for logging at most once a second. */
@@ -155,6 +157,12 @@ public final class UserTcpIoHandler implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
+        if (!started) {
+            started = true;
+            if (group != null) {
+                group.startAll(); // every queue needs its loop running
+            }
+        }
         int work = 0;
         try {
             if (context.canBlock() && !stack.hasPendingInput()) {
