@@ -22,12 +22,13 @@ final class TapQueues {
     }
 
     /**
-     * Opens {@code /dev/net/tun} for queue {@code queue} of a device in {@code namespace} (null: this thread's):
+     * Opens {@code /dev/net/tun} for queue {@code queue} (-1: a device of one queue) of a device in {@code namespace}
+     * (null: this thread's):
      * returns the descriptor, or -1 with errno set by the failed {@code open}.
      */
     static int openTun(String path, int flags, String namespace, int queue) throws IOException {
         LibC c = LibC.INSTANCE;
-        if (queue == 0 || namespace == null) {
+        if (queue <= 0 || namespace == null) {
             return c.open(path, flags);
         }
         int self = c.open("/proc/thread-self/ns/net", O_RDONLY | LibC.O_CLOEXEC);
