@@ -142,8 +142,8 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         TcpConnection c = connection;
         return c == null || c.layer() == stack.tcp() ? null
                 : "this connection belongs to the usertcp stack of another event loop: a usertcp channel can only be "
-                + "served by the loop that owns its stack. Give ServerBootstrap the same single-thread usertcp "
-                + "group for parent and children: group(group) rather than group(bossGroup, otherGroup)";
+                + "served by the loop that owns its stack. Give ServerBootstrap the same usertcp group for parent "
+                + "and children: group(group) rather than group(bossGroup, otherGroup)";
     }
 
     @Override

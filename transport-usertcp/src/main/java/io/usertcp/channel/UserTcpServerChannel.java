@@ -20,8 +20,9 @@ import java.util.List;
  * {@link io.netty.bootstrap.ServerBootstrap}. Accepted connections are {@link UserTcpChannel}s.
  *
  * <p>It must be registered with an event loop made by {@link UserTcpIoHandler#newFactory}; accepted
- * children must be served by the same loop (the one that owns the stack), so give the ServerBootstrap a
- * single usertcp group, or a child group whose loops are that same loop.
+ * children must be served by the loop whose stack holds their connection, so give the ServerBootstrap one
+ * usertcp group for parent and children. In a group of several loops the channel listens on every loop's stack
+ * (as {@code SO_REUSEPORT} would) and each child registers with the loop whose stack accepted it.
  */
 public final class UserTcpServerChannel extends AbstractUserChannel implements ServerSocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
