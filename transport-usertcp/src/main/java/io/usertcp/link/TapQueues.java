@@ -66,9 +66,10 @@ final class TapQueues {
 
     private static String namespacePath(String ns) {
         if (ns.chars().allMatch(Character::isDigit)) {
-            return "/proc/" + ns + "/ns/net";
+            return Paths.get("/proc", ns, "ns", "net").toString(); // ip takes a PID too
         }
-        return Files.exists(Paths.get("/run/netns", ns)) ? "/run/netns/" + ns : "/var/run/netns/" + ns;
+        return (Files.exists(Paths.get("/run/netns", ns)) ? Paths.get("/run/netns", ns)
+                : Paths.get("/var/run/netns", ns)).toString();
     }
 
     /** Why {@code TUNSETIFF} with {@code IFF_MULTI_QUEUE} failed for queue {@code queue}, and what to do. */
