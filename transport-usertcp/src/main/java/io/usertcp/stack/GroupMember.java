@@ -21,6 +21,7 @@ final class GroupMember implements FlowSteering, PortSteering {
     static final int KIND_FRAME = 0;
     static final int KIND_TCP = 1;
     static final int KIND_UDP = 2;
+    static final int KIND_TCP_ICMP = 3;
     private static final int FLAG_CHECKSUM_TRUSTED = 1;
     private static final int FLAG_BROADCAST = 2;
     /** kind (4), source and destination as halves (32), flags (4). */
@@ -104,6 +105,26 @@ final class GroupMember implements FlowSteering, PortSteering {
     public boolean listenerMissing(long dstHi, long dstLo, int port) {
         SharedListener l = group.listener(port);
         return l != null && l.install(stack);
+    }
+
+    /**
+     * An ICMP error (or, with {@code mtu} >= 0, a packet-too-big report) about a TCP flow: if another stack of the
+     * group holds the connection, hands the report to it (the tun driver put the ICMP message on a queue by its own
+     * hash, not the flow's) and returns true.
+     */
+    boolean tcpIcmpElsewhere(long lHi, long lLo, int lPort, long rHi, long rLo, int rPort, int seq, boolean hard,
+                             int mtu, String description) {
+        TcpConnection c = group.flows.get(probe, lHi, lLo, lPort, rHi, rLo, rPort);
+        GroupMember owner = c == null || c.layer() == stack.tcp() ? null : group.ownerOf(c);
+        if (owner == null) {
+            return false;
+        }
+        byte[] text = (description != null ? description : "").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuf b = stack.alloc().directBuffer(HEADER + 16 + text.length);
+        b.writeInt(KIND_TCP_ICMP).writeLong(rHi).writeLong(rLo).writeLong(lHi).writeLong(lLo).writeInt(hard ? 1 : 0);
+        b.writeInt(lPort).writeInt(rPort).writeInt(seq).writeInt(mtu).writeBytes(text);
+        owner.offer(stack, b);
+        return true;
     }
 
     // ------------------------------------------------------------------ UDP
@@ -211,6 +232,17 @@ final class GroupMember implements FlowSteering, PortSteering {
         int len = b.writerIndex() - HEADER;
         if (kind == KIND_TCP) {
             stack.tcp().input(b, HEADER, len, srcHi, srcLo, dstHi, dstLo, true);
+        } else if (kind == KIND_TCP_ICMP) {
+            int lPort = b.getInt(HEADER);
+            int rPort = b.getInt(HEADER + 4);
+            int seq = b.getInt(HEADER + 8);
+            int mtu = b.getInt(HEADER + 12);
+            if (mtu >= 0) {
+                stack.tcp().icmpPacketTooBig(dstHi, dstLo, lPort, srcHi, srcLo, rPort, seq, mtu);
+            } else {
+                stack.tcp().icmpError(dstHi, dstLo, lPort, srcHi, srcLo, rPort, seq, flags == 1,
+                        b.toString(HEADER + 16, len - 16, java.nio.charset.StandardCharsets.UTF_8));
+            }
         } else {
             stack.udp().input(b, HEADER, len, srcHi, srcLo, dstHi, dstLo, (flags & FLAG_CHECKSUM_TRUSTED) != 0,
                     (flags & FLAG_BROADCAST) != 0);

@@ -48,6 +48,11 @@ final class TransportDemux implements TransportDispatcher {
     @Override
     public void tcpError(long localHi, long localLo, int localPort, long remoteHi, long remoteLo, int remotePort,
                          int seq, boolean hard, String description) {
+        GroupMember m = stack.groupMember();
+        if (m != null && m.tcpIcmpElsewhere(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, hard, -1,
+                description)) {
+            return; // about a connection of another stack of the group
+        }
         TcpLayer tcp = stack.tcp();
         tcp.icmpError(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, hard, description);
     }
@@ -55,6 +60,11 @@ final class TransportDemux implements TransportDispatcher {
     @Override
     public void tcpPacketTooBig(long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                                 int remotePort, int seq, int mtu) {
+        GroupMember m = stack.groupMember();
+        if (m != null && m.tcpIcmpElsewhere(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, false,
+                mtu, null)) {
+            return;
+        }
         stack.tcp().icmpPacketTooBig(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq, mtu);
     }
 

@@ -85,6 +85,17 @@ class StackGroupTest {
         stray.release();
         assertThat(s1.stats().groupForwarded).isEqualTo(1);
         assertThat(s1.stats().dropTcpNoListener).isEqualTo(1);
+        // An ICMP error about the flow that reaches stack 1 goes to stack 0 too (here: a sequence number not in
+        // flight, so stack 0 counts it as ignored, RFC 5927).
+        long icmpBefore = s0.stats().tcpIcmpIgnored + s0.stats().tcpIcmpErrors;
+        assertThat(s1.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                false, 1280, null)).isTrue();
+        assertThat(s1.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                true, -1, "port unreachable")).isTrue();
+        assertThat(s0.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                true, -1, "own")).as("the owner keeps its own").isFalse();
+        s0.pollLink(16);
+        assertThat(s0.stats().tcpIcmpIgnored + s0.stats().tcpIcmpErrors).isEqualTo(icmpBefore + 2);
         // Gone from its stack, gone from the directory.
         c.abort();
         assertThat(g.directorySize()).isZero();
