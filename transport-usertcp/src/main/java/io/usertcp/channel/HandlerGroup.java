@@ -109,14 +109,4 @@ final class HandlerGroup {
         }
         return null;
     }
-
-    /** Whether every handler has left (the group was shut down). */
-    boolean isEmpty() {
-        for (int i = 0; i < size; i++) {
-            if (handlers.get(i) != null) {
-                return false;
-            }
-        }
-        return next == size;
-    }
 }
