@@ -8,6 +8,9 @@
 # Prints each RESULT line and a table. Needs root. Addresses come from 198.18.0.0/15 only; everything it creates
 # is removed on exit (also on failure or Ctrl-C). Not run in CI.
 #
+# SYNFLOOD_SERVER=kernel runs the same phases against bench/epoll-echo.c on the kernel's TCP instead (its own
+# namespace, reached over a veth pair, SYN cookies as the kernel's defaults have them): the reference.
+#
 # Environment: SYNFLOOD_SECONDS (each phase, default 5), SYNFLOOD_RATE (flood packets/s, default 0: as fast as
 # it can), SYNFLOOD_TIMEOUT_MS (a legitimate connect not done by then is a failure, default 3000),
 # SYNFLOOD_RECOVER (seconds to wait for the first connect after the flood, default 120), JAVA (default java),
@@ -20,6 +23,7 @@ RATE=${SYNFLOOD_RATE:-0}
 TIMEOUT_MS=${SYNFLOOD_TIMEOUT_MS:-3000}
 RECOVER=${SYNFLOOD_RECOVER:-120}
 JAVA=${JAVA:-java}
+SERVER=${SYNFLOOD_SERVER:-usertcp}
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
 JAR=$repo/examples/target/usertcp-examples.jar
 PORT=7000
@@ -51,6 +55,10 @@ cleanup() {
         ip netns pids "$NS" | xargs -r kill -9 2>/dev/null
         ip netns del "$NS"
     fi
+    if [ -n "${NS_K:-}" ] && ip netns list | awk '{print $1}' | grep -qx "$NS_K"; then
+        ip netns pids "$NS_K" | xargs -r kill -9 2>/dev/null
+        ip netns del "$NS_K"
+    fi
     ip link del "$TAP" 2>/dev/null # only if the server died before moving it
     rm -rf "$work"
 }
@@ -59,7 +67,7 @@ trap 'exit 130' INT TERM
 
 gcc -O2 -o "$work/synflood" "$repo/bench/synflood.c"
 gcc -O2 -o "$work/connrate" "$repo/bench/connrate.c"
-if [ ! -f "$JAR" ]; then
+if [ "$SERVER" = usertcp ] && [ ! -f "$JAR" ]; then
     echo "synflood: building $JAR"
     (cd "$repo" && mvn -q -B -DskipTests package)
 fi
@@ -68,6 +76,24 @@ ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 
+if [ "$SERVER" = kernel ]; then
+    gcc -O2 -o "$work/epoll-echo" "$repo/bench/epoll-echo.c"
+    NS_K=$NS-k
+    ip netns add "$NS_K"
+    ip -n "$NS_K" link set lo up
+    ip link add "$TAP" type veth peer name "${TAP}k"
+    ip link set "$TAP" netns "$NS"
+    ip link set "${TAP}k" netns "$NS_K"
+    ip -n "$NS" addr add "$KERNEL" dev "$TAP"
+    ip -n "$NS" link set "$TAP" up
+    ip -n "$NS_K" addr add "$STACK/24" dev "${TAP}k"
+    ip -n "$NS_K" link set "${TAP}k" up
+    ip -n "$NS_K" route add default via "${KERNEL%/*}" # as the usertcp example, which takes the kernel side as its gateway
+    ip netns exec "$NS_K" "$work/epoll-echo" "$STACK" "$PORT" >"$work/server.log" 2>&1 &
+    pids+=($!)
+    sleep 0.5
+    echo "kernel epoll echo listening on $STACK:$PORT (netns $NS_K, veth from $NS)"
+else
 USERTCP_NETNS=$NS "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$KERNEL" "$STACK" "$PORT" \
     >"$work/server.log" 2>&1 &
 pids+=($!)
@@ -79,6 +105,7 @@ for i in $(seq 300); do
     sleep 0.1
 done
 head -n 1 "$work/server.log"
+fi
 
 inns() { ip netns exec "$NS" "$@"; }
 field() { # field NAME LINE: the word after NAME in LINE
@@ -97,9 +124,16 @@ flood_secs=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
 inns "$work/synflood" "$STACK" "$PORT" "$flood_secs" 0 "$CLIENT_NET" "$RATE" >"$work/flood.out" 2>&1 &
 flood=$!
 pids+=($flood)
+tx_stats() { # packets the kernel handed the TAP (or veth) and packets it dropped because the reader was behind
+    ip -n "$NS" -s -j link show "$TAP" | /usr/bin/python3 -c \
+        'import json,sys; t=json.load(sys.stdin)[0]["stats64"]["tx"]; print(t["packets"], t["dropped"])'
+}
+read -r tx0 drop0 <<<"$(tx_stats)"
+
 sleep 1
 during=$(inns "$work/connrate" rate "$STACK" "$PORT" "$SECS" "$TIMEOUT_MS" 2>"$work/during.err") || true
 wait "$flood" || true
+read -r tx1 drop1 <<<"$(tx_stats)"
 flood_line=$(grep SYNFLOOD "$work/flood.out" || cat "$work/flood.out")
 echo "RESULT flood $flood_line"
 echo "RESULT flooded $during"
@@ -122,5 +156,6 @@ printf '%-44s %s\n' "legit connects/s unflooded" "${b_rate:--} ($(field failed "
 printf '%-44s %s\n' "legit connects/s during the flood" "${d_rate:--} ($(field failed "$during") failed)"
 printf '%-44s %s\n' "flooded / unflooded" "$ratio"
 printf '%-44s %s\n' "flood (spoofed SYNs/s sent)" "$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "packets/s") {print $i; exit}}' <<<"$flood_line")"
+printf '%-44s %s\n' "frames taken by the server during the flood" "$((tx1 - tx0)) (dropped by the kernel, reader behind: $((drop1 - drop0)))"
 printf '%-44s %s\n' "first connect after the flood (s)" "$recover"
 printf '%-44s %s\n' "connect p99 unflooded / flooded (ms)" "$(field p99 "$base") / $(field p99 "$during")"

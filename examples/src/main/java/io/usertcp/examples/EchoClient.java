@@ -56,6 +56,7 @@ public final class EchoClient {
                 .address(stack.contains("/") ? stack : stack + kernel.substring(slash)).build();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
         try {
+            Inspect.install(group, System.out);
             long[] roundTrips = new long[1];
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
             Channel ch = new Bootstrap().group(group).channel(UserTcpChannel.class)

@@ -121,6 +121,7 @@ public final class EchoServer {
         System.out.println("usertcp " + label + " listening on " + parsed.listening() + " ("
                 + where(parsed, netns, root) + loopsText(loops) + ")");
         System.out.flush();
+        Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 
         server.closeFuture().awaitUninterruptibly();
         return 0;
@@ -146,7 +147,48 @@ public final class EchoServer {
         for (String s : args.stackAddresses()) {
             stack.address(s);
         }
+        {
+            // The kernel side is the stack's only router: the default gateway of each family it has an on-link
+            // address of, so that replies to addresses beyond the prefix go to it instead of being ARPed for.
+            boolean v4 = false;
+            boolean v6 = false;
+            for (String k : args.kernelAddresses()) {
+                StackConfig.InterfaceAddress kernel = StackConfig.InterfaceAddress.parse(k, 24);
+                boolean six = kernel.address() instanceof java.net.Inet6Address;
+                if ((six ? v6 : v4) || !onLink(kernel.address(), args.stackAddresses())) {
+                    continue;
+                }
+                stack.gateway(kernel.address().getHostAddress());
+                v4 |= !six;
+                v6 |= six;
+            }
+        }
         return stack.build();
+    }
+
+    /** Whether {@code a} lies within the prefix of one of {@code stackAddresses} ("198.18.0.2/24"). */
+    static boolean onLink(java.net.InetAddress a, java.util.List<String> stackAddresses) {
+        byte[] x = a.getAddress();
+        for (String s : stackAddresses) {
+            StackConfig.InterfaceAddress ia = StackConfig.InterfaceAddress.parse(s, 24);
+            byte[] y = ia.address().getAddress();
+            if (x.length != y.length || java.util.Arrays.equals(x, y)) {
+                continue;
+            }
+            int bits = ia.prefixLength();
+            boolean same = true;
+            for (int i = 0; i < x.length && bits > 0; i++, bits -= 8) {
+                int mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+                if ((x[i] & mask) != (y[i] & mask)) {
+                    same = false;
+                    break;
+                }
+            }
+            if (same) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Where the server runs, for its startup line: "tap0 in netns x, kernel side 198.18.0.1/24". */

@@ -37,6 +37,8 @@ public final class Main {
             "  own queue of a multi-queue TAP device (default: one per core as root, else 1).",
             "  Every usertcp command also takes --pcap FILE: the stack writes every frame it sends and",
             "  receives (its loopback too) into FILE as pcapng, for wireshark, tshark -r or tcpdump -r.",
+            "  While a usertcp command runs, a line 'ss' on its standard input prints the stack's",
+            "  connection table (as ss -tuai), 'stats' its counters; kill -USR2 <pid> prints both.",
             "  help, --help, -h",
             "      Print this text.");
 

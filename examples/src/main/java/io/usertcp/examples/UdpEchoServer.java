@@ -108,6 +108,7 @@ public final class UdpEchoServer {
                 + EchoServer.where(parsed, netns, root) + EchoServer.loopsText(loops)
                 + ")");
         System.out.flush();
+        Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 
         channel.closeFuture().awaitUninterruptibly();
         return 0;

@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -107,10 +109,23 @@ class ServerArgsTest {
         io.usertcp.link.TapConfig tap = (io.usertcp.link.TapConfig) cfg.link();
         assertEquals(List.of("198.18.0.1/24", "fd00:198::1/64"), tap.kernelAddresses());
         assertEquals("ns1", tap.namespace());
+        // The kernel side is the default gateway of each family (replies beyond the prefix go to it).
+        assertEquals(StackConfig.parseLiteral("198.18.0.1"), cfg.gateway());
+        assertEquals(StackConfig.parseLiteral("fd00:198::1"), cfg.gateway6());
         // Not root: the kernel side is left alone, the stack still gets its addresses.
         StackConfig user = EchoServer.stackConfig(a, null, false);
         assertEquals(2, user.addresses().size());
         assertEquals(List.of(), ((io.usertcp.link.TapConfig) user.link()).kernelAddresses());
+    }
+
+    @Test
+    void kernelSideOffTheStacksPrefixIsNoGateway() {
+        ServerArgs a = parse("tap0", "198.18.1.1/24", "198.18.0.2/24", "7");
+        assertNull(EchoServer.stackConfig(a, null, true).gateway());
+        assertTrue(EchoServer.onLink(StackConfig.parseLiteral("198.18.0.200"), List.of("198.18.0.2/24")));
+        assertFalse(EchoServer.onLink(StackConfig.parseLiteral("198.18.1.1"), List.of("198.18.0.2/24")));
+        assertTrue(EchoServer.onLink(StackConfig.parseLiteral("198.18.1.1"), List.of("198.18.0.2/23")));
+        assertFalse(EchoServer.onLink(StackConfig.parseLiteral("fd00::1"), List.of("198.18.0.2/24")));
     }
 
     @Test

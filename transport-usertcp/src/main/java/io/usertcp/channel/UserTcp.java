@@ -60,6 +60,34 @@ public final class UserTcp {
     }
 
     /**
+     * The connection table of the stack that event loop {@code loop} runs, as {@code ss -tuai} shows the kernel's:
+     * every TCP listener, half-open (SYN-RECEIVED) record and connection (TIME-WAIT included), then every bound UDP
+     * socket, each an immutable {@link io.usertcp.stats.ConnectionInfo} taken on the loop's thread.
+     * {@link io.usertcp.stats.ConnectionTable#format} prints them; the same table is the {@code connections}
+     * operation of the stack's JMX MBean. For one channel, see {@link UserTcpChannel#tcpInfo()}.
+     *
+     * @return a future that fails with IllegalArgumentException if {@code loop} is not a live usertcp event loop
+     */
+    public static io.netty.util.concurrent.Future<java.util.List<io.usertcp.stats.ConnectionInfo>> connections(
+            io.netty.channel.EventLoop loop) {
+        UserTcpIoHandler h = UserTcpIoHandler.of(loop);
+        if (h == null) {
+            return loop.newFailedFuture(new IllegalArgumentException(loop + " is not a live usertcp event loop:"
+                    + " pass a loop of a group built with UserTcpIoHandler.newFactory(config)"));
+        }
+        return loop.submit(() -> io.usertcp.stack.ConnectionSnapshot.take(h.stack()));
+    }
+
+    /**
+     * The name of the link that event loop {@code loop}'s stack runs on (the TAP device's, {@code "loopback"} for a
+     * stack without a link), or null if {@code loop} is not a live usertcp event loop. Any thread may call it.
+     */
+    public static String linkName(io.netty.channel.EventLoop loop) {
+        UserTcpIoHandler h = UserTcpIoHandler.of(loop);
+        return h == null ? null : h.linkName();
+    }
+
+    /**
      * Whether this process has CAP_NET_ADMIN, which creating a TAP device, attaching to one it does not own and
      * moving one into a network namespace need.
      */

@@ -9,8 +9,10 @@ import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
 import io.usertcp.stack.Stack;
+import io.usertcp.stats.ConnectionInfo;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.tcp.TcpSocket;
+import io.usertcp.tcp.TcpTable;
 import io.usertcp.wire.IpAddress;
 
 import java.io.IOException;
@@ -100,6 +102,25 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         }
         TcpConnection c = connection;
         return c == null ? 0 : c.urgentBytes();
+    }
+
+    /**
+     * A snapshot of the connection's TCP state, as Netty's {@code EpollSocketChannel.tcpInfo()} gives the kernel's
+     * {@code struct tcp_info}: state, queues, SRTT/RTTVAR/RTO, cwnd, ssthresh, retransmissions, the pending timer,
+     * the negotiated options, bytes acknowledged and received (see {@link ConnectionInfo}). The stack lives on the
+     * channel's event loop, so call it there (from a handler); from another thread use
+     * {@code channel.eventLoop().submit(channel::tcpInfo)}.
+     *
+     * @return the snapshot, or null before connect
+     * @throws IllegalStateException if called from another thread
+     */
+    public ConnectionInfo tcpInfo() {
+        if (!eventLoop().inEventLoop()) {
+            throw new IllegalStateException("tcpInfo() reads the stack's state: call it on the channel's event loop, "
+                    + "e.g. from a ChannelHandler, or use channel.eventLoop().submit(channel::tcpInfo)");
+        }
+        TcpConnection c = connection;
+        return c == null ? null : TcpTable.row(c);
     }
 
     @Override

@@ -54,6 +54,8 @@ public final class UserTcpIoHandler implements IoHandler {
     private final AtomicBoolean blocking = new AtomicBoolean();
     private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
     private final StackStatsMBean mbean;
+    /** The link's name (the TAP device's, e.g. tap0), "loopback" without one: for JMX and metrics. */
+    private final String linkName;
     /** Whether the poller watches the link's descriptor at index 0 (until the link fails). */
     private final boolean pollsLink;
     /** The handlers of this loop's group when it has several loops (one stack each over one queue), else null. */
@@ -86,7 +88,9 @@ public final class UserTcpIoHandler implements IoHandler {
             this.pollsLink = link != null && link.fd() >= 0;
             this.poller = pollsLink ? new Poller(link.fd(), wake.fd()) : new Poller(wake.fd());
             this.wakeFd = wake;
-            this.mbean = StackStatsMBean.register(stack.stats(), link != null ? String.valueOf(link) : "loopback");
+            this.linkName = link instanceof io.usertcp.link.TapDevice ? ((io.usertcp.link.TapDevice) link).name()
+                    : link != null ? String.valueOf(link) : "loopback";
+            this.mbean = StackStatsMBean.register(stack.stats(), linkName, this::connections);
             HANDLERS.put(executor, this);
             if (group != null) {
                 group.joined(queue, this);
@@ -148,6 +152,37 @@ public final class UserTcpIoHandler implements IoHandler {
     /** The JMX name of this stack's counters, or null if they could not be registered. */
     javax.management.ObjectName mbeanName() {
         return mbean != null ? mbean.objectName() : null;
+    }
+
+    /**
+     * The stack's connection table, taken on the event loop's thread (at once when called there); fails if the
+     * loop no longer takes tasks.
+     */
+    java.util.concurrent.CompletableFuture<java.util.List<io.usertcp.stats.ConnectionInfo>> connections() {
+        java.util.concurrent.CompletableFuture<java.util.List<io.usertcp.stats.ConnectionInfo>> f =
+                new java.util.concurrent.CompletableFuture<>();
+        Runnable take = () -> {
+            try {
+                f.complete(io.usertcp.stack.ConnectionSnapshot.take(stack));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        };
+        try {
+            if (executor.isExecutorThread(Thread.currentThread())) {
+                take.run();
+            } else {
+                executor.execute(take);
+            }
+        } catch (RuntimeException e) { // rejected: the loop is shutting down
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    /** The link's name (the TAP device's), or "loopback" for a stack without a link. */
+    String linkName() {
+        return linkName;
     }
 
     /** The stack this handler drives. Touch it only from the event loop's thread. */

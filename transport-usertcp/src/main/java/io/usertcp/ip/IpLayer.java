@@ -17,8 +17,11 @@ public interface IpLayer {
     /** A frame with room for the Ethernet and IP headers and {@code transportLength} bytes; writerIndex at its end. */
     ByteBuf newPacket(int transportLength);
 
-    /** Sets up {@code route} from {@code local} to {@code remote}: whether it stays in the host, and its next hop. */
-    void bind(Route route, IpAddress local, IpAddress remote);
+    /**
+     * Sets up {@code route} from {@code localHi/localLo} to {@code remoteHi/remoteLo} (IPv4-mapped for IPv4): whether
+     * it stays in the host, and its next hop. Allocates nothing.
+     */
+    void bind(Route route, long localHi, long localLo, long remoteHi, long remoteLo);
 
     /** Writes the IP header (IPv4: DF set) and sends a packet through {@code route}; see {@link Route#send}. */
     void send(Route route, ByteBuf packet, int protocol, int transportLength, int csumOffset, int gsoSize,
@@ -29,6 +32,11 @@ public interface IpLayer {
 
     /** The MTU of the path to {@code dst} (the link's, or lower if the path told us so: RFC 1191, RFC 8201). */
     int mtuTo(IpAddress dst);
+
+    /** As {@link #mtuTo(IpAddress)}, for the address {@code hi/lo} (IPv4-mapped for IPv4); the layers allocate nothing. */
+    default int mtuTo(long hi, long lo) {
+        return mtuTo(IpAddress.of(hi, lo));
+    }
 
     /**
      * Records that the network reported a path MTU of {@code mtu} towards {@code dst} and returns the path MTU now
@@ -50,6 +58,11 @@ public interface IpLayer {
 
     /** An upper-layer reachability confirmation for {@code dst} (RFC 4861 §7.3.1); nothing for IPv4. */
     void confirmReachable(IpAddress dst, long now);
+
+    /** As {@link #confirmReachable(IpAddress, long)}, for the address {@code hi/lo}. */
+    default void confirmReachable(long hi, long lo, long now) {
+        confirmReachable(IpAddress.of(hi, lo), now);
+    }
 
     /** Drops every queued frame and reassembly (the stack is closing). */
     void clear();

@@ -176,6 +176,11 @@ public final class Ipv4Layer implements IpLayer {
     }
 
     @Override
+    public int mtuTo(long hi, long lo) {
+        return mtuTo((int) lo);
+    }
+
+    @Override
     public int reportPathMtu(IpAddress dst, int reported) {
         return reportPathMtu(dst.v4(), reported);
     }
@@ -192,6 +197,11 @@ public final class Ipv4Layer implements IpLayer {
     @Override
     public void confirmReachable(IpAddress dst, long now) {
         // ARP has no reachability confirmation: stale entries are refreshed by a unicast request.
+    }
+
+    @Override
+    public void confirmReachable(long hi, long lo, long now) {
+        // As above: nothing for IPv4.
     }
 
     // ------------------------------------------------------------------ input
@@ -313,11 +323,9 @@ public final class Ipv4Layer implements IpLayer {
     }
 
     @Override
-    public void bind(Route r, IpAddress local, IpAddress remote) {
-        int dst = remote.v4();
-        r.layer = this;
-        r.local = local;
-        r.remote = remote;
+    public void bind(Route r, long localHi, long localLo, long remoteHi, long remoteLo) {
+        int dst = (int) remoteLo;
+        r.aim(this, localHi, localLo, remoteHi, remoteLo);
         r.loopback = isLocalAddress(dst);
         r.broadcast = isBroadcast(dst);
         r.nextHopHi = 0;
@@ -328,7 +336,7 @@ public final class Ipv4Layer implements IpLayer {
     public void send(Route r, ByteBuf packet, int protocol, int transportLength, int csumOffset, int gsoSize,
                      int transportHeaderLength, int tos) {
         Ipv4.writeHeader(packet, l3, tos, Ipv4.MIN_HEADER_LENGTH + transportLength, ipId++ & 0xffff, Ipv4.FLAG_DF,
-                ttl, protocol, r.local.v4(), r.remote.v4());
+                ttl, protocol, (int) r.localLo, (int) r.remoteLo);
         ChecksumOffload.apply(packet, iface.vnet, r.loopback, Ipv4.MIN_HEADER_LENGTH, transportLength, csumOffset,
                 gsoSize, transportHeaderLength, VirtioNetHeader.GSO_TCPV4);
         transmit(packet, r.loopback, r.broadcast, r.nextHopLo);
@@ -336,7 +344,7 @@ public final class Ipv4Layer implements IpLayer {
 
     @Override
     public void sendDatagram(Route r, ByteBuf packet, int protocol, int transportLength, int csumOffset, int tos) {
-        sendDatagram(packet, r.local.v4(), r.remote.v4(), protocol, transportLength, csumOffset, tos);
+        sendDatagram(packet, (int) r.localLo, (int) r.remoteLo, protocol, transportLength, csumOffset, tos);
     }
 
     /** Sends a datagram (DF clear), in fragments when it exceeds the path MTU. Takes ownership. */

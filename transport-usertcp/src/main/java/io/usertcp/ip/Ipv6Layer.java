@@ -218,14 +218,20 @@ public final class Ipv6Layer implements IpLayer {
      */
     @Override
     public void confirmReachable(IpAddress dst, long now) {
-        if (!onLink(dst.hi(), dst.lo()) && hasGateway) {
+        confirmReachable(dst.hi(), dst.lo(), now);
+    }
+
+    @Override
+    public void confirmReachable(long hi, long lo, long now) {
+        if (!onLink(hi, lo) && hasGateway) {
             ndp.neighbors().confirmReachable(gatewayHi, gatewayLo, now);
         } else {
-            ndp.neighbors().confirmReachable(dst.hi(), dst.lo(), now);
+            ndp.neighbors().confirmReachable(hi, lo, now);
         }
     }
 
-    int mtuTo(long hi, long lo) {
+    @Override
+    public int mtuTo(long hi, long lo) {
         if (isLocal(hi, lo)) {
             return EthernetInterface.LOOPBACK_MTU;
         }
@@ -414,12 +420,10 @@ public final class Ipv6Layer implements IpLayer {
     }
 
     @Override
-    public void bind(Route r, IpAddress local, IpAddress remote) {
-        long dh = remote.hi();
-        long dl = remote.lo();
-        r.layer = this;
-        r.local = local;
-        r.remote = remote;
+    public void bind(Route r, long localHi, long localLo, long remoteHi, long remoteLo) {
+        long dh = remoteHi;
+        long dl = remoteLo;
+        r.aim(this, localHi, localLo, remoteHi, remoteLo);
         r.loopback = isLocal(dh, dl);
         r.broadcast = false;
         boolean viaGateway = !onLink(dh, dl) && hasGateway;
@@ -430,17 +434,16 @@ public final class Ipv6Layer implements IpLayer {
     @Override
     public void send(Route r, ByteBuf packet, int protocol, int transportLength, int csumOffset, int gsoSize,
                      int transportHeaderLength, int tos) {
-        IpAddress src = r.local;
-        IpAddress dst = r.remote;
-        Ipv6.write(packet, l3, tos, transportLength, protocol, hopLimit, src.hi(), src.lo(), dst.hi(), dst.lo());
+        Ipv6.write(packet, l3, tos, transportLength, protocol, hopLimit, r.localHi, r.localLo, r.remoteHi,
+                r.remoteLo);
         ChecksumOffload.apply(packet, iface.vnet, r.loopback, Ipv6.HEADER_LENGTH, transportLength, csumOffset,
                 gsoSize, transportHeaderLength, VirtioNetHeader.GSO_TCPV6);
-        transmit(packet, r.loopback, dst.hi(), dst.lo(), r.nextHopHi, r.nextHopLo);
+        transmit(packet, r.loopback, r.remoteHi, r.remoteLo, r.nextHopHi, r.nextHopLo);
     }
 
     @Override
     public void sendDatagram(Route r, ByteBuf packet, int protocol, int transportLength, int csumOffset, int tos) {
-        sendDatagram(packet, r.local, r.remote, protocol, transportLength, csumOffset, tos);
+        sendDatagram(packet, r.local(), r.remote(), protocol, transportLength, csumOffset, tos);
     }
 
     /** Sends a datagram, as fragments (RFC 8200 §4.5) when it exceeds the path MTU. Takes ownership. */

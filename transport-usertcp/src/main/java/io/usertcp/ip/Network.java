@@ -51,7 +51,11 @@ public final class Network {
 
     /** The layer of {@code ip}'s family; for IPv6 without an IPv6 address, an {@link IllegalStateException}. */
     public IpLayer layer(IpAddress ip) {
-        if (ip.isV4()) {
+        return layer(ip.isV4());
+    }
+
+    private IpLayer layer(boolean v4) {
+        if (v4) {
             return ipv4;
         }
         if (ipv6 == null) {
@@ -65,8 +69,13 @@ public final class Network {
      * (so that one object serves a socket whose peer changes), else in a new one.
      */
     public Route route(Route reuse, IpAddress local, IpAddress remote) {
+        return route(reuse, local.hi(), local.lo(), remote.hi(), remote.lo());
+    }
+
+    /** As {@link #route(Route, IpAddress, IpAddress)}, for addresses as numbers (IPv4-mapped): allocates nothing. */
+    public Route route(Route reuse, long localHi, long localLo, long remoteHi, long remoteLo) {
         Route r = reuse != null ? reuse : new Route();
-        layer(remote).bind(r, local, remote);
+        layer(IpAddress.isV4(remoteHi, remoteLo)).bind(r, localHi, localLo, remoteHi, remoteLo);
         return r;
     }
 

@@ -19,8 +19,14 @@ import io.usertcp.wire.IpAddress;
  */
 public final class Route {
     IpLayer layer;
-    IpAddress local;
-    IpAddress remote;
+    /** Our address and the peer's (IPv4-mapped for IPv4), kept as numbers so that re-aiming allocates nothing. */
+    long localHi;
+    long localLo;
+    long remoteHi;
+    long remoteLo;
+    /** The same addresses as objects, made when first asked for ({@link #local()}, {@link #remote()}). */
+    private IpAddress local;
+    private IpAddress remote;
     /** The peer is one of our own addresses or loopback: packets stay in the host. */
     boolean loopback;
     /** IPv4: the peer is a broadcast address (sent to the Ethernet broadcast). */
@@ -39,7 +45,7 @@ public final class Route {
      */
     public void setUp(IpLayer layer, IpAddress local, IpAddress remote, boolean loopback, long nextHopHi,
                       long nextHopLo) {
-        this.layer = layer;
+        aim(layer, local.hi(), local.lo(), remote.hi(), remote.lo());
         this.local = local;
         this.remote = remote;
         this.loopback = loopback;
@@ -53,19 +59,48 @@ public final class Route {
         return layer.isV6();
     }
 
+    /** Sets the layer and the addresses; what the layer works out from them is its {@link IpLayer#bind}'s job. */
+    void aim(IpLayer layer, long localHi, long localLo, long remoteHi, long remoteLo) {
+        this.layer = layer;
+        if (local != null && (this.localHi != localHi || this.localLo != localLo)) {
+            local = null;
+        }
+        if (remote != null && (this.remoteHi != remoteHi || this.remoteLo != remoteLo)) {
+            remote = null;
+        }
+        this.localHi = localHi;
+        this.localLo = localLo;
+        this.remoteHi = remoteHi;
+        this.remoteLo = remoteLo;
+    }
+
     /** Our address. */
     public IpAddress local() {
-        return local;
+        IpAddress a = local;
+        if (a == null) {
+            a = local = IpAddress.of(localHi, localLo);
+        }
+        return a;
     }
 
     /** The peer's address. */
     public IpAddress remote() {
-        return remote;
+        IpAddress a = remote;
+        if (a == null) {
+            a = remote = IpAddress.of(remoteHi, remoteLo);
+        }
+        return a;
     }
 
     /** Whether this route goes from {@code local} to {@code remote}. */
     public boolean matches(IpAddress local, IpAddress remote) {
-        return this.local.equals(local) && this.remote.equals(remote);
+        return matches(local.hi(), local.lo(), remote.hi(), remote.lo());
+    }
+
+    /** Whether this route goes from {@code localHi/localLo} to {@code remoteHi/remoteLo}. */
+    public boolean matches(long localHi, long localLo, long remoteHi, long remoteLo) {
+        return this.localLo == localLo && this.remoteLo == remoteLo && this.localHi == localHi
+                && this.remoteHi == remoteHi;
     }
 
     /** The header room: the offset of the transport header in packets made by {@link #newPacket}. */
@@ -80,7 +115,7 @@ public final class Route {
 
     /** The MTU of the path now (RFC 1191, RFC 8201; the loopback MTU in the host). */
     public int mtu() {
-        return loopback ? EthernetInterface.LOOPBACK_MTU : layer.mtuTo(remote);
+        return loopback ? EthernetInterface.LOOPBACK_MTU : layer.mtuTo(remoteHi, remoteLo);
     }
 
     /**
@@ -125,19 +160,19 @@ public final class Route {
 
     /** Tells the neighbour layer that the peer answered (RFC 4861 §7.3.1); nothing for IPv4. */
     public void confirmReachable(long now) {
-        layer.confirmReachable(remote, now);
+        layer.confirmReachable(remoteHi, remoteLo, now);
     }
 
     private void pseudoHeader(ByteBuf packet, int protocol, int transportLength, int csumOffset) {
         if (csumOffset >= 0) {
             packet.setShort(layer.transportOffset() + csumOffset, Checksum.fold(IpAddress.pseudoHeaderSum(
-                    local.hi(), local.lo(), remote.hi(), remote.lo(), protocol, transportLength)));
+                    localHi, localLo, remoteHi, remoteLo, protocol, transportLength)));
         }
     }
 
     @Override
     public String toString() {
-        return local + " -> " + remote + (loopback ? " (loopback)" : " via " + (remote.isV4()
+        return local() + " -> " + remote() + (loopback ? " (loopback)" : " via " + (remote().isV4()
                 ? IpAddress.v4((int) nextHopLo) : IpAddress.of(nextHopHi, nextHopLo)));
     }
 }

@@ -147,7 +147,10 @@ public final class TapConfig implements LinkFactory {
 
         /**
          * Moves the device into the named network namespace (which must exist) after creating it and before
-         * configuring it; the stack keeps its file descriptor and so stays attached.
+         * configuring it; the stack keeps its file descriptor and so stays attached. {@code netns} is a name made by
+         * {@code ip netns add} (a file under {@code /run/netns}), a process id (that process's namespace) or an
+         * absolute path to a namespace file. Configuring the device there enters the namespace with
+         * {@code setns(2)} on a thread of its own, which needs CAP_SYS_ADMIN besides CAP_NET_ADMIN.
          */
         public Builder namespace(String netns) {
             this.namespace = netns;

@@ -9,18 +9,11 @@ import jnr.constants.platform.Errno;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A {@link Link} on a Linux TAP device: every {@link #receive} is one {@code read(2)} of one Ethernet
@@ -51,7 +44,6 @@ public final class TapDevice implements Link {
     private static final int OFFLOAD_FRAME_CAPACITY = io.usertcp.wire.VirtioNetHeader.LENGTH + 14 + 65535 + 4;
     /** Ethernet header (14) plus one 802.1Q tag (4). */
     private static final int FRAME_OVERHEAD = 18;
-    private static final long IP_TIMEOUT_SECONDS = 30;
 
     private static final int EAGAIN = Errno.EAGAIN.intValue();
     private static final int EINTR = Errno.EINTR.intValue();
@@ -107,8 +99,8 @@ public final class TapDevice implements Link {
      * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says.
      *
      * @throws IOException whose message names the problem and how to fix it (missing {@code /dev/net/tun},
-     *                     no CAP_NET_ADMIN, device busy or of the wrong kind, missing namespace, failed
-     *                     {@code ip} command)
+     *                     no CAP_NET_ADMIN, device busy or of the wrong kind, missing namespace, a netlink
+     *                     request the kernel refused)
      */
     public static TapDevice open(TapConfig cfg) throws IOException {
         return open(cfg, -1);
@@ -179,90 +171,9 @@ public final class TapDevice implements Link {
         }
     }
 
+    /** Moves the device into its namespace and configures the kernel's side, through netlink. */
     private void configure(TapConfig cfg) throws IOException {
-        if (namespace != null) {
-            try {
-                runIp("ip", "link", "set", "dev", name, "netns", namespace);
-            } catch (IOException e) {
-                String hint = namespaceExists(namespace) ? ""
-                        : " (network namespace '" + namespace + "' does not exist: create it with `ip netns add "
-                        + namespace + "`)";
-                throw new IOException("cannot move TAP device " + name + " into network namespace '" + namespace
-                        + "': " + e.getMessage() + hint, e);
-            }
-        }
-        if (cfg.configureKernelSide()) {
-            // A deeper queue towards us than the default 1000 frames absorbs bursts (e.g. 1000 SYNs at once).
-            ip("link", "set", "dev", name, "mtu", Integer.toString(mtu), "txqueuelen", "4096");
-            for (String cidr : cfg.kernelAddresses()) {
-                if (cidr.indexOf(':') >= 0) {
-                    // IPv6: usable at once, without the second or so of duplicate address detection.
-                    ip("addr", "replace", cidr, "dev", name, "nodad");
-                } else {
-                    ip("addr", "replace", cidr, "dev", name);
-                }
-            }
-            ip("link", "set", "dev", name, "up");
-        }
-    }
-
-    private static boolean namespaceExists(String ns) {
-        if (ns.chars().allMatch(Character::isDigit)) {
-            return Files.exists(Paths.get("/proc", ns, "ns", "net")); // ip takes a PID too
-        }
-        Path p1 = Paths.get("/run/netns", ns);
-        Path p2 = Paths.get("/var/run/netns", ns);
-        return Files.exists(p1) || Files.exists(p2);
-    }
-
-    /** Runs {@code ip ARGS}, inside our namespace (with {@code -n}) when there is one. */
-    private void ip(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add("ip");
-        if (namespace != null) {
-            cmd.add("-n");
-            cmd.add(namespace);
-        }
-        cmd.addAll(Arrays.asList(args));
-        try {
-            runIp(cmd.toArray(new String[0]));
-        } catch (IOException e) {
-            throw new IOException("cannot configure the kernel side of TAP device " + name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void runIp(String... cmd) throws IOException {
-        String line = String.join(" ", cmd);
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE).start();
-        } catch (IOException e) {
-            throw new IOException("cannot run `" + line + "`: " + e.getMessage()
-                    + " (install iproute2, which provides the ip command)", e);
-        }
-        p.getOutputStream().close();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            in.transferTo(bytes);
-            out = bytes.toString(StandardCharsets.UTF_8).trim();
-        }
-        int rc;
-        try {
-            if (!p.waitFor(IP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("`" + line + "` did not finish within " + IP_TIMEOUT_SECONDS + " s");
-            }
-            rc = p.exitValue();
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running `" + line + "`", e);
-        }
-        if (rc != 0) {
-            throw new IOException("`" + line + "` failed (exit " + rc + ")" + (out.isEmpty() ? "" : ": " + out));
-        }
-        logger.debug("ran `{}`", line);
+        KernelSide.configure(name, cfg);
     }
 
     private static IOException openError(String dev, int errno) {

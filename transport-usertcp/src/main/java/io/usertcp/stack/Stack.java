@@ -92,8 +92,13 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     /** Makes this stack a member of a {@link StackGroup} (called by {@link StackGroup#join}). */
     void joinGroup(GroupMember m) {
         this.member = m;
-        tcp.steering(m);
         udp.steering(m);
+    }
+
+    @Override
+    public io.usertcp.tcp.FlowSteering steering() {
+        GroupMember m = member;
+        return m != null ? m : io.usertcp.tcp.FlowSteering.NONE;
     }
 
     /** This stack's part in its group, or null when it is alone. */
@@ -341,6 +346,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     @Override
     public Route route(Route reuse, IpAddress local, IpAddress remote) {
         return network.route(reuse, local, remote);
+    }
+
+    @Override
+    public Route route(Route reuse, long localHi, long localLo, long remoteHi, long remoteLo) {
+        return network.route(reuse, localHi, localLo, remoteHi, remoteLo);
     }
 
     /** The MTU of the path to {@code dst}. */

@@ -89,6 +89,7 @@ final class LossRecovery {
             retransmitOne();
             tcb.cwnd = tcb.ssthresh + 3 * tcb.mss;
             env.stats().tcpRetransmits++;
+            tcb.retransmits++;
         }
     }
 
@@ -168,6 +169,7 @@ final class LossRecovery {
             if (dataEnd - start > 0 || fin) {
                 c.out.sendData(start, dataEnd - start, Tcp.ACK | (fin ? Tcp.FIN : 0));
                 env.stats().tcpRetransmits++;
+                tcb.retransmits++;
             }
         }
         // RFC 8985 §7.3: after a probe, sent or not, re-arm the RTO timer (not the PTO timer), so that the
@@ -213,6 +215,7 @@ final class LossRecovery {
         }
         c.out.sendData(s, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
         env.stats().tcpRetransmits++;
+        tcb.retransmits++;
         return len + (fin ? 1 : 0);
     }
 
@@ -226,6 +229,7 @@ final class LossRecovery {
         }
         c.out.sendData(tcb.sndUna, len, Tcp.ACK | (fin ? Tcp.FIN : 0));
         env.stats().tcpRetransmits++;
+        tcb.retransmits++;
     }
 
     /**
@@ -269,6 +273,7 @@ final class LossRecovery {
         tcb.rtt.backOff(); // RFC 6298 §5.5: back off
         tcb.rtt.stopTiming(); // Karn
         if (handshake) {
+            tcb.retransmits++; // the connection's own total counts its SYN too (StackStats counts data only)
             c.handshake.sendSyn(tcb.state != TcpState.SYN_SENT);
             c.timers.armRtx(now);
             return;
@@ -285,6 +290,7 @@ final class LossRecovery {
         tcb.rack.onRetransmitTimeout();
         c.timers.reorder.cancel();
         env.stats().tcpRetransmits++;
+        tcb.retransmits++;
         c.sender.output();
         c.timers.armRtx(now);
     }

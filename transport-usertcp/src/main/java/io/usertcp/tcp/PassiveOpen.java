@@ -313,11 +313,9 @@ final class PassiveOpen implements SynQueue.Expiry {
     private void writeSynAck(long lHi, long lLo, int lPort, long rHi, long rLo, int rPort, int iss, int ack,
                              boolean ws, boolean sack, boolean ts, int tsVal, int tsEcr) {
         boolean v6 = !IpAddress.isV4(rHi, rLo);
-        IpAddress local = local(lHi, lLo);
-        IpAddress remote = IpAddress.of(rHi, rLo);
         int ipHeader = v6 ? 40 : 20;
         int hdr = Tcp.MIN_HEADER_LENGTH + TcpOptions.synOptionsLength(ws, sack, ts);
-        Route route = routeTo(local, remote);
+        Route route = routeTo(lHi, lLo, rHi, rLo);
         ByteBuf f = route.newPacket(hdr);
         int o = route.transportOffset();
         Tcp.writeHeader(f, o, lPort, rPort, iss, ack, hdr, Tcp.SYN | Tcp.ACK, receiveWindow());
@@ -330,7 +328,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for a record (§3.10.7.4: the answer to an unacceptable segment). */
     private void sendAck(SynReceived r) {
         int hdr = Tcp.MIN_HEADER_LENGTH + (r.timestamps ? 12 : 0);
-        Route route = routeTo(local(r.localHi, r.localLo), IpAddress.of(r.remoteHi, r.remoteLo));
+        Route route = routeTo(r.localHi, r.localLo, r.remoteHi, r.remoteLo);
         ByteBuf f = route.newPacket(hdr);
         int o = route.transportOffset();
         int rcvWscale = r.peerWscale >= 0 ? Handshake.windowScaleFor(tcp.defaultReceiveBuffer) : 0;
@@ -343,9 +341,9 @@ final class PassiveOpen implements SynQueue.Expiry {
     }
 
     /** The route from {@code local} to {@code remote}: one object for the handshakes, re-aimed when they change. */
-    private Route routeTo(IpAddress local, IpAddress remote) {
-        if (route == null || !route.matches(local, remote)) {
-            route = tcp.env.route(route, local, remote);
+    private Route routeTo(long lHi, long lLo, long rHi, long rLo) {
+        if (route == null || !route.matches(lHi, lLo, rHi, rLo)) {
+            route = tcp.env.route(route, lHi, lLo, rHi, rLo);
         }
         return route;
     }

@@ -20,7 +20,7 @@ final class ReceiveQueue {
     static final int COPY_BELOW = 512;
     private static final int COPY_CHUNK = 16384;
 
-    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>(4); // grows as needed; small while idle (issue #12)
     private final ByteBufAllocator alloc;
     private int size;
     private ByteBuf copyTail; // our own buffer at the tail of bufs, with room for small payloads
@@ -49,7 +49,10 @@ final class ReceiveQueue {
         return size;
     }
 
-    /** Appends {@code len} bytes of {@code frame} at {@code index}; does not take ownership of {@code frame}. */
+    /**
+     * Appends {@code len} bytes of {@code frame} at {@code index}; does not take ownership of {@code frame} (it may
+     * retain it, and then narrows its reader and writer index to those bytes).
+     */
     void append(ByteBuf frame, int index, int len) {
         if (len <= 0) {
             return;
@@ -63,9 +66,13 @@ final class ReceiveQueue {
             }
             copyTail.writeBytes(frame, index, len);
         } else {
-            ByteBuf slice = frame.retainedSlice(index, len);
-            budget.charge(MemoryBudget.footprint(slice));
-            bufs.add(slice);
+            // A frame nobody else holds is kept whole with its indices narrowed to the payload: no slice object per
+            // segment (Netty's adaptive allocator makes a new one for every retainedSlice) (issue #12). The layers
+            // below read a frame's indices only before they hand it up, so narrowing them here is safe.
+            ByteBuf held = frame.refCnt() == 1 ? frame.retain().setIndex(index, index + len)
+                    : frame.retainedSlice(index, len);
+            budget.charge(MemoryBudget.footprint(held));
+            bufs.add(held);
             copyTail = null;
         }
         size += len;

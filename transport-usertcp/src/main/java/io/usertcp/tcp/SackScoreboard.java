@@ -12,8 +12,11 @@ final class SackScoreboard {
     /** Most ranges kept: a block that would need more is ignored (it only costs a retransmission). */
     static final int MAX_RANGES = 32;
 
-    private final int[] start = new int[MAX_RANGES];
-    private final int[] end = new int[MAX_RANGES];
+    private static final int[] NONE = new int[0];
+    // Made on the first SACK block: most connections never see one, and an idle connection keeps its heap small
+    // (issue #12: at most 2 KiB per idle connection).
+    private int[] start = NONE;
+    private int[] end = NONE;
     private int n;
     private int sacked;
     private int version;
@@ -66,6 +69,10 @@ final class SackScoreboard {
     boolean add(int s, int e, int una, int max, StackStats stats) {
         if (e - s <= 0 || s - una < 0 || e - max > 0) {
             return false;
+        }
+        if (start == NONE) {
+            start = new int[MAX_RANGES];
+            end = new int[MAX_RANGES];
         }
         int before = sacked;
         int i = firstEndingAtOrAfter(s);

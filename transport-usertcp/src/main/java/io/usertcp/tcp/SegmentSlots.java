@@ -11,9 +11,13 @@ package io.usertcp.tcp;
  */
 abstract class SegmentSlots {
     /** Slots the arrays start with, and shrink back to. */
-    static final int INITIAL_CAPACITY = 64;
-    /** The arrays shrink only when they hold more slots than this (four times the initial capacity). */
-    static final int SHRINK_ABOVE = 4 * INITIAL_CAPACITY;
+    static final int INITIAL_CAPACITY = 4; // an idle connection's arrays: ~200 bytes (issue #12: <= 2 KiB each)
+    /**
+     * The arrays shrink only when they hold more slots than this: a connection whose bursts stay within it keeps the
+     * arrays it grew and allocates nothing more (a flight empties after every response of a request/response
+     * protocol).
+     */
+    static final int SHRINK_ABOVE = 256;
 
     // Entries off .. off + n - 1 of these arrays, in sequence order, contiguous and disjoint.
     int[] start = new int[INITIAL_CAPACITY];

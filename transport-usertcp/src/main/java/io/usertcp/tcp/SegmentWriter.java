@@ -21,11 +21,15 @@ final class SegmentWriter {
     private final TcpConnection c;
     private final Tcb tcb;
     private final TcpEnv env;
+    /** The SACK blocks of the segment being built: one array for the stack's connections (one thread builds one
+     *  segment at a time), not one per connection (issue #12: an idle connection's heap). */
+    private final int[] sackOut;
 
     SegmentWriter(TcpConnection c) {
         this.c = c;
         this.tcb = c.tcb;
         this.env = c.tcp.env;
+        this.sackOut = c.tcp.sackOut;
     }
 
     /**
@@ -100,7 +104,7 @@ final class SegmentWriter {
         if (ts) {
             p = TcpOptions.writeTimestamps(f, p, tsNow(), tcb.tsRecent);
         }
-        TcpOptions.writeSack(f, p, tcb.sackOut, blocks);
+        TcpOptions.writeSack(f, p, sackOut, blocks);
     }
 
     /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
@@ -123,23 +127,23 @@ final class SegmentWriter {
     }
 
     /**
-     * Fills {@code tcb.sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
+     * Fills {@code sackOut} with the blocks of held out-of-order data (RFC 2018 §4: the block holding the
      * latest segment first) and returns how many to send, or 0.
      */
     private int sackBlocksToSend() {
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return 0;
         }
-        int n = tcb.reassembly.sackBlocks(tcb.rcvNxtOffset, tcb.rcvNxt, tcb.sackOut, maxSackBlocks());
+        int n = tcb.reassembly.sackBlocks(tcb.rcvNxtOffset, tcb.rcvNxt, sackOut, maxSackBlocks());
         if (tcb.lastOooOffset >= 0) {
             int latest = tcb.rcvNxt + (int) (tcb.lastOooOffset - tcb.rcvNxtOffset);
             for (int k = 1; k < n; k++) {
-                if (seqLe(tcb.sackOut[2 * k], latest) && seqLt(latest, tcb.sackOut[2 * k + 1])) {
-                    int l = tcb.sackOut[2 * k];
-                    int r = tcb.sackOut[2 * k + 1];
-                    System.arraycopy(tcb.sackOut, 0, tcb.sackOut, 2, 2 * k);
-                    tcb.sackOut[0] = l;
-                    tcb.sackOut[1] = r;
+                if (seqLe(sackOut[2 * k], latest) && seqLt(latest, sackOut[2 * k + 1])) {
+                    int l = sackOut[2 * k];
+                    int r = sackOut[2 * k + 1];
+                    System.arraycopy(sackOut, 0, sackOut, 2, 2 * k);
+                    sackOut[0] = l;
+                    sackOut[1] = r;
                     break;
                 }
             }

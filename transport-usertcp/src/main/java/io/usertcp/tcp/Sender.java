@@ -48,6 +48,7 @@ final class Sender {
         if (data > 0) {
             tcb.sendBuffer.discard(data);
             tcb.sndBufSeq += data;
+            tcb.bytesAcked += data;
         }
         tcb.sndUna = ack;
         if (seqLt(tcb.sndNxt, tcb.sndUna)) {
@@ -205,6 +206,7 @@ final class Sender {
             tcb.sndNxt = tcb.sndUna;
             tcb.rtt.stopTiming(); // Karn: what is resent gives no RTT sample
             env.stats().tcpRetransmits++;
+            tcb.retransmits++;
             output();
         }
         return true;

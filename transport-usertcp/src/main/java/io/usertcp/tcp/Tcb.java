@@ -51,7 +51,6 @@ final class Tcb {
     long tsRecentAge;       // when TS.Recent was set, for the 24-day invalidation of §5.5
     int lastAckSent;        // Last.ACK.sent (§4.3)
     long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
-    final int[] sackOut = new int[8];
     final SackScoreboard scoreboard = new SackScoreboard();
     final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
     int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
@@ -102,6 +101,9 @@ final class Tcb {
     int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
     boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
     long lastOowAck;
+    // For the connection table only (ConnectionInfo): lifetime totals, one add each where they happen.
+    long retransmits;       // segments retransmitted (every cause)
+    long bytesAcked;        // data bytes the peer acknowledged
 
     Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos) {
         this.sendBuffer = new SendBuffer(alloc, memory);

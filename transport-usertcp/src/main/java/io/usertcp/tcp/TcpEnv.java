@@ -34,6 +34,14 @@ public interface TcpEnv {
     Route route(Route reuse, IpAddress local, IpAddress remote);
 
     /**
+     * As {@link #route(Route, IpAddress, IpAddress)}, for addresses as numbers (IPv4-mapped), so that a route
+     * re-aimed per segment (handshakes, resets) allocates nothing.
+     */
+    default Route route(Route reuse, long localHi, long localLo, long remoteHi, long remoteLo) {
+        return route(reuse, IpAddress.of(localHi, localLo), IpAddress.of(remoteHi, remoteLo));
+    }
+
+    /**
      * Records that the network reported a path MTU of {@code mtu} towards {@code dst} (ICMP fragmentation
      * needed or ICMPv6 packet too big, already checked against a connection by TCP: RFC 5927 §4.2) and returns
      * the path MTU now in effect, which never rises because of a report and has a floor (RFC 1191, RFC 8201).
@@ -60,4 +68,9 @@ public interface TcpEnv {
 
     /** Asks for {@link TcpConnection#flushAck()} at the end of the current batch of input. */
     void ackLater(TcpConnection c);
+
+    /** How this stack takes part in a group of stacks sharing its link (issue #12); {@link FlowSteering#NONE} alone. */
+    default FlowSteering steering() {
+        return FlowSteering.NONE;
+    }
 }

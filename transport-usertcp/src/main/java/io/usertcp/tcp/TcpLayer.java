@@ -3,6 +3,7 @@ package io.usertcp.tcp;
 import io.usertcp.util.SipHash;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.collection.IntObjectHashMap;
 import io.usertcp.ip.Route;
 import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
@@ -32,15 +33,19 @@ public final class TcpLayer {
     public static final int EPHEMERAL_HIGH = 60999;
 
     final TcpEnv env;
+    /** Scratch for the SACK blocks of the segment being built ({@link SegmentWriter}): at most 4 blocks. */
+    final int[] sackOut = new int[8];
     final int defaultReceiveBuffer;
     final int defaultSendBuffer;
     final long minRtoNanos;
     final long timeWaitNanos;
     final PassiveOpen passive;
 
-    private final Map<FlowKey, TcpConnection> connections = new HashMap<>();
-    private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
-    private final Map<Integer, Integer> portUsers = new HashMap<>(); // local port -> connections using it
+    final Map<FlowKey, TcpConnection> connections = new HashMap<>(); // TcpTable reads it too
+    // Keyed by port without boxing: the listener lookup runs for every SYN (issue #12, no allocation per packet).
+    final IntObjectHashMap<List<TcpListener>> listeners = new IntObjectHashMap<>(); // and TcpTable
+    /** Local port -> how many connections use it (a one-element array, made once per port in use). */
+    private final IntObjectHashMap<int[]> portUsers = new IntObjectHashMap<>();
     private final FlowKey probe;
     private Route resetRoute; // RSTs for no connection: one route object, re-aimed for each
     private final TcpOptions options = new TcpOptions();
@@ -57,10 +62,7 @@ public final class TcpLayer {
     private final io.usertcp.util.TokenBucket challengeAckLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
             CONTROL_BURST);
     private final SipHash isnHash;
-    private final SipHash portHash;
-    private int nextEphemeral;
-    /** Set when the stack is one of a group sharing a link; null alone. */
-    private FlowSteering steering;
+    private final EphemeralPorts ephemeral;
 
     public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
                     int maxHalfOpen) {
@@ -81,18 +83,13 @@ public final class TcpLayer {
         this.timeWaitNanos = timeWaitNanos;
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         this.isnHash = new SipHash(r.nextLong(), r.nextLong());
-        this.portHash = new SipHash(r.nextLong(), r.nextLong());
+        this.ephemeral = new EphemeralPorts(this, new SipHash(r.nextLong(), r.nextLong()));
         // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
         this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
         this.random = r.split();
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
         this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies);
-    }
-
-    /** Makes this layer one of a group of stacks sharing a link (see {@link FlowSteering}); null: alone. */
-    public void steering(FlowSteering s) {
-        this.steering = s;
     }
 
     /**
@@ -164,9 +161,13 @@ public final class TcpLayer {
                     + " is not an address of this stack");
         }
         if (port == 0) {
-            port = pickListenPort();
+            port = ephemeral.pickListenPort();
         }
-        List<TcpListener> list = listeners.computeIfAbsent(port, p -> new ArrayList<>(1));
+        List<TcpListener> list = listeners.get(port);
+        if (list == null) {
+            list = new ArrayList<>(1);
+            listeners.put(port, list);
+        }
         for (TcpListener l : list) {
             if (l.local == null || local == null || l.local.equals(local)) {
                 throw new BindException("Address already in use: port " + port + " is taken by " + l
@@ -235,7 +236,7 @@ public final class TcpLayer {
             throw new IllegalArgumentException("remote port out of range: " + remotePort);
         }
         if (localPort == 0) {
-            localPort = pickEphemeral(local, remote, remotePort);
+            localPort = ephemeral.pick(local, remote, remotePort);
         } else if (connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
                 remotePort)) || passive.find(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
                 remotePort) != null) {
@@ -258,20 +259,23 @@ public final class TcpLayer {
         FlowKey key = probe.copy().set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         TcpConnection c = new TcpConnection(this, key, local, localPort, remote, remotePort);
         connections.put(key, c);
-        portUsers.merge(localPort, 1, Integer::sum);
-        if (steering != null) {
-            steering.opened(c, local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
+        int[] users = portUsers.get(localPort);
+        if (users == null) {
+            portUsers.put(localPort, users = new int[1]);
         }
+        users[0]++;
+        env.steering().opened(c, local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         return c;
     }
 
     void remove(TcpConnection c) {
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
-            portUsers.computeIfPresent(c.localPort, (p, n) -> n > 1 ? n - 1 : null);
-            if (steering != null) {
-                steering.closed(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(),
-                        c.remotePort);
+            env.steering().closed(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(),
+                    c.remotePort);
+            int[] users = portUsers.get(c.localPort);
+            if (users != null && --users[0] <= 0) {
+                portUsers.remove(c.localPort);
             }
         }
     }
@@ -358,34 +362,15 @@ public final class TcpLayer {
         return (int) (m + f);
     }
 
-    private int pickEphemeral(IpAddress local, IpAddress remote, int remotePort) throws IOException {
-        // RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then a shared counter.
-        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        long offset = (local.isV4() ? portHash.hash(local.v4(), remote.v4(), remotePort, 0, 0)
-                : portHash.hash(local.hi(), local.lo(), remote.hi(), remote.lo(), remotePort)) & 0x7fff_ffffL;
-        for (int i = 0; i < num; i++) {
-            int port = EPHEMERAL_LOW + (int) ((offset + nextEphemeral + i) % num);
-            probe.set(local.hi(), local.lo(), port, remote.hi(), remote.lo(), remotePort);
-            if (!connections.containsKey(probe) && !listeners.containsKey(port)
-                    && (steering == null || steering.mayUseEphemeral(port))) {
-                nextEphemeral += i + 1;
-                return port;
-            }
-        }
-        throw new BindException("Cannot assign requested address: no free ephemeral port towards "
-                + remote + ":" + remotePort);
+    /** Whether a connection has this four-tuple (for {@link EphemeralPorts}). */
+    boolean hasConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
+        return connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
+                remotePort));
     }
 
-    private int pickListenPort() throws IOException {
-        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        for (int i = 0; i < num; i++) {
-            int port = EPHEMERAL_LOW + (int) ((nextEphemeral + i) % num);
-            if (!listeners.containsKey(port) && !portUsers.containsKey(port)) {
-                nextEphemeral += i + 1;
-                return port;
-            }
-        }
-        throw new BindException("no free port to listen on");
+    /** Whether a listener has {@code port} or, with {@code orConnections}, a connection uses it. */
+    boolean portTaken(int port, boolean orConnections) {
+        return listeners.containsKey(port) || (orConnections && portUsers.containsKey(port));
     }
 
     /**
@@ -464,13 +449,10 @@ public final class TcpLayer {
             passive.segment(r, frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
             return;
         }
-        if (steering != null && steering.foreign(frame, o, len, srcHi, srcLo, dstHi, dstLo, srcPort, dstPort)) {
+        if (env.steering().foreign(frame, o, len, srcHi, srcLo, dstHi, dstLo, srcPort, dstPort)) {
             return; // another stack of the group owns the flow and took a copy
         }
         TcpListener l = findListener(dstHi, dstLo, dstPort);
-        if (l == null && steering != null && steering.listenerMissing(dstHi, dstLo, dstPort)) {
-            l = findListener(dstHi, dstLo, dstPort); // a listener of the group, installed here just now
-        }
         if (l == null) {
             env.stats().dropTcpNoListener++;
             reset(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
@@ -552,8 +534,8 @@ public final class TcpLayer {
 
     private TcpListener findListener(long dstHi, long dstLo, int port) {
         List<TcpListener> list = listeners.get(port);
-        if (list == null) {
-            return null;
+        if (list == null) { // a listener of the stack's group (issue #12) may be installed here now
+            return env.steering().listenerMissing(dstHi, dstLo, port) ? findListener(dstHi, dstLo, port) : null;
         }
         TcpListener wildcard = null;
         for (int i = 0; i < list.size(); i++) {
@@ -590,7 +572,10 @@ public final class TcpLayer {
             rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
             rflags = Tcp.RST | Tcp.ACK;
         }
-        Route r = resetRoute = env.route(resetRoute, IpAddress.of(dstHi, dstLo), IpAddress.of(srcHi, srcLo));
+        Route r = resetRoute;
+        if (r == null || !r.matches(dstHi, dstLo, srcHi, srcLo)) {
+            r = resetRoute = env.route(r, dstHi, dstLo, srcHi, srcLo);
+        }
         ByteBuf f = r.newPacket(Tcp.MIN_HEADER_LENGTH);
         int ro = r.transportOffset();
         Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);

@@ -201,6 +201,19 @@ public final class UdpLayer {
         s.clearQueue();
     }
 
+    /** Every bound socket, copied (for the connection table: allocates, never on the packet path). */
+    public List<UdpSocket> sockets() {
+        List<UdpSocket> all = new ArrayList<>(bound);
+        if (ports != null) {
+            for (UdpSocket head : ports) {
+                for (UdpSocket s = head; s != null; s = s.nextOnPort) {
+                    all.add(s);
+                }
+            }
+        }
+        return all;
+    }
+
     /** Closes every socket (the stack is closing). */
     public void closeAll() {
         if (ports == null) {

@@ -24,7 +24,7 @@ class TimeWaitFootprintTest {
     private static final long MS = 1_000_000L;
     private static final long SEC = 1000 * MS;
 
-    private static long usedHeap() throws InterruptedException {
+    static long usedHeap() throws InterruptedException {
         Runtime rt = Runtime.getRuntime();
         long best = Long.MAX_VALUE;
         for (int i = 0; i < 5; i++) {
@@ -36,7 +36,7 @@ class TimeWaitFootprintTest {
     }
 
     /** The JVM's class histogram (live objects), as {@code jcmd GC.class_histogram} prints it. */
-    private static String histogram() throws Exception {
+    static String histogram() throws Exception {
         return (String) java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(
                 new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
                 new Object[] {null}, new String[] {String[].class.getName()});

@@ -189,7 +189,7 @@ class RackStateTest {
 
     @Test
     void anIdleConnectionDoesNotKeepTheArraysOfABurst() {
-        assertThat(rack.capacity()).isEqualTo(64);
+        assertThat(rack.capacity()).isEqualTo(SegmentSlots.INITIAL_CAPACITY);
         for (int k = 0; k < 600; k++) {
             send(1, k * MS); // each segment at its own time: an entry each
         }
@@ -200,7 +200,8 @@ class RackStateTest {
         assertThat(rack.capacity()).as("100 entries are more than a sixteenth: kept").isEqualTo(1024);
         ack(max, 720 * MS);
         assertThat(rack.size()).isZero();
-        assertThat(rack.capacity()).as("the flight emptied: back to the initial arrays").isEqualTo(64);
+        assertThat(rack.capacity()).as("the flight emptied: back to the initial arrays")
+                .isEqualTo(SegmentSlots.INITIAL_CAPACITY);
         send(3, 800 * MS);
         ack(una + MSS, 850 * MS);
         assertThat(rack.size()).isEqualTo(1);

@@ -188,8 +188,10 @@ class SegmentRecordsTest {
 
     @Test
     void arraysThatNeverGrewAreNeverReplacedAndSteadyStateAllocatesNothing() {
+        int seq = appendSegments(0, 20); // the first flight of 20 grows the arrays from the initial few slots, once
+        r.removeFirst(20);
         int[] initial = r.start;
-        int seq = 0;
+        assertThat(r.capacity()).isEqualTo(32);
         for (int round = 0; round < 1000; round++) {
             seq = appendSegments(seq, 20);
             r.removeFirst(20);

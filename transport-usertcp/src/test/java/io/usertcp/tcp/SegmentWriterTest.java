@@ -171,7 +171,7 @@ class SegmentWriterTest {
         @Override
         public Route route(Route reuse, IpAddress local, IpAddress remote) {
             Route r = reuse != null ? reuse : new Route();
-            layer.bind(r, local, remote);
+            layer.bind(r, local.hi(), local.lo(), remote.hi(), remote.lo());
             return r;
         }
 
@@ -233,8 +233,9 @@ class SegmentWriterTest {
         }
 
         @Override
-        public void bind(Route route, IpAddress local, IpAddress remote) {
-            route.setUp(this, local, remote, false, remote.hi(), remote.lo());
+        public void bind(Route route, long localHi, long localLo, long remoteHi, long remoteLo) {
+            route.setUp(this, IpAddress.of(localHi, localLo), IpAddress.of(remoteHi, remoteLo), false, remoteHi,
+                    remoteLo);
         }
 
         @Override

@@ -1,0 +1,107 @@
+package io.usertcp.tcp;
+
+import io.usertcp.stats.ConnectionInfo;
+import io.usertcp.time.Timer;
+import io.usertcp.wire.IpAddress;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The TCP rows of a stack's connection table ({@link ConnectionInfo}): each listener, its half-open records and
+ * each connection, read from their variables ({@link Tcb}, the timers) when asked. Call it on the stack's thread;
+ * it allocates, so it is never called on the packet path.
+ */
+public final class TcpTable {
+    private static final Comparator<TcpConnection> ORDER = Comparator.<TcpConnection>comparingInt(c -> c.localPort)
+            .thenComparing(c -> c.local.toString()).thenComparing(c -> c.remote.toString())
+            .thenComparingInt(c -> c.remotePort);
+
+    private TcpTable() {
+    }
+
+    /**
+     * Every listener (by port, each followed by its SYN-RECEIVED records) and every connection, TIME-WAIT included
+     * (by local port, then peer).
+     */
+    public static List<ConnectionInfo> rows(TcpLayer tcp) {
+        List<TcpListener> listeners = new ArrayList<>();
+        List<TcpConnection> connections = new ArrayList<>();
+        tcp.listeners.values().forEach(listeners::addAll);
+        connections.addAll(tcp.connections.values());
+        listeners.sort(Comparator.comparingInt((TcpListener l) -> l.port)
+                .thenComparing(l -> l.local == null ? "" : l.local.toString()));
+        connections.sort(ORDER);
+        long now = tcp.env.now();
+        List<ConnectionInfo> rows = new ArrayList<>(listeners.size() + connections.size());
+        for (TcpListener l : listeners) {
+            rows.add(row(l));
+            for (SynReceived r : tcp.passive.queue.of(l)) {
+                rows.add(row(r, now));
+            }
+        }
+        for (TcpConnection c : connections) {
+            rows.add(row(c, now));
+        }
+        return rows;
+    }
+
+    /** A listener's row: LISTEN, connections waiting to be accepted and the backlog as its queues (as ss). */
+    public static ConnectionInfo row(TcpListener l) {
+        return ConnectionInfo.builder(ConnectionInfo.TCP, "LISTEN").addresses(l.localAddress(), null)
+                .queues(l.pending(), l.backlog()).build();
+    }
+
+    /** A connection's row, as of now. */
+    public static ConnectionInfo row(TcpConnection c) {
+        return row(c, c.tcp.env.now());
+    }
+
+    private static ConnectionInfo row(TcpConnection c, long now) {
+        Tcb t = c.tcb;
+        ConnectionInfo.Builder b = ConnectionInfo.builder(ConnectionInfo.TCP, name(t.state))
+                .addresses(c.localAddress(), c.remoteAddress())
+                .queues(t.receiveQueue.size(), t.sendBuffer.size())
+                .rtt(t.rtt.srtt(), t.rtt.rttvar(), t.rtt.currentRto())
+                .congestion(t.cwnd, t.ssthresh, t.cc instanceof CongestionControl.Cubic ? "cubic" : "newreno")
+                .options(t.mss, t.windowScaleOk ? t.sndWscale : -1, t.windowScaleOk ? t.rcvWscale : -1, t.sackOk,
+                        t.tsOk)
+                .retransmits(t.retransmits, t.retries)
+                .bytes(t.bytesAcked, t.rcvNxtOffset)
+                .lastActivity(t.lastSend != 0 ? now - t.lastSend : -1,
+                        t.lastReceived != 0 ? now - t.lastReceived : -1);
+        ConnectionTimers tm = c.timers;
+        Timer next = null;
+        String name = null;
+        Timer[] timers = {tm.rtx, tm.persist, tm.probe, tm.reorder, tm.keepAlive, tm.close};
+        String[] names = {"retransmit", "persist", "probe", "reorder", "keepalive",
+            t.state == TcpState.TIME_WAIT ? "timewait" : "finwait2"};
+        for (int i = 0; i < timers.length; i++) {
+            if (timers[i].isScheduled() && (next == null || timers[i].deadline() - next.deadline() < 0)) {
+                next = timers[i];
+                name = names[i];
+            }
+        }
+        if (next != null) {
+            b.timer(name, next.deadline() - now);
+        }
+        return b.build();
+    }
+
+    /** A half-open record's row: SYN-RECEIVED, the peer's SYN options, the SYN-ACK resends and their timer. */
+    private static ConnectionInfo row(SynReceived r, long now) {
+        return ConnectionInfo.builder(ConnectionInfo.TCP, "SYN-RECEIVED")
+                .addresses(new InetSocketAddress(IpAddress.of(r.localHi, r.localLo).toInet(), r.localPort),
+                        new InetSocketAddress(IpAddress.of(r.remoteHi, r.remoteLo).toInet(), r.remotePort))
+                .options(r.peerMss, -1, -1, r.sackPermitted, r.timestamps)
+                .retransmits(r.retries, r.retries)
+                .timer("synack", r.deadline - now).build();
+    }
+
+    /** The RFC 9293 §3.3.2 name of a state ({@code FIN-WAIT-1}, {@code TIME-WAIT}, ...). */
+    public static String name(TcpState s) {
+        return s.name().replace('_', '-');
+    }
+}
