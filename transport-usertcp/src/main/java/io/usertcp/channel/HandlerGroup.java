@@ -22,8 +22,12 @@ final class HandlerGroup {
     private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
     private static final Runnable NOTHING = () -> { };
 
-    private HandlerGroup(int size) {
+    /** Runs once every handler has left (the factory forgets the group). */
+    private final Runnable onEmpty;
+
+    private HandlerGroup(int size, Runnable onEmpty) {
         this.size = size;
+        this.onEmpty = onEmpty;
         this.stacks = new StackGroup(size);
         this.handlers = new AtomicReferenceArray<>(size);
     }
@@ -47,9 +51,9 @@ final class HandlerGroup {
         return executor instanceof EventExecutor e && e.parent() != null ? e.parent() : executor;
     }
 
-    /** A handler group for {@code size} loops. */
-    static HandlerGroup of(int size) {
-        return new HandlerGroup(size);
+    /** A handler group for {@code size} loops; {@code onEmpty} runs once they have all left. */
+    static HandlerGroup of(int size, Runnable onEmpty) {
+        return new HandlerGroup(size, onEmpty);
     }
 
     int size() {
@@ -94,8 +98,13 @@ final class HandlerGroup {
 
     /** Handler {@code h} is gone. */
     void left(UserTcpIoHandler h) {
+        boolean empty = true;
         for (int i = 0; i < size; i++) {
             handlers.compareAndSet(i, h, null);
+            empty &= handlers.get(i) == null;
+        }
+        if (empty) {
+            onEmpty.run();
         }
     }
 

@@ -124,12 +124,11 @@ public final class UserTcpIoHandler implements IoHandler {
      */
     public static IoHandlerFactory newFactory(StackConfig config) {
         Objects.requireNonNull(config, "config");
-        java.util.Map<Object, HandlerGroup> groups =
-                java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+        java.util.Map<Object, HandlerGroup> groups = new java.util.concurrent.ConcurrentHashMap<>();
         return executor -> {
             int loops = HandlerGroup.loopsOf(executor);
-            HandlerGroup g = loops == 1 ? null
-                    : groups.computeIfAbsent(HandlerGroup.parentOf(executor), p -> HandlerGroup.of(loops));
+            HandlerGroup g = loops == 1 ? null : groups.computeIfAbsent(HandlerGroup.parentOf(executor),
+                    p -> HandlerGroup.of(loops, () -> groups.remove(p)));
             return new UserTcpIoHandler(config, executor, g);
         };
     }

@@ -132,6 +132,11 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
             abortOnHome(child);
             return;
         }
+        if (handedOver.size() >= Math.max(1, config.getBacklog())) {
+            stack().stats().tcpAcceptQueueOverflows++; // the application does not keep up: as a full accept queue
+            abortOnHome(child);
+            return;
+        }
         handedOver.add(child);
         if (wantsRead()) {
             scheduleRead();
