@@ -23,7 +23,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @EnabledIfSystemProperty(named = "usertcp.measure", matches = "true", disabledReason = "a measurement: run on request")
 class IdleConnectionFootprintTest {
-    private static final int N = 10_000;
+    /** Connections per stack: {@code -Dusertcp.measure.connections=100000} for the 100,000 of issue #12. */
+    private static final int N = Integer.getInteger("usertcp.measure.connections", 10_000);
+    /** Server ports: the client has one address and about 28,000 ephemeral ports towards each. */
+    private static final int PORTS = (N + 19_999) / 20_000;
     private static final long MS = 1_000_000L;
     private static final long SEC = 1000 * MS;
 
@@ -34,32 +37,14 @@ class IdleConnectionFootprintTest {
             List<TcpConnection> clients = new ArrayList<>();
             List<TcpConnection> servers = new ArrayList<>();
             long[] echoed = {0};
-            TcpListener l = net.b.tcp().listen(null, 80, 1024);
-            l.handler(ev -> {
-                TcpConnection c;
-                while ((c = l.accept()) != null) {
-                    TcpConnection s = c;
-                    servers.add(s);
-                    s.handler(e -> {
-                        io.netty.buffer.ByteBuf b = Unpooled.directBuffer(64);
-                        try {
-                            if (s.read(b) > 0) {
-                                s.write(b);
-                                s.push();
-                            }
-                        } catch (java.io.IOException ex) {
-                            throw new java.io.UncheckedIOException(ex);
-                        } finally {
-                            b.release();
-                        }
-                    });
-                }
-            });
+            for (int p = 0; p < PORTS; p++) {
+                echoOn(net.b.tcp().listen(null, 80 + p, 1024), servers);
+            }
             net.runFor(SEC); // ARP and the first timers, before the baseline
             long before = TimeWaitFootprintTest.usedHeap();
             for (int i = 0; i < N; i += 200) {
                 for (int j = 0; j < 200; j++) {
-                    TcpConnection c = net.a.tcp().connect(0, 0, TwoStacks.B_IP, 80);
+                    TcpConnection c = net.a.tcp().connect(0, 0, TwoStacks.B_IP, 80 + (i + j) % PORTS);
                     c.handler(ev -> {
                         io.netty.buffer.ByteBuf b = Unpooled.directBuffer(64);
                         try {
@@ -84,7 +69,9 @@ class IdleConnectionFootprintTest {
                     b.release();
                 }
             }
+            long t0 = System.nanoTime();
             assertThat(net.runUntil(() -> echoed[0] == N, 30 * SEC)).as("echoed %d", echoed[0]).isTrue();
+            long echoNanos = System.nanoTime() - t0;
             net.runFor(5 * SEC); // delayed ACKs, RTO timers settle; nothing in flight
             long after = TimeWaitFootprintTest.usedHeap();
             if (Boolean.getBoolean("usertcp.measure.histogram")) {
@@ -93,9 +80,34 @@ class IdleConnectionFootprintTest {
             }
             long perConnection = (after - before) / (2L * N);
             System.out.printf("ESTABLISHED, idle: %d connections on each of two stacks held %d bytes of heap, "
-                    + "%d bytes each%n", N, after - before, perConnection);
+                    + "%d bytes each; one 4-byte echo on every connection took %d ms of wall time%n", N,
+                    after - before, perConnection, echoNanos / 1_000_000);
             assertThat(perConnection).isPositive();
             assertThat(clients).allMatch(c -> !c.isClosed());
         }
+    }
+
+    /** Accepts every connection on {@code l} into {@code servers}, each echoing what it reads. */
+    private static void echoOn(TcpListener l, List<TcpConnection> servers) {
+        l.handler(ev -> {
+            TcpConnection c;
+            while ((c = l.accept()) != null) {
+                TcpConnection s = c;
+                servers.add(s);
+                s.handler(e -> {
+                    io.netty.buffer.ByteBuf b = Unpooled.directBuffer(64);
+                    try {
+                        if (s.read(b) > 0) {
+                            s.write(b);
+                            s.push();
+                        }
+                    } catch (java.io.IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    } finally {
+                        b.release();
+                    }
+                });
+            }
+        });
     }
 }
