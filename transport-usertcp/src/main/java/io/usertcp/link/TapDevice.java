@@ -202,9 +202,10 @@ public final class TapDevice implements Link {
         }
         if (errno == EBUSY) {
             return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
-                    + " loop of this one, holds it. A TAP device serves one event loop: build the group with one"
-                    + " thread (new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config))) and give"
-                    + " each further group its own device; otherwise stop the other process or choose another name");
+                    + " loop group of this one, holds it. A device without multi-queue has one reader, and the loops"
+                    + " of one group share a device as queues of a multi-queue TAP (the group makes the device itself,"
+                    + " or use one made with `ip tuntap add dev " + dev + " mode tap multi_queue`); give each group its"
+                    + " own device, stop the other process, or choose another name");
         }
         if (errno == EINVAL) {
             if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))
