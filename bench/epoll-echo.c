@@ -23,6 +23,8 @@ int main(int argc, char **argv) {
     int v6 = strchr(argv[1], ':') != NULL; /* an IPv6 literal */
     int ls = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Several of these on one port share the connections (bench/scale.sh runs one per loop, issue #12). */
+    setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2]))};
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[2]))};
     if ((v6 ? inet_pton(AF_INET6, argv[1], &a6.sin6_addr) : inet_pton(AF_INET, argv[1], &a.sin_addr)) != 1) {

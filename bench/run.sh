@@ -14,9 +14,14 @@
 # BENCH_MIB (bulk size, default 256: 64 MiB last ~0.1 s and mostly measure warm-up), JAVA (default java), JAVA_OPTS (for both servers), BENCH_WARMUP (0 to skip
 # the warm-up runs), BENCH_REPEAT (runs per measurement, the median is reported; default 3), BENCH_IPV6 (1 to
 # run everything over IPv6, fd00::/8).
+# BENCH_LOOPS=N runs the scaling table instead (bench/scale.sh: 1..N event loops, BENCH_CLIENTS clients at once,
+# next to N epoll servers with SO_REUSEPORT).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -n "${BENCH_LOOPS:-}" ]; then
+    exec bash "$repo/bench/scale.sh"
+fi
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-1}
 MIB=${BENCH_MIB:-256}

@@ -55,13 +55,15 @@ public final class EchoServer {
      */
     static int serve(String[] allArgs, String label, int defaultPort, io.netty.channel.ChannelHandler childHandler) {
         CaptureOption capture;
+        LoopsOption loops;
         try {
             capture = CaptureOption.extract(allArgs);
+            loops = LoopsOption.extract(capture.rest(), isRoot(), capture.file() != null);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
         }
-        String[] args = capture.rest();
+        String[] args = loops.rest();
         if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
@@ -89,7 +91,7 @@ public final class EchoServer {
         EventLoopGroup group;
         try {
             // Opens the TAP device (and, as root, configures the kernel's side).
-            group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
+            group = new MultiThreadIoEventLoopGroup(loops.loops(), UserTcpIoHandler.newFactory(config));
         } catch (RuntimeException e) {
             System.err.println("usertcp: cannot " + (root ? "create" : "attach to") + " TAP device " + tap
                     + ": " + describe(e));
@@ -117,7 +119,7 @@ public final class EchoServer {
         }, "usertcp-echo-shutdown"));
 
         System.out.println("usertcp " + label + " listening on " + parsed.listening() + " ("
-                + where(parsed, netns, root) + ")");
+                + where(parsed, netns, root) + loopsText(loops) + ")");
         System.out.flush();
         Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 
@@ -201,6 +203,11 @@ public final class EchoServer {
         for (String line : args.manualSetup()) {
             System.err.println("  " + line);
         }
+    }
+
+    /** ", N event loops" when there are several, else nothing. */
+    static String loopsText(LoopsOption loops) {
+        return loops.loops() > 1 ? ", " + loops.loops() + " event loops" : "";
     }
 
     static String arg(String[] args, int i, String def) {

@@ -33,6 +33,8 @@ public final class Main {
             "      reports round trips per second.",
             "  nio-echo-server <bind-address> <port>",
             "      The same echo handler on Netty's NIO transport (kernel TCP), for comparison.",
+            "  The server commands also take --loops N: N event loops, each with its own stack over its",
+            "  own queue of a multi-queue TAP device (default: one per core as root, else 1).",
             "  Every usertcp command also takes --pcap FILE: the stack writes every frame it sends and",
             "  receives (its loopback too) into FILE as pcapng, for wireshark, tshark -r or tcpdump -r.",
             "  While a usertcp command runs, a line 'ss' on its standard input prints the stack's",

@@ -41,13 +41,15 @@ public final class UdpEchoServer {
     /** Runs the server until the process is stopped; returns the exit status when it cannot start. */
     static int run(String[] allArgs) {
         CaptureOption capture;
+        LoopsOption loops;
         try {
             capture = CaptureOption.extract(allArgs);
+            loops = LoopsOption.extract(capture.rest(), EchoServer.isRoot(), capture.file() != null);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
         }
-        String[] args = capture.rest();
+        String[] args = loops.rest();
         if (args.length > 4 || (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println(Main.USAGE);
             return args.length > 4 ? 2 : 0;
@@ -74,7 +76,7 @@ public final class UdpEchoServer {
 
         EventLoopGroup group;
         try {
-            group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config));
+            group = new MultiThreadIoEventLoopGroup(loops.loops(), UserTcpIoHandler.newFactory(config));
         } catch (RuntimeException e) {
             System.err.println("usertcp: cannot " + (root ? "create" : "attach to") + " TAP device " + tap + ": "
                     + EchoServer.describe(e));
@@ -103,7 +105,8 @@ public final class UdpEchoServer {
         }, "usertcp-udp-echo-shutdown"));
 
         System.out.println("usertcp UDP echo server listening on " + parsed.listening() + " ("
-                + EchoServer.where(parsed, netns, root) + ")");
+                + EchoServer.where(parsed, netns, root) + EchoServer.loopsText(loops)
+                + ")");
         System.out.flush();
         Inspect.install(group, System.out); // "ss" or "stats" on stdin, or kill -USR2: what the stack holds
 

@@ -123,6 +123,11 @@ final class NsThread implements AutoCloseable {
         return factory(NioServerSocketChannel::new);
     }
 
+    /** A channel factory whose NIO datagram channels are the namespace's sockets (IPv4 and IPv6). */
+    ChannelFactory<io.netty.channel.socket.nio.NioDatagramChannel> nioDatagramChannels() {
+        return factory(io.netty.channel.socket.nio.NioDatagramChannel::new);
+    }
+
     private <C extends Channel> ChannelFactory<C> factory(Supplier<C> newChannel) {
         return () -> {
             try {

@@ -51,7 +51,7 @@ abstract class AbstractUserChannel extends AbstractChannel {
      */
     @Override
     protected final void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((UserUnsafe) unsafe()).addListener(f -> {
+        ((IoEventLoop) eventLoop()).register(userUnsafe()).addListener(f -> {
             if (!f.isSuccess()) {
                 promise.setFailure(f.cause());
                 return;
@@ -70,6 +70,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
             registered(ur);
             promise.setSuccess();
         });
+    }
+
+    /** The channel's own unsafe, its {@link io.netty.channel.IoHandle} ({@link #unsafe()} may wrap it). */
+    UserUnsafe userUnsafe() {
+        return (UserUnsafe) unsafe();
     }
 
     /** Null if {@code stack} may serve this channel's socket, else why not. */

@@ -70,7 +70,7 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
             connectReady();
         }
         if ((ops & UserTcpIoOps.WRITE.value()) != 0 && isActive()) {
-            ((StreamUnsafe) unsafe()).flushNow();
+            ((StreamUnsafe) userUnsafe()).flushNow();
         }
         TcpConnection c = connection;
         if ((ops & UserTcpIoOps.URGENT.value()) != 0 && c != null && c.urgentBytes() > 0) {
@@ -305,9 +305,9 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     public ChannelFuture shutdownOutput(ChannelPromise promise) {
         EventLoop loop = eventLoop();
         if (loop.inEventLoop()) {
-            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
+            ((AbstractUnsafe) userUnsafe()).shutdownOutput(promise);
         } else {
-            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
+            loop.execute(() -> ((AbstractUnsafe) userUnsafe()).shutdownOutput(promise));
         }
         return promise;
     }

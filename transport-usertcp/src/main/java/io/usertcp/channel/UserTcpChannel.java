@@ -4,6 +4,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
@@ -48,6 +49,8 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     private InetSocketAddress requestedLocal;
     private ChannelPromise connectPromise;
     private Future<?> connectTimeoutFuture;
+    /** Set by {@link #unsafe()} while AbstractChannel's constructor runs: no initializer may reset it. */
+    private HomeLoopUnsafe homeUnsafe;
 
     /** A new, unconnected channel (for {@link io.netty.bootstrap.Bootstrap}). */
     public UserTcpChannel() {
@@ -55,9 +58,10 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         this.config = new UserTcpChannelConfig(this, 0, 0);
     }
 
-    /** An accepted connection. */
-    UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection) {
+    /** An accepted connection, held by the stack of {@code home} (the loop it must be registered with). */
+    UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection, EventLoop home) {
         super(parent);
+        ((HomeLoopUnsafe) unsafe()).home(home);
         int inherited = parent.config().getReceiveBufferSize();
         if (inherited > 0) {
             connection.receiveBufferSize(inherited); // as accepted kernel sockets inherit the listener's
@@ -139,13 +143,28 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         return new SocketUnsafe();
     }
 
+    /** The channel's unsafe as Netty sees it: {@link HomeLoopUnsafe} around the channel's own. */
+    @Override
+    public Unsafe unsafe() {
+        HomeLoopUnsafe u = homeUnsafe; // made on the first call, during AbstractChannel's constructor
+        if (u == null) {
+            u = homeUnsafe = new HomeLoopUnsafe(super.unsafe());
+        }
+        return u;
+    }
+
+    @Override
+    UserUnsafe userUnsafe() {
+        return (UserUnsafe) super.unsafe();
+    }
+
     @Override
     String checkOwner(Stack stack) {
         TcpConnection c = connection;
         return c == null || c.layer() == stack.tcp() ? null
                 : "this connection belongs to the usertcp stack of another event loop: a usertcp channel can only be "
-                + "served by the loop that owns its stack. Give ServerBootstrap the same single-thread usertcp "
-                + "group for parent and children: group(group) rather than group(bossGroup, otherGroup)";
+                + "served by the loop that owns its stack. Give ServerBootstrap the same usertcp group for parent "
+                + "and children: group(group) rather than group(bossGroup, otherGroup)";
     }
 
     @Override

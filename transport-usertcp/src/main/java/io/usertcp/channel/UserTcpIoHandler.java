@@ -58,6 +58,10 @@ public final class UserTcpIoHandler implements IoHandler {
     private final String linkName;
     /** Whether the poller watches the link's descriptor at index 0 (until the link fails). */
     private final boolean pollsLink;
+    /** The handlers of this loop's group when it has several loops (one stack each over one queue), else null. */
+    private final HandlerGroup group;
+    /** Set on the first turn of the loop. */
+    private boolean started;
     /** Set once the link failed for good: its descriptor is no longer polled. */
     private boolean linkFailed;
     /** When the last I/O error was logged ({@link System#nanoTime()}), for logging at most once a second. */
@@ -69,13 +73,15 @@ public final class UserTcpIoHandler implements IoHandler {
     private static final java.util.concurrent.ConcurrentMap<ThreadAwareExecutor, UserTcpIoHandler> HANDLERS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor) {
+    private UserTcpIoHandler(StackConfig config, ThreadAwareExecutor executor, HandlerGroup group) {
         this.executor = Objects.requireNonNull(executor, "executor");
+        this.group = group;
         Link link = null;
         EventFd wake = null;
         try {
+            int queue = group != null ? group.nextQueue() : -1;
             if (config.link() != null) {
-                link = config.link().open();
+                link = group != null ? config.link().openQueue(queue, group.size()) : config.link().open();
             }
             wake = new EventFd();
             this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
@@ -86,6 +92,9 @@ public final class UserTcpIoHandler implements IoHandler {
                     : link != null ? String.valueOf(link) : "loopback";
             this.mbean = StackStatsMBean.register(stack.stats(), linkName, this::connections);
             HANDLERS.put(executor, this);
+            if (group != null) {
+                group.joined(queue, this);
+            }
         } catch (IOException e) {
             if (link != null) {
                 link.close();
@@ -106,13 +115,32 @@ public final class UserTcpIoHandler implements IoHandler {
     }
 
     /**
-     * A factory of handlers, one per event loop, each opening its own stack on {@code config}'s link.
-     * A link that only one process may hold (a TAP device without multi-queue) allows one loop: build the
-     * group with one thread.
+     * A factory of handlers, one per event loop, each with its own stack. With one loop the stack opens
+     * {@code config}'s link. With N loops (any number, Netty's default too) loop {@code i} opens queue {@code i}
+     * of a multi-queue TAP device and the N stacks form a {@link StackGroup}: listeners bound on any loop take
+     * connections on every loop, an accepted connection stays on the loop whose queue received its SYN, and a
+     * connection stays on the loop that opened it (issue #12). A link that cannot be shared (an in-memory link,
+     * a TAP device made without multi-queue) fails the group with a message that says how to fix it.
      */
     public static IoHandlerFactory newFactory(StackConfig config) {
         Objects.requireNonNull(config, "config");
-        return executor -> new UserTcpIoHandler(config, executor);
+        java.util.Map<Object, HandlerGroup> groups = new java.util.concurrent.ConcurrentHashMap<>();
+        return executor -> {
+            int loops = HandlerGroup.loopsOf(executor);
+            HandlerGroup g = loops == 1 ? null : groups.computeIfAbsent(HandlerGroup.parentOf(executor),
+                    p -> HandlerGroup.of(loops, () -> groups.remove(p)));
+            return new UserTcpIoHandler(config, executor, g);
+        };
+    }
+
+    /** The event loop this handler serves, or null if Netty gave it some other executor. */
+    io.netty.channel.EventLoop loop() {
+        return executor instanceof io.netty.channel.EventLoop l ? l : null;
+    }
+
+    /** The handlers of this loop's group when it has several loops, else null. */
+    HandlerGroup group() {
+        return group;
     }
 
     /** The handler of the usertcp event loop {@code loop}, or null if it is not one (or was shut down). */
@@ -163,12 +191,18 @@ public final class UserTcpIoHandler implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
+        if (!started) {
+            started = true;
+            if (group != null) {
+                group.startAll(); // every queue needs its loop running
+            }
+        }
         int work = 0;
         try {
             if (context.canBlock() && !stack.hasPendingInput()) {
                 blocking.set(true);
                 try {
-                    if (context.canBlock()) {
+                    if (context.canBlock() && !stack.hasPendingInput()) { // again: a peer's wake-up may have missed
                         long now = System.nanoTime();
                         long timeout = context.delayNanos(now);
                         long deadline = stack.nextDeadline();
@@ -254,6 +288,9 @@ public final class UserTcpIoHandler implements IoHandler {
     @Override
     public void destroy() {
         HANDLERS.remove(executor, this);
+        if (group != null) {
+            group.left(this);
+        }
         if (mbean != null) {
             mbean.unregister();
         }

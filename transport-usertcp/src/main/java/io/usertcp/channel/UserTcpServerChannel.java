@@ -11,6 +11,7 @@ import io.usertcp.tcp.TcpListener;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,14 +20,19 @@ import java.util.List;
  * {@link io.netty.bootstrap.ServerBootstrap}. Accepted connections are {@link UserTcpChannel}s.
  *
  * <p>It must be registered with an event loop made by {@link UserTcpIoHandler#newFactory}; accepted
- * children must be served by the same loop (the one that owns the stack), so give the ServerBootstrap a
- * single usertcp group, or a child group whose loops are that same loop.
+ * children must be served by the loop whose stack holds their connection, so give the ServerBootstrap one
+ * usertcp group for parent and children. In a group of several loops the channel listens on every loop's stack
+ * (as {@code SO_REUSEPORT} would) and each child registers with the loop whose stack accepted it.
  */
 public final class UserTcpServerChannel extends AbstractUserChannel implements ServerSocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
 
     private final UserTcpServerChannelConfig config = new UserTcpServerChannelConfig(this);
     private TcpListener listener;
+    /** The listener in the other stacks of a group of several loops, or null. */
+    private ReplicaListener shared;
+    /** Children accepted by the other stacks of the group, waiting to be read (on this channel's loop). */
+    private final ArrayDeque<UserTcpChannel> handedOver = new ArrayDeque<>();
 
     /** A new, unbound server channel. */
     public UserTcpServerChannel() {
@@ -74,6 +80,18 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
         boolean wildcard = a.getAddress() == null || a.getAddress().isAnyLocalAddress();
         // A wildcard listener (0.0.0.0 or ::) takes connections of both families, as a dual-stack socket does.
         TcpListener l = stack().tcp().listen(localIp(a), a.getPort(), Math.max(1, config.getBacklog()));
+        HandlerGroup g = userRegistration().ioHandler().group();
+        if (g != null) {
+            // Every stack of the group takes connections for the port (SO_REUSEPORT on every loop).
+            ReplicaListener s = new ReplicaListener(this, g, localIp(a), l.localAddress().getPort(),
+                    Math.max(1, config.getBacklog()));
+            if (!g.stacks().bind(s.port(), s)) {
+                l.close();
+                throw new java.net.BindException("Address already in use: port " + s.port() + " is taken by a"
+                        + " listener on another event loop of this group; close that channel or choose another port");
+            }
+            shared = s;
+        }
         userRegistration().watch(l);
         listener = l;
         localAddress = wildcard && a.getAddress() != null ? new InetSocketAddress(a.getAddress(), l.localAddress().getPort())
@@ -105,7 +123,30 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
     @Override
     boolean hasReadWork() {
         TcpListener l = listener;
-        return l != null && l.pending() > 0;
+        return l != null && (l.pending() > 0 || !handedOver.isEmpty());
+    }
+
+    /** A child another stack of the group accepted (on this channel's loop): read with the others. */
+    void handedOver(UserTcpChannel child) {
+        if (!isOpen() || listener == null) {
+            abortOnHome(child);
+            return;
+        }
+        if (handedOver.size() >= Math.max(1, config.getBacklog())) {
+            stack().stats().tcpAcceptQueueOverflows++; // the application does not keep up: as a full accept queue
+            abortOnHome(child);
+            return;
+        }
+        handedOver.add(child);
+        if (wantsRead()) {
+            scheduleRead();
+        }
+    }
+
+    /** Resets a handed-over child that will never be read, on the loop of its stack. */
+    private static void abortOnHome(UserTcpChannel child) {
+        TcpConnection c = child.connection();
+        ((HomeLoopUnsafe) child.unsafe()).homeLoop().execute(c::abort);
     }
 
     /** One accept loop. */
@@ -124,16 +165,21 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
             if (c == null) {
                 break;
             }
-            accepted.add(new UserTcpChannel(this, c));
+            accepted.add(new UserTcpChannel(this, c, eventLoop()));
             h.incMessagesRead(1);
         } while (h.continueReading());
+        UserTcpChannel child;
+        while (h.continueReading() && (child = handedOver.poll()) != null) {
+            accepted.add(child);
+            h.incMessagesRead(1);
+        }
         readPending = false;
         for (UserTcpChannel ch : accepted) {
             p.fireChannelRead(ch);
         }
         h.readComplete();
         p.fireChannelReadComplete();
-        if (l.pending() > 0 && wantsRead()) {
+        if ((l.pending() > 0 || !handedOver.isEmpty()) && wantsRead()) {
             scheduleRead(); // more than one read's worth: let other work run first
         }
         readDone();
@@ -145,6 +191,15 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
         TcpListener l = listener;
         if (l != null) {
             l.close();
+        }
+        ReplicaListener s = shared;
+        if (s != null) {
+            shared = null;
+            s.close();
+        }
+        UserTcpChannel child;
+        while ((child = handedOver.poll()) != null) {
+            abortOnHome(child);
         }
     }
 

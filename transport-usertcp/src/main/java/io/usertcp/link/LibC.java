@@ -76,6 +76,13 @@ public interface LibC {
     @SaveError
     int eventfd(int initval, int flags);
 
+    /** {@code setns(2)}: moves the calling thread into the namespace of {@code fd}; returns 0 or -1. */
+    @SaveError
+    int setns(int fd, int nstype);
+
+    /** {@code CLONE_NEWNET}, the {@code nstype} of a network namespace. */
+    int CLONE_NEWNET = 0x40000000;
+
     /** The {@code errno} saved by this thread's last call through {@link #INSTANCE}. */
     static int errno() {
         return LastError.getLastError(RUNTIME);

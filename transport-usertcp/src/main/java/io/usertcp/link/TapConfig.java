@@ -80,6 +80,16 @@ public final class TapConfig implements LinkFactory {
         return TapDevice.open(this);
     }
 
+    /**
+     * Queue {@code queue} of a multi-queue TAP device ({@code IFF_MULTI_QUEUE}): queue 0 creates (or attaches to)
+     * the device and sets up the kernel's side as {@link #open()} does; the others attach to it. One queue is
+     * {@link #open()}.
+     */
+    @Override
+    public Link openQueue(int queue, int queues) throws IOException {
+        return queues == 1 ? TapDevice.open(this) : TapDevice.openQueue(this, queue);
+    }
+
     @Override
     public String toString() {
         return "TapConfig{" + name + ", mtu=" + mtu + ", mac=" + mac + ", kernel=" + kernelAddresses

@@ -103,8 +103,25 @@ public final class TapDevice implements Link {
      *                     request the kernel refused)
      */
     public static TapDevice open(TapConfig cfg) throws IOException {
+        return open(cfg, -1);
+    }
+
+    /**
+     * Queue {@code queue} of the multi-queue TAP device {@code cfg.name()} (see {@link TapQueues}): queue 0 is
+     * opened as {@link #open(TapConfig)} does, with {@code IFF_MULTI_QUEUE}; the others attach to it and leave
+     * the kernel's side as it is.
+     */
+    public static TapDevice openQueue(TapConfig cfg, int queue) throws IOException {
+        if (queue < 0) {
+            throw new IllegalArgumentException("queue " + queue);
+        }
+        return open(cfg, queue);
+    }
+
+    /** Opens the device with one queue ({@code queue} -1) or queue {@code queue} of several. */
+    private static TapDevice open(TapConfig cfg, int queue) throws IOException {
         LibC c = LibC.INSTANCE;
-        int fd = c.open(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        int fd = TapQueues.openTun(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC, cfg.namespace(), queue);
         if (fd < 0) {
             throw openError(cfg.name(), LibC.errno());
         }
@@ -113,10 +130,13 @@ public final class TapDevice implements Link {
             Pointer ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
             byte[] nameBytes = cfg.name().getBytes(StandardCharsets.US_ASCII);
             ifr.put(0, nameBytes, 0, nameBytes.length);
-            short flags = (short) (IFF_TAP | IFF_NO_PI | (cfg.offload() ? IFF_VNET_HDR : 0));
+            short flags = (short) (IFF_TAP | IFF_NO_PI | (cfg.offload() ? IFF_VNET_HDR : 0)
+                    | (queue >= 0 ? TapQueues.IFF_MULTI_QUEUE : 0));
             ifr.putShort(IFREQ_FLAGS_OFFSET, flags);
             if (c.ioctl(fd, TUNSETIFF, ifr.address()) < 0) {
-                throw setIffError(cfg.name(), LibC.errno());
+                int errno = LibC.errno();
+                throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, setIffError(cfg.name(), errno))
+                        : setIffError(cfg.name(), errno);
             }
             boolean tso = false;
             if (cfg.offload()) {
@@ -135,9 +155,11 @@ public final class TapDevice implements Link {
                 len++;
             }
             dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg, tso);
-            dev.configure(cfg);
-            logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{})", dev.name, fd, dev.mtu, dev.mac,
-                    dev.namespace != null ? ", netns " + dev.namespace : "");
+            if (queue <= 0) {
+                dev.configure(cfg); // once per device: the other queues find it configured
+            }
+            logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{}{})", dev.name, fd, dev.mtu, dev.mac,
+                    dev.namespace != null ? ", netns " + dev.namespace : "", queue >= 0 ? ", queue " + queue : "");
             return dev;
         } catch (IOException | RuntimeException | Error e) {
             if (dev != null) {
@@ -180,9 +202,10 @@ public final class TapDevice implements Link {
         }
         if (errno == EBUSY) {
             return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
-                    + " loop of this one, holds it. A TAP device serves one event loop: build the group with one"
-                    + " thread (new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(config))) and give"
-                    + " each further group its own device; otherwise stop the other process or choose another name");
+                    + " loop group of this one, holds it. A device without multi-queue has one reader, and the loops"
+                    + " of one group share a device as queues of a multi-queue TAP (the group makes the device itself,"
+                    + " or use one made with `ip tuntap add dev " + dev + " mode tap multi_queue`); give each group its"
+                    + " own device, stop the other process, or choose another name");
         }
         if (errno == EINVAL) {
             if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))

@@ -58,6 +58,8 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private final PcapngWriter capture; // null: no capture
+    /** This stack's part in a group of stacks sharing the link, or null (alone). */
+    private GroupMember member;
     private boolean closed;
 
     /**
@@ -85,6 +87,23 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());
         this.tcp.closingLimits(config.maxOrphans(), config.maxTimeWait());
         this.udp = new UdpLayer(this);
+    }
+
+    /** Makes this stack a member of a {@link StackGroup} (called by {@link StackGroup#join}). */
+    void joinGroup(GroupMember m) {
+        this.member = m;
+        udp.steering(m);
+    }
+
+    @Override
+    public io.usertcp.tcp.FlowSteering steering() {
+        GroupMember m = member;
+        return m != null ? m : io.usertcp.tcp.FlowSteering.NONE;
+    }
+
+    /** This stack's part in its group, or null when it is alone. */
+    GroupMember groupMember() {
+        return member;
     }
 
     /** The network layer. */
@@ -188,6 +207,10 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             }
             n++;
         }
+        GroupMember m = member;
+        if (m != null) {
+            n += pollInbox(m, budget - n);
+        }
         Link link = iface.link();
         if (link == null) {
             return n;
@@ -198,6 +221,9 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
                 break;
             }
             try {
+                if (m != null && GroupMember.isNeighborFrame(f, link.vnetHeaderLength())) {
+                    m.copyToOthers(f); // every stack of the group learns its neighbours
+                }
                 guardedInput(f);
             } finally {
                 if (f.refCnt() == 1) {
@@ -205,6 +231,23 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
                 } else {
                     f.release();
                 }
+            }
+            n++;
+        }
+        return n;
+    }
+
+    /** Processes up to {@code budget} packets other stacks of the group handed over; returns how many. */
+    private int pollInbox(GroupMember m, int budget) {
+        int n = 0;
+        ByteBuf b;
+        while (n < budget && (b = m.poll()) != null) {
+            try {
+                m.deliver(b);
+            } catch (RuntimeException e) {
+                faults.caught(LoopFaults.Site.INPUT, "packet from the group", e);
+            } finally {
+                b.release();
             }
             n++;
         }
@@ -222,7 +265,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
 
     /** True if loopback frames wait to be processed (the owner must not block). */
     public boolean hasPendingInput() {
-        return iface.loopbackPending() > 0;
+        return iface.loopbackPending() > 0 || (member != null && member.hasInbox());
     }
 
     /** Fires due timers; returns how many fired. */
@@ -374,6 +417,9 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             return;
         }
         closed = true;
+        if (member != null) {
+            member.leave();
+        }
         tcp.closeAll();
         udp.closeAll();
         flush();

@@ -224,6 +224,12 @@ public final class StackStats {
     public long ndpResolutionsRateLimited;
     /** Times the link failed for good (e.g. its TAP device was deleted): its connections were closed. */
     public long linkFailures;
+    /** Packets (segments, datagrams, ARP/NDP frames) this stack handed to another stack of its group (issue #12). */
+    public long groupForwarded;
+    /** Packets another stack of the group handed to this one. */
+    public long groupReceived;
+    /** Packets not handed to another stack of the group because its inbox was full. */
+    public long dropGroupInboxFull;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

@@ -450,8 +450,10 @@ public final class TcpConnection extends TcpSocket {
         tcb.rack.clear();
         tcb.sendBuffer.releaseAll();
         tcb.reassembly.clear();
-        // Unread data stays readable after a FIN-and-close; after a reset it is discarded like Linux does.
-        if (cause != null) {
+        // Unread data stays readable, after a FIN-and-close and after a reset or timeout alike: Linux returns what
+        // arrived before the RST from recv() and ECONNRESET only after it. Its owner reads it, or frees it with
+        // releaseBuffers(); an orphan has no owner left, so its data goes now.
+        if (cause != null && tcb.orphaned) {
             tcb.receiveQueue.clear();
         }
         listener = null;

@@ -68,4 +68,9 @@ public interface TcpEnv {
 
     /** Asks for {@link TcpConnection#flushAck()} at the end of the current batch of input. */
     void ackLater(TcpConnection c);
+
+    /** How this stack takes part in a group of stacks sharing its link (issue #12); {@link FlowSteering#NONE} alone. */
+    default FlowSteering steering() {
+        return FlowSteering.NONE;
+    }
 }

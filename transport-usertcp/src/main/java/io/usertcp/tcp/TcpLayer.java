@@ -62,8 +62,7 @@ public final class TcpLayer {
     private final io.usertcp.util.TokenBucket challengeAckLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
             CONTROL_BURST);
     private final SipHash isnHash;
-    private final SipHash portHash;
-    private int nextEphemeral;
+    private final EphemeralPorts ephemeral;
 
     public TcpLayer(TcpEnv env, int defaultReceiveBuffer, int defaultSendBuffer, long minRtoNanos, long timeWaitNanos,
                     int maxHalfOpen) {
@@ -84,7 +83,7 @@ public final class TcpLayer {
         this.timeWaitNanos = timeWaitNanos;
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         this.isnHash = new SipHash(r.nextLong(), r.nextLong());
-        this.portHash = new SipHash(r.nextLong(), r.nextLong());
+        this.ephemeral = new EphemeralPorts(this, new SipHash(r.nextLong(), r.nextLong()));
         // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
         this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
         this.random = r.split();
@@ -162,7 +161,7 @@ public final class TcpLayer {
                     + " is not an address of this stack");
         }
         if (port == 0) {
-            port = pickListenPort();
+            port = ephemeral.pickListenPort();
         }
         List<TcpListener> list = listeners.get(port);
         if (list == null) {
@@ -237,7 +236,7 @@ public final class TcpLayer {
             throw new IllegalArgumentException("remote port out of range: " + remotePort);
         }
         if (localPort == 0) {
-            localPort = pickEphemeral(local, remote, remotePort);
+            localPort = ephemeral.pick(local, remote, remotePort);
         } else if (connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
                 remotePort)) || passive.find(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
                 remotePort) != null) {
@@ -265,12 +264,15 @@ public final class TcpLayer {
             portUsers.put(localPort, users = new int[1]);
         }
         users[0]++;
+        env.steering().opened(c, local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort);
         return c;
     }
 
     void remove(TcpConnection c) {
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
+            env.steering().closed(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(),
+                    c.remotePort);
             int[] users = portUsers.get(c.localPort);
             if (users != null && --users[0] <= 0) {
                 portUsers.remove(c.localPort);
@@ -360,33 +362,15 @@ public final class TcpLayer {
         return (int) (m + f);
     }
 
-    private int pickEphemeral(IpAddress local, IpAddress remote, int remotePort) throws IOException {
-        // RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then a shared counter.
-        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        long offset = (local.isV4() ? portHash.hash(local.v4(), remote.v4(), remotePort, 0, 0)
-                : portHash.hash(local.hi(), local.lo(), remote.hi(), remote.lo(), remotePort)) & 0x7fff_ffffL;
-        for (int i = 0; i < num; i++) {
-            int port = EPHEMERAL_LOW + (int) ((offset + nextEphemeral + i) % num);
-            probe.set(local.hi(), local.lo(), port, remote.hi(), remote.lo(), remotePort);
-            if (!connections.containsKey(probe) && !listeners.containsKey(port)) {
-                nextEphemeral += i + 1;
-                return port;
-            }
-        }
-        throw new BindException("Cannot assign requested address: no free ephemeral port towards "
-                + remote + ":" + remotePort);
+    /** Whether a connection has this four-tuple (for {@link EphemeralPorts}). */
+    boolean hasConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
+        return connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
+                remotePort));
     }
 
-    private int pickListenPort() throws IOException {
-        int num = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        for (int i = 0; i < num; i++) {
-            int port = EPHEMERAL_LOW + (int) ((nextEphemeral + i) % num);
-            if (!listeners.containsKey(port) && !portUsers.containsKey(port)) {
-                nextEphemeral += i + 1;
-                return port;
-            }
-        }
-        throw new BindException("no free port to listen on");
+    /** Whether a listener has {@code port} or, with {@code orConnections}, a connection uses it. */
+    boolean portTaken(int port, boolean orConnections) {
+        return listeners.containsKey(port) || (orConnections && portUsers.containsKey(port));
     }
 
     /**
@@ -464,6 +448,9 @@ public final class TcpLayer {
         if (r != null) {
             passive.segment(r, frame, o, seq, ack, flags, window, o + hdr, dataLen, opts);
             return;
+        }
+        if (env.steering().foreign(frame, o, len, srcHi, srcLo, dstHi, dstLo, srcPort, dstPort)) {
+            return; // another stack of the group owns the flow and took a copy
         }
         TcpListener l = findListener(dstHi, dstLo, dstPort);
         if (l == null) {
@@ -547,8 +534,8 @@ public final class TcpLayer {
 
     private TcpListener findListener(long dstHi, long dstLo, int port) {
         List<TcpListener> list = listeners.get(port);
-        if (list == null) {
-            return null;
+        if (list == null) { // a listener of the stack's group (issue #12) may be installed here now
+            return env.steering().listenerMissing(dstHi, dstLo, port) ? findListener(dstHi, dstLo, port) : null;
         }
         TcpListener wildcard = null;
         for (int i = 0; i < list.size(); i++) {

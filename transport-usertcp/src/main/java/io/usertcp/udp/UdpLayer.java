@@ -46,6 +46,8 @@ public final class UdpLayer {
     /** Sockets by local port, each a list through {@link UdpSocket#nextOnPort}, newest first; made on first bind. */
     private UdpSocket[] ports;
     private int bound;
+    /** Set when the stack is one of a group sharing a link; null alone. */
+    private PortSteering steering;
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
 
     public UdpLayer(UdpEnv env) {
@@ -55,6 +57,11 @@ public final class UdpLayer {
     /** A new, unbound socket. */
     public UdpSocket open() {
         return new UdpSocket(this);
+    }
+
+    /** Makes this layer one of a group of stacks sharing a link (see {@link PortSteering}); null: alone. */
+    public void steering(PortSteering s) {
+        this.steering = s;
     }
 
     /** Number of bound sockets. */
@@ -97,6 +104,9 @@ public final class UdpLayer {
         s.nextOnPort = ports[port];
         ports[port] = s;
         bound++;
+        if (steering != null) {
+            steering.bound(port);
+        }
     }
 
     private UdpSocket head(int port) {
@@ -108,7 +118,7 @@ public final class UdpLayer {
         int start = random.nextInt(num);
         for (int i = 0; i < num; i++) {
             int port = EPHEMERAL_LOW + (start + i) % num;
-            if (head(port) == null) {
+            if (head(port) == null && (steering == null || steering.mayUseEphemeral(port))) {
                 return port;
             }
         }
@@ -132,8 +142,12 @@ public final class UdpLayer {
             }
         }
         s.nextOnPort = null;
+        int port = s.localPort;
         s.localPort = 0;
         bound--;
+        if (steering != null) {
+            steering.unbound(port, ports[port] != null);
+        }
     }
 
     void connect(UdpSocket s, IpAddress ip, int port) throws IOException {

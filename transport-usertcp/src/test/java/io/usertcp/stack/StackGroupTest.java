@@ -1,0 +1,177 @@
+package io.usertcp.stack;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.usertcp.tcp.TcpConnection;
+import io.usertcp.time.Clock;
+import io.usertcp.udp.UdpSocket;
+import io.usertcp.wire.IpAddress;
+import io.usertcp.wire.Tcp;
+import io.usertcp.wire.Udp;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The pieces of a {@link StackGroup} (issue #12) on stacks driven by the test's thread: the split of ephemeral
+ * ports, the flow directory and the hand-over of a segment for another stack's connection, the UDP port owners,
+ * ARP/NDP copies, and the bounded inbox.
+ */
+class StackGroupTest {
+    private static final IpAddress PEER = IpAddress.of(0, IpAddress.mappedLo(0xc6120001));
+    private final List<Stack> stacks = new ArrayList<>();
+    private final AtomicInteger wakeups = new AtomicInteger();
+
+    @AfterEach
+    void close() {
+        stacks.forEach(Stack::close);
+    }
+
+    private StackGroup group(int n) {
+        StackGroup g = new StackGroup(n);
+        for (int i = 0; i < n; i++) {
+            Stack s = new Stack(StackConfig.builder().address("198.18.0.2/24").build(), null, Clock.SYSTEM,
+                    ByteBufAllocator.DEFAULT);
+            stacks.add(s);
+            assertThat(g.join(s, wakeups::incrementAndGet)).isEqualTo(i);
+        }
+        return g;
+    }
+
+    @Test
+    void ephemeralPortsAreSplitAmongTheStacks() throws Exception {
+        group(3);
+        for (int i = 0; i < 3; i++) {
+            for (int k = 0; k < 20; k++) {
+                TcpConnection c = stacks.get(i).tcp().connect(null, 0, PEER, 80 + k, 0, 0, 0);
+                assertThat(c.localAddress().getPort() % 3).isEqualTo(i);
+                UdpSocket u = stacks.get(i).udp().open();
+                u.bind((IpAddress) null, 0);
+                assertThat(u.localPort() % 3).isEqualTo(i);
+            }
+        }
+    }
+
+    @Test
+    void aSegmentForAnotherStacksConnectionIsHandedOver() throws Exception {
+        StackGroup g = group(2);
+        TcpConnection c = stacks.get(0).tcp().connect(null, 0, PEER, 80, 0, 0, 0);
+        int port = c.localAddress().getPort();
+        assertThat(g.directorySize()).isEqualTo(1);
+        // The peer's answer reaches stack 1's queue: stack 1 has no such connection and hands it to stack 0.
+        ByteBuf seg = segment(80, port, Tcp.SYN | Tcp.ACK);
+        Stack s0 = stacks.get(0);
+        Stack s1 = stacks.get(1);
+        s1.tcp().input(seg, 0, seg.readableBytes(), 0, PEER.lo(), 0, IpAddress.mappedLo(0xc6120002), true);
+        seg.release();
+        assertThat(s1.stats().groupForwarded).isEqualTo(1);
+        assertThat(s1.stats().tcpResetsOut).as("no RST from the stack that is not the owner").isZero();
+        assertThat(wakeups.get()).isEqualTo(1);
+        assertThat(s0.hasPendingInput()).isTrue();
+        long before = s0.stats().tcpSegmentsIn;
+        s0.pollLink(16);
+        assertThat(s0.stats().groupReceived).isEqualTo(1);
+        assertThat(s0.stats().tcpSegmentsIn).isEqualTo(before + 1);
+        assertThat(s0.hasPendingInput()).isFalse();
+        // A segment for no connection of the group is the receiving stack's (here: a RST for nothing).
+        ByteBuf stray = segment(81, port, Tcp.ACK);
+        s1.tcp().input(stray, 0, stray.readableBytes(), 0, PEER.lo(), 0, IpAddress.mappedLo(0xc6120002), true);
+        stray.release();
+        assertThat(s1.stats().groupForwarded).isEqualTo(1);
+        assertThat(s1.stats().dropTcpNoListener).isEqualTo(1);
+        // An ICMP error about the flow that reaches stack 1 goes to stack 0 too (here: a sequence number not in
+        // flight, so stack 0 counts it as ignored, RFC 5927).
+        long icmpBefore = s0.stats().tcpIcmpIgnored + s0.stats().tcpIcmpErrors;
+        assertThat(s1.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                false, 1280, null)).isTrue();
+        assertThat(s1.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                true, -1, "port unreachable")).isTrue();
+        assertThat(s0.groupMember().tcpIcmpElsewhere(0, IpAddress.mappedLo(0xc6120002), port, 0, PEER.lo(), 80, 12345,
+                true, -1, "own")).as("the owner keeps its own").isFalse();
+        s0.pollLink(16);
+        assertThat(s0.stats().tcpIcmpIgnored + s0.stats().tcpIcmpErrors).isEqualTo(icmpBefore + 2);
+        // Gone from its stack, gone from the directory.
+        c.abort();
+        assertThat(g.directorySize()).isZero();
+    }
+
+    @Test
+    void aDatagramForAPortBoundOnAnotherStackIsHandedOver() throws Exception {
+        group(2);
+        UdpSocket u = stacks.get(1).udp().open();
+        u.bind((IpAddress) null, 5000);
+        GroupMember m0 = stacks.get(0).groupMember();
+        ByteBuf d = Unpooled.directBuffer(20);
+        Udp.writeHeader(d, 0, 1234, 5000, 20, 0); // checksum 0: none (IPv4)
+        d.writerIndex(20);
+        assertThat(m0.udpElsewhere(d, 0, 20, 0, PEER.lo(), 0, IpAddress.mappedLo(0xc6120002), false, false))
+                .isTrue();
+        assertThat(m0.udpElsewhere(d.setShort(2, 5001), 0, 20, 0, PEER.lo(), 0, IpAddress.mappedLo(0xc6120002),
+                false, false)).as("nobody has port 5001").isFalse();
+        d.release();
+        stacks.get(1).pollLink(16);
+        assertThat(u.queuedDatagrams()).isEqualTo(1);
+        assertThat(u.peekLength()).isEqualTo(12);
+        u.close();
+        ByteBuf again = Unpooled.directBuffer(20).writeZero(20);
+        Udp.writeHeader(again, 0, 1234, 5000, 20, 0);
+        assertThat(m0.udpElsewhere(again, 0, 20, 0, PEER.lo(), 0, IpAddress.mappedLo(0xc6120002), false, false))
+                .as("the port was let go").isFalse();
+        again.release();
+    }
+
+    @Test
+    void arpAndNdpFramesAreCopiedToEveryOtherStack() throws Exception {
+        group(3);
+        ByteBuf arp = Unpooled.directBuffer(60).writeZero(60);
+        arp.setShort(12, 0x0806);
+        ByteBuf ns = Unpooled.directBuffer(86).writeZero(86);
+        ns.setShort(12, 0x86dd).setByte(14 + 6, 58).setByte(14 + 40, 135);
+        ByteBuf echo = Unpooled.directBuffer(86).writeZero(86);
+        echo.setShort(12, 0x86dd).setByte(14 + 6, 58).setByte(14 + 40, 128);
+        assertThat(GroupMember.isNeighborFrame(arp, 0)).isTrue();
+        assertThat(GroupMember.isNeighborFrame(ns, 0)).isTrue();
+        assertThat(GroupMember.isNeighborFrame(echo, 0)).isFalse();
+        assertThat(GroupMember.isNeighborFrame(ns.slice(0, 40), 0)).as("too short").isFalse();
+        stacks.get(1).groupMember().copyToOthers(arp);
+        assertThat(stacks.get(1).stats().groupForwarded).isEqualTo(2);
+        assertThat(stacks.get(0).hasPendingInput()).isTrue();
+        assertThat(stacks.get(2).hasPendingInput()).isTrue();
+        assertThat(stacks.get(1).hasPendingInput()).isFalse();
+        for (Stack s : stacks) {
+            s.pollLink(16);
+        }
+        assertThat(stacks.get(0).stats().groupReceived).isEqualTo(1);
+        assertThat(stacks.get(2).stats().groupReceived).isEqualTo(1);
+        arp.release();
+        ns.release();
+        echo.release();
+    }
+
+    @Test
+    void aFullInboxDropsAndCounts() {
+        group(2);
+        ByteBuf arp = Unpooled.directBuffer(60).writeZero(60);
+        arp.setShort(12, 0x0806);
+        GroupMember m0 = stacks.get(0).groupMember();
+        for (int i = 0; i < StackGroup.INBOX_CAPACITY + 5; i++) {
+            m0.copyToOthers(arp);
+        }
+        arp.release();
+        assertThat(stacks.get(0).stats().groupForwarded).isEqualTo(StackGroup.INBOX_CAPACITY);
+        assertThat(stacks.get(0).stats().dropGroupInboxFull).isEqualTo(5);
+        // Closing the stack frees what waits in its inbox (the leak check would report it otherwise).
+    }
+
+    private static ByteBuf segment(int srcPort, int dstPort, int flags) {
+        ByteBuf b = Unpooled.directBuffer(Tcp.MIN_HEADER_LENGTH).writeZero(Tcp.MIN_HEADER_LENGTH);
+        Tcp.writeHeader(b, 0, srcPort, dstPort, 1000, 1, Tcp.MIN_HEADER_LENGTH, flags, 65535);
+        return b;
+    }
+}
