@@ -6,7 +6,7 @@
 # a 1 s timeout). Everything it creates is removed on exit, also on failure. Needs root;
 # addresses from 198.18.0.0/15 only. Not run in CI.
 #
-# Environment: BURST_N (default 10000), BURST_SIZE (default 64), BURST_ROUNDS (default 3), BURST_TXQLEN (a TAP queue
+# Environment: BURST_LOOPS (the server's event loops, default one per core), BURST_N (default 10000), BURST_SIZE (default 64), BURST_ROUNDS (default 3), BURST_TXQLEN (a TAP queue
 # length to try instead of the stack's own), JAVA, JAVA_OPTS.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${BURST_N:-10000}
 SIZE=${BURST_SIZE:-64}
 ROUNDS=${BURST_ROUNDS:-3}
+LOOPS=${BURST_LOOPS:-} # the echo example's --loops (default: one per core)
 JAVA=${JAVA:-java}
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
 JAR=$repo/examples/target/usertcp-examples.jar
@@ -53,7 +54,7 @@ gcc -O2 -o "$work/echoload" "$repo/bench/echoload.c"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-USERTCP_NETNS=$NS "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$KERNEL" "$STACK" "$PORT" \
+USERTCP_NETNS=$NS "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$KERNEL" "$STACK" "$PORT" ${LOOPS:+--loops "$LOOPS"} \
     >"$work/server.log" 2>&1 </dev/null &
 server=$!
 for i in $(seq 300); do

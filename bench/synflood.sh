@@ -11,7 +11,7 @@
 # SYNFLOOD_SERVER=kernel runs the same phases against bench/epoll-echo.c on the kernel's TCP instead (its own
 # namespace, reached over a veth pair, SYN cookies as the kernel's defaults have them): the reference.
 #
-# Environment: SYNFLOOD_SECONDS (each phase, default 5), SYNFLOOD_RATE (flood packets/s, default 0: as fast as
+# Environment: SYNFLOOD_LOOPS (the server's event loops, default one per core), SYNFLOOD_SECONDS (each phase, default 5), SYNFLOOD_RATE (flood packets/s, default 0: as fast as
 # it can), SYNFLOOD_TIMEOUT_MS (a legitimate connect not done by then is a failure, default 3000),
 # SYNFLOOD_RECOVER (seconds to wait for the first connect after the flood, default 120), JAVA (default java),
 # JAVA_OPTS.
@@ -24,6 +24,7 @@ TIMEOUT_MS=${SYNFLOOD_TIMEOUT_MS:-3000}
 RECOVER=${SYNFLOOD_RECOVER:-120}
 JAVA=${JAVA:-java}
 SERVER=${SYNFLOOD_SERVER:-usertcp}
+LOOPS=${SYNFLOOD_LOOPS:-} # the echo example's --loops (default: one per core)
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
 JAR=$repo/examples/target/usertcp-examples.jar
 PORT=7000
@@ -94,7 +95,7 @@ if [ "$SERVER" = kernel ]; then
     sleep 0.5
     echo "kernel epoll echo listening on $STACK:$PORT (netns $NS_K, veth from $NS)"
 else
-USERTCP_NETNS=$NS "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$KERNEL" "$STACK" "$PORT" \
+USERTCP_NETNS=$NS "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$KERNEL" "$STACK" "$PORT" ${LOOPS:+--loops "$LOOPS"} \
     >"$work/server.log" 2>&1 &
 pids+=($!)
 server=$!
