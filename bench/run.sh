@@ -14,6 +14,7 @@
 # BENCH_MIB (bulk size, default 256: 64 MiB last ~0.1 s and mostly measure warm-up), JAVA (default java), JAVA_OPTS (for both servers), BENCH_WARMUP (0 to skip
 # the warm-up runs), BENCH_REPEAT (runs per measurement, the median is reported; default 3), BENCH_IPV6 (1 to
 # run everything over IPv6, fd00::/8).
+# BENCH_USERTCP_LOOPS sets the usertcp server's event loops (default: the example's, one per core).
 # BENCH_LOOPS=N runs the scaling table instead (bench/scale.sh: 1..N event loops, BENCH_CLIENTS clients at once,
 # next to N epoll servers with SO_REUSEPORT).
 set -euo pipefail
@@ -108,7 +109,7 @@ await_ready() { # pid log
 }
 
 USERTCP_NETNS=$NS_A "$JAVA" "${JOPTS[@]}" -jar "$JAR" echo-server "$TAP" "$USERTCP_KERNEL" "$USERTCP_ADDR" "$PORT" \
-    >"$work/usertcp.log" 2>&1 &
+    ${BENCH_USERTCP_LOOPS:+--loops "$BENCH_USERTCP_LOOPS"} >"$work/usertcp.log" 2>&1 &
 pids+=($!)
 await_ready "$!" "$work/usertcp.log"
 head -n 1 "$work/usertcp.log"
