@@ -5,13 +5,13 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.testsuite.transport.TestsuitePermutation;
 import io.netty.testsuite.transport.socket.SocketHalfClosedTest;
 
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 import java.net.SocketAddress;
 import java.util.List;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Netty's {@link SocketHalfClosedTest} across transports: usertcp server with NIO client, and NIO server with usertcp client. */
 class CrossSocketHalfClosedTest extends SocketHalfClosedTest {
@@ -27,10 +27,11 @@ class CrossSocketHalfClosedTest extends SocketHalfClosedTest {
 
     @Test
     @Override
-    public void testAutoCloseFalseDoesShutdownOutput(TestInfo testInfo) {
-        assumeTrue(false, "its leader blocks its event loop in channelActive until the peer has written, closed with "
+    @Disabled("its leader blocks its event loop in channelActive until the peer has written, closed with "
                 + "RST and 200 ms passed, then expects its second write to fail: a kernel processes the RST while the "
                 + "application's thread is blocked, but usertcp's stack runs on that blocked loop, so the write "
-                + "succeeds; in every combination one case makes usertcp the leader");
+                + "succeeds; in every combination one case makes usertcp the leader")
+    public void testAutoCloseFalseDoesShutdownOutput(TestInfo testInfo) {
+        // not run: see @Disabled
     }
 }
