@@ -136,6 +136,8 @@ final class PacketRing implements AutoCloseable {
     private int next;
     /** Frames too large for a slot that the kernel could not queue on the socket either: dropped. */
     private long truncated;
+    /** What PACKET_STATISTICS reported so far. */
+    private long kernelDrops;
     private boolean closed;
 
     private PacketRing(String device, int fd, long ringAddress, long ringLength, int slotSize, int slots,
@@ -431,13 +433,16 @@ final class PacketRing implements AutoCloseable {
         return truncated;
     }
 
-    /** Frames the kernel dropped because the ring was full, since the last call (PACKET_STATISTICS). */
-    long takeDrops() {
+    /**
+     * Frames dropped since the ring was opened: those the kernel found no free slot for (PACKET_STATISTICS,
+     * which the kernel resets on each read) and those too large for a slot that the socket had no room for.
+     */
+    long drops() {
         scratch.putInt(8, 8);
-        if (C.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, scratch.address(), scratch.address() + 8) != 0) {
-            return 0;
+        if (C.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, scratch.address(), scratch.address() + 8) == 0) {
+            kernelDrops += scratch.getInt(4) & 0xffffffffL;
         }
-        return scratch.getInt(4) & 0xffffffffL;
+        return kernelDrops + truncated;
     }
 
     /** Unmaps the ring and closes the socket. Idempotent. */

@@ -220,6 +220,12 @@ public final class TapDevice implements Link {
         }
     }
 
+    /** Frames the receive ring dropped (full, or too large for a slot and the socket's queue); -1 without a ring. */
+    @Override
+    public long receiveDrops() {
+        return ring != null ? ring.drops() : -1;
+    }
+
     /** Whether frames arrive through a {@link PacketRing} (see {@link TapConfig.Builder#receiveRing(int)}). */
     public boolean receivesThroughRing() {
         return ring != null;
@@ -295,7 +301,7 @@ public final class TapDevice implements Link {
 
     @Override
     public void recycle(ByteBuf frame) {
-        if (spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
+        if (ring == null && spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
                 && frame.hasMemoryAddress() && spareAllocator != null) {
             spare = frame;
         } else {
