@@ -72,6 +72,8 @@ class ConcurrentConnectionsOverTapTest {
     static final int SOURCES = Integer.getInteger("usertcp.it.sources", DEFAULT_SOURCES);
     /** Connections connecting, echoing or closing at once. */
     static final int WINDOW = Integer.getInteger("usertcp.it.window", 1000);
+    /** The least number of client processes (more when the open-file limit needs them): to compare runs of two sizes. */
+    static final int PROCESSES = Integer.getInteger("usertcp.it.processes", 1);
     /**
      * How the clients close: "close" (default), at most {@link #WINDOW} at a time, each waiting for the stack's FIN;
      * "closeall" every socket at once (a burst of FINs: see bench/README.md for what it costs).
@@ -164,10 +166,15 @@ class ConcurrentConnectionsOverTapTest {
                         "gcClassHistogram", new Object[] {null}, new String[] {String[].class.getName()}))
                         .lines().limit(60).collect(java.util.stream.Collectors.joining("\n")));
             }
+            long loopThread = onLoop(() -> Thread.currentThread().getId());
+            java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long cpu0 = threads.getThreadCpuTime(loopThread);
             long echo1 = c.command("echo", passTimeout);
             assertEquals(N, c.sum("echoed"), "connections echoed in pass 1");
+            long cpu1 = threads.getThreadCpuTime(loopThread);
             long echo2 = c.command("echo", passTimeout);
             assertEquals(N, c.sum("echoed"), "connections echoed in pass 2");
+            long cpu2 = threads.getThreadCpuTime(loopThread);
             assertEquals(N, onLoop(() -> stack().tcp().connectionCount()), "connections after the echoes");
             Map<String, Long> kernelEchoed = ns.counters();
             long tapDropsEchoed = tapDrops(ns, tap);
@@ -187,6 +194,8 @@ class ConcurrentConnectionsOverTapTest {
             System.out.printf("[conns] open (connect + first echo): %.2f s; echo pass 1: %.2f s (%.1f us per"
                     + " connection); echo pass 2: %.2f s (%.1f us per connection)%n", openNanos / 1e9, echo1 / 1e9,
                     echo1 / 1e3 / N, echo2 / 1e9, echo2 / 1e3 / N);
+            System.out.printf("[conns] the event loop's CPU time per echo (two segments in: the data and the"
+                    + " ACK of the echo; one out: the echo): pass 1 %.1f us, pass 2 %.1f us%n", (cpu1 - cpu0) / 1e3 / N, (cpu2 - cpu1) / 1e3 / N);
             System.out.printf("[conns] heap: baseline %d, idle %d, after close %d bytes: %d bytes per idle connection%n",
                     base.heap, idle.heap, after.heap, heapPer);
             System.out.printf("[conns] direct memory (allocator): baseline %d, idle %d, after close %d;"
@@ -328,7 +337,7 @@ class ConcurrentConnectionsOverTapTest {
 
         static Clients start(NetNs ns, Path bin, int n, String sources) throws IOException {
             int perProcess = Math.max(1000, openFileLimit() - 100);
-            int processes = (n + perProcess - 1) / perProcess;
+            int processes = Math.min(n, Math.max(PROCESSES, (n + perProcess - 1) / perProcess));
             Clients all = new Clients();
             try {
                 for (int k = 0, first = 0; k < processes; k++) {
