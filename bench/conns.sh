@@ -133,10 +133,12 @@ sum() { cat "$work"/out* | awk -v name="$1" '$1 == name { s += $2 } END { print 
 heap_kib() { # used heap after full GCs, in KiB
     for _ in 1 2 3; do jcmd "$server" GC.run >/dev/null; done
     sleep 0.5
-    jcmd "$server" GC.heap_info | awk '/used/ { for (i = 1; i <= NF; i++) if ($i == "used") { sub(/K.*/, "", $(i+1)); print $(i+1); exit } }'
+    jcmd "$server" GC.heap_info \
+        | awk 'index($0, "used") { for (i = 1; i <= NF; i++) if ($i == "used") { sub(/K.*/, "", $(i+1)); print $(i+1); exit } }'
 }
 other_kib() { # NMT's "Other": memory from Unsafe.allocateMemory, where Netty's direct buffers live
-    jcmd "$server" VM.native_memory summary | awk '/- +Other \(/ { sub(/.*committed=/, ""); sub(/KB.*/, ""); print; exit }'
+    jcmd "$server" VM.native_memory summary \
+        | awk '/- +Other \(/ { sub(/.*committed=/, ""); sub(/KB.*/, ""); print; exit }'
 }
 marks=0
 inspect() { # the stack's established connections and its non-zero counters, through the example's console
@@ -153,7 +155,7 @@ inspect() { # the stack's established connections and its non-zero counters, thr
 }
 loop_ticks() { # CPU time (clock ticks) of the event loop thread(s) of the server
     local t sum=0 f
-    for t in /proc/"$server"/task/*; do
+    for t in "/proc/$server/task"/*; do
         case "$(cat "$t/comm")" in multiThreadIoEv*) ;; *) continue ;; esac
         read -r -a f <"$t/stat"
         sum=$((sum + f[13] + f[14])) # utime and stime (fields 14 and 15; comm has no spaces here)
@@ -206,10 +208,13 @@ awk -v n="$N" -v est="$est" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v t
     -v h0="$heap0" -v h1="$heap1" -v h2="$heap2" -v o0="$other0" -v o1="$other1" -v o2="$other2" \
     -v c0="$c0" -v c1="$c1" -v c2="$c2" -v hz="$hz" -v left="$connections" -v how="$CLOSE" 'BEGIN {
     printf "connections %d\nestablished_in_stack %d\nopen_s %.2f\n", n, est, t1 - t0
-    printf "echo1_s %.2f\necho1_us_per_connection %.1f\necho1_loop_cpu_us_per_connection %.1f\n", t3 - t2, (t3 - t2) * 1e6 / n, (c1 - c0) * 1e6 / hz / n
-    printf "echo2_s %.2f\necho2_us_per_connection %.1f\necho2_loop_cpu_us_per_connection %.1f\n", t4 - t3, (t4 - t3) * 1e6 / n, (c2 - c1) * 1e6 / hz / n
+    printf "echo1_s %.2f\necho1_us_per_connection %.1f\n", t3 - t2, (t3 - t2) * 1e6 / n
+    printf "echo1_loop_cpu_us_per_connection %.1f\n", (c1 - c0) * 1e6 / hz / n
+    printf "echo2_s %.2f\necho2_us_per_connection %.1f\n", t4 - t3, (t4 - t3) * 1e6 / n
+    printf "echo2_loop_cpu_us_per_connection %.1f\n", (c2 - c1) * 1e6 / hz / n
     printf "close %s\nclose_s %.2f\nconnections_after_close %d\n", how, t5 - t4, left
-    printf "heap_kib baseline %d idle %d after_close %d\nheap_bytes_per_idle_connection %d\n", h0, h1, h2, (h1 - h0) * 1024 / n
+    printf "heap_kib baseline %d idle %d after_close %d\n", h0, h1, h2
+    printf "heap_bytes_per_idle_connection %d\n", (h1 - h0) * 1024 / n
     printf "nmt_other_kib baseline %d idle %d after_close %d\n", o0, o1, o2
 }'
 echo "stack counters at the end:"
