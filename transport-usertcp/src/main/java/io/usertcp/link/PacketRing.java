@@ -99,6 +99,8 @@ final class PacketRing implements AutoCloseable {
     private static final int PACKET_VERSION = 10;
     private static final int PACKET_VNET_HDR = 15;
     private static final int TPACKET_V2 = 1;
+    private static final int PACKET_FANOUT = 18;
+    private static final int PACKET_FANOUT_QM = 5;
     private static final int PACKET_OUTGOING = 4;
     private static final int MSG_DONTWAIT = 0x40;
     private static final int PROT_READ_WRITE = 0x3;
@@ -165,7 +167,7 @@ final class PacketRing implements AutoCloseable {
      * @throws IOException naming what the kernel refused (CAP_NET_RAW missing, memory)
      */
     static PacketRing open(String device, int nsFd, String nsName, int mtu, int vnetHeaderLength,
-                           int frameCapacity, int slots) throws IOException {
+                           int frameCapacity, int slots, boolean fanout) throws IOException {
         if (!PlatformDependent.hasUnsafe()) {
             throw new IOException("the receive ring needs direct memory access (sun.misc.Unsafe), which is off");
         }
@@ -214,6 +216,17 @@ final class PacketRing implements AutoCloseable {
                 int errno = errno();
                 C.munmap(ring, length);
                 throw new IOException("cannot bind a packet socket to " + device + ": " + LibC.errnoMessage(errno));
+            }
+            if (fanout) {
+                // The queues of a multi-queue device: each socket gets the frames of the tun queue with its index
+                // (PACKET_FANOUT_QM: the queue the device picked, by tun's flow table, modulo the members, which
+                // join in queue order), so a flow reaches the stack that wrote it last, as with read(2).
+                p.putInt(0, (ifindex & 0xffff) | (PACKET_FANOUT_QM << 16));
+                if (C.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, a, 4) != 0) {
+                    int errno = errno();
+                    C.munmap(ring, length);
+                    throw new IOException("cannot join the fanout group of " + device + ": " + LibC.errnoMessage(errno));
+                }
             }
             return new PacketRing(device, fd, ring, length, slot, total, vnetHeaderLength, frameCapacity);
         } catch (IOException | RuntimeException e) {

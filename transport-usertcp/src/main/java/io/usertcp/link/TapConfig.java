@@ -190,8 +190,9 @@ public final class TapConfig implements LinkFactory {
          * The kernel copies each frame into the ring in the sender's context, so a sender that floods the device
          * pays for what it sends (as on a veth pair) instead of filling the device's queue for free, and the
          * event loop takes frames without a system call each. Costs {@code slots} x 2 KiB of locked memory at
-         * MTU 1500 and needs CAP_NET_RAW; without it the device falls back to read(2) (logged once). Used on
-         * single-queue devices only: the queues of a multi-queue device are read with read(2).
+         * MTU 1500 and needs CAP_NET_RAW; without it the device falls back to read(2) (logged once). Each queue
+         * of a multi-queue device has a ring of its own; the rings join one fanout group that gives each the
+         * frames of its tun queue ({@code PACKET_FANOUT_QM}).
          */
         public Builder receiveRing(int slots) {
             if (slots < 0 || slots > MAX_RECEIVE_RING) {

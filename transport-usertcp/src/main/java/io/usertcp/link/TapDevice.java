@@ -164,8 +164,8 @@ public final class TapDevice implements Link {
             if (queue <= 0) {
                 dev.configure(cfg); // once per device: the other queues find it configured
             }
-            if (queue < 0 && cfg.receiveRing() > 0) {
-                dev.openRing(cfg);
+            if (cfg.receiveRing() > 0) {
+                dev.openRing(cfg, queue);
             }
             logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{}{})", dev.name, fd, dev.mtu, dev.mac,
                     dev.namespace != null ? ", netns " + dev.namespace : "", queue >= 0 ? ", queue " + queue : "");
@@ -185,7 +185,7 @@ public final class TapDevice implements Link {
      * filter that accepts nothing), so that each frame arrives once, through the ring. Falls back to read(2),
      * saying why once, when the ring cannot be had.
      */
-    private void openRing(TapConfig cfg) {
+    private void openRing(TapConfig cfg, int queue) {
         int nsFd = -1;
         PacketRing r = null;
         try {
@@ -196,7 +196,8 @@ public final class TapDevice implements Link {
                             + LibC.errnoMessage(LibC.errno()));
                 }
             }
-            r = PacketRing.open(name, nsFd, namespace, mtu, vnetHeaderLength, frameCapacity, cfg.receiveRing());
+            r = PacketRing.open(name, nsFd, namespace, mtu, vnetHeaderLength, frameCapacity, cfg.receiveRing(),
+                    queue >= 0);
             Pointer prog = Memory.allocateDirect(LibC.RUNTIME, 8, true); // BPF_RET|BPF_K 0: drop
             prog.putShort(0, (short) 0x06);
             Pointer fprog = Memory.allocateDirect(LibC.RUNTIME, 16, true);
