@@ -5,6 +5,7 @@ import io.netty.util.internal.PlatformDependent;
 import io.usertcp.tcp.FlowSteering;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.udp.PortSteering;
+import io.usertcp.wire.IpAddress;
 
 import java.util.Queue;
 
@@ -15,13 +16,15 @@ import java.util.Queue;
  * wake-up: no lock).
  *
  * <p>A handed-over packet is a copy in a buffer of its own, behind a header of {@value #HEADER} bytes: the kind,
- * the addresses as 128-bit halves and flags, so that the owner needs nothing else to process it.
+ * the addresses as 128-bit halves and flags, so that the owner needs nothing else to process it. ICMP errors
+ * about a TCP flow or a UDP port of another stack are handed over the same way, as reports (ports, code, sender).
  */
 final class GroupMember implements FlowSteering, PortSteering {
     static final int KIND_FRAME = 0;
     static final int KIND_TCP = 1;
     static final int KIND_UDP = 2;
     static final int KIND_TCP_ICMP = 3;
+    static final int KIND_UDP_ICMP = 4;
     private static final int FLAG_CHECKSUM_TRUSTED = 1;
     private static final int FLAG_BROADCAST = 2;
     /** kind (4), source and destination as halves (32), flags (4). */
@@ -138,17 +141,38 @@ final class GroupMember implements FlowSteering, PortSteering {
         if (len < 8) {
             return false;
         }
-        int owner = group.udpOwners.get(f.getUnsignedShort(o + 2)) - 1;
-        if (owner < 0 || owner == index) {
-            return false;
-        }
-        GroupMember m = group.member(owner);
+        GroupMember m = udpOwner(f.getUnsignedShort(o + 2));
         if (m == null) {
             return false;
         }
         m.offer(stack, copy(KIND_UDP, f, o, len, srcHi, srcLo, dstHi, dstLo,
                 (checksumTrusted ? FLAG_CHECKSUM_TRUSTED : 0) | (broadcast ? FLAG_BROADCAST : 0)));
         return true;
+    }
+
+    /**
+     * A destination-unreachable (IPv4 {@code code}; ICMPv6 codes mapped onto them) about a UDP datagram sent from
+     * {@code localPort}: if another stack of the group has that port bound, hands it the report (the tun driver
+     * queues ICMP by its own hash, not the quoted flow's) and returns true.
+     */
+    boolean udpIcmpElsewhere(int code, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort,
+                             IpAddress from) {
+        GroupMember m = udpOwner(lPort);
+        if (m == null) {
+            return false;
+        }
+        ByteBuf b = stack.alloc().directBuffer(HEADER + 25);
+        b.writeInt(KIND_UDP_ICMP).writeLong(rHi).writeLong(rLo).writeLong(lHi).writeLong(lLo).writeInt(code);
+        b.writeInt(lPort).writeInt(rPort).writeBoolean(from != null);
+        b.writeLong(from != null ? from.hi() : 0).writeLong(from != null ? from.lo() : 0);
+        m.offer(stack, b);
+        return true;
+    }
+
+    /** The other member of the group that has UDP port {@code port} bound, or null (none, or this one). */
+    private GroupMember udpOwner(int port) {
+        int owner = group.udpOwners.get(port) - 1;
+        return owner < 0 || owner == index ? null : group.member(owner);
     }
 
     // ------------------------------------------------------------------ ARP and NDP
@@ -243,6 +267,10 @@ final class GroupMember implements FlowSteering, PortSteering {
                 stack.tcp().icmpError(dstHi, dstLo, lPort, srcHi, srcLo, rPort, seq, flags == 1,
                         b.toString(HEADER + 16, len - 16, java.nio.charset.StandardCharsets.UTF_8));
             }
+        } else if (kind == KIND_UDP_ICMP) {
+            IpAddress from = b.getBoolean(HEADER + 8) ? IpAddress.of(b.getLong(HEADER + 9), b.getLong(HEADER + 17))
+                    : null;
+            stack.udp().icmpError(flags, dstHi, dstLo, b.getInt(HEADER), srcHi, srcLo, b.getInt(HEADER + 4), from);
         } else {
             stack.udp().input(b, HEADER, len, srcHi, srcLo, dstHi, dstLo, (flags & FLAG_CHECKSUM_TRUSTED) != 0,
                     (flags & FLAG_BROADCAST) != 0);
