@@ -1,7 +1,6 @@
 package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.internal.PlatformDependent;
 import io.usertcp.tcp.FlowSteering;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.udp.PortSteering;
@@ -38,12 +37,14 @@ final class GroupMember implements FlowSteering, PortSteering {
     private final int index;
     private final Stack stack;
     private final Runnable wakeup;
-    private final Queue<ByteBuf> inbox = PlatformDependent.newFixedMpscQueue(StackGroup.INBOX_CAPACITY);
+    private final Queue<ByteBuf> inbox;
     private final FlowDirectory.Key probe;
     private volatile boolean closed;
 
-    GroupMember(StackGroup group, int index, Stack stack, Runnable wakeup) {
+    /** {@code inbox}: a bounded queue safe for several producers and one consumer at a time. */
+    GroupMember(StackGroup group, int index, Stack stack, Runnable wakeup, Queue<ByteBuf> inbox) {
         this.group = group;
+        this.inbox = inbox;
         this.index = index;
         this.stack = stack;
         this.wakeup = wakeup;
@@ -219,11 +220,25 @@ final class GroupMember implements FlowSteering, PortSteering {
         return b;
     }
 
-    /** Called by {@code from}'s thread: queues {@code b} (taking it) and wakes this stack's thread. */
+    /**
+     * Called by {@code from}'s thread: queues {@code b} (taking it) and wakes this stack's thread. A closed inbox
+     * refuses it; if the inbox closes while {@code b} goes in, whatever the owner's last drain missed is freed here.
+     */
     private void offer(Stack from, ByteBuf b) {
         if (closed || !inbox.offer(b)) {
             b.release();
-            from.stats().dropGroupInboxFull++;
+            if (closed) {
+                from.stats().dropGroupMemberClosed++;
+            } else {
+                from.stats().dropGroupInboxFull++;
+            }
+            return;
+        }
+        if (closed) {
+            // The owner closed the inbox between our check and our offer: its drain may have run before our packet
+            // went in. The inbox is its owner's no more, so we drain it (drainClosed takes turns with the owner's).
+            drainClosed();
+            from.stats().dropGroupMemberClosed++;
             return;
         }
         from.stats().groupForwarded++;
@@ -235,9 +250,9 @@ final class GroupMember implements FlowSteering, PortSteering {
         return !inbox.isEmpty();
     }
 
-    /** The next packet of the inbox, or null. */
+    /** The next packet of the inbox, or null (always, once it is closed: then only {@link #drainClosed} takes). */
     ByteBuf poll() {
-        return inbox.poll();
+        return closed ? null : inbox.poll();
     }
 
     /** Processes one packet from the inbox in this stack; the caller releases {@code b}. */
@@ -286,6 +301,18 @@ final class GroupMember implements FlowSteering, PortSteering {
     /** Refuses further packets and frees those waiting. */
     void closeInbox() {
         closed = true;
+        drainClosed();
+    }
+
+    /**
+     * Frees what waits in a closed inbox. The owner's thread (at close) and producers that offered while it closed
+     * may both call it: the lock makes them take turns as the queue's one consumer. Why nothing is left behind: a
+     * producer's offer (an atomic update of the queue's producer index) comes before its second read of
+     * {@link #closed}, and the owner's write of {@code closed} before its drain reads that index; so either the
+     * drain sees the packet (and waits for it if it is still being stored), or the producer sees the inbox closed
+     * and drains it itself.
+     */
+    private synchronized void drainClosed() {
         ByteBuf b;
         while ((b = inbox.poll()) != null) {
             b.release();

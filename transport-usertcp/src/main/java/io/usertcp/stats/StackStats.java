@@ -230,6 +230,8 @@ public final class StackStats {
     public long groupReceived;
     /** Packets not handed to another stack of the group because its inbox was full. */
     public long dropGroupInboxFull;
+    /** Packets not handed to another stack of the group because that stack was closing (its inbox closed). */
+    public long dropGroupMemberClosed;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

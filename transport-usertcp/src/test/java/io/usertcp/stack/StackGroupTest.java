@@ -3,6 +3,7 @@ package io.usertcp.stack;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.util.internal.PlatformDependent;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.time.Clock;
 import io.usertcp.udp.UdpSocket;
@@ -18,8 +19,13 @@ import io.usertcp.wire.Udp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.AbstractQueue;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -223,6 +229,80 @@ class StackGroupTest {
         assertThat(stacks.get(0).stats().groupForwarded).isEqualTo(StackGroup.INBOX_CAPACITY);
         assertThat(stacks.get(0).stats().dropGroupInboxFull).isEqualTo(5);
         // Closing the stack frees what waits in its inbox (the leak check would report it otherwise).
+    }
+
+    @Test
+    void aPacketOfferedWhileTheInboxClosesIsFreed() throws Exception {
+        // Stack 1's inbox lets the test hold a producer inside its offer: the producer has seen the inbox open, the
+        // owner closes the stack (and drains the inbox, empty yet), then the packet goes in.
+        CountDownLatch inOffer = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        Queue<ByteBuf> real = PlatformDependent.newFixedMpscQueue(16);
+        List<ByteBuf> offered = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Queue<ByteBuf> held = new AbstractQueue<>() {
+            @Override
+            public boolean offer(ByteBuf b) {
+                offered.add(b);
+                inOffer.countDown();
+                try {
+                    closed.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return real.offer(b);
+            }
+
+            @Override
+            public ByteBuf poll() {
+                return real.poll();
+            }
+
+            @Override
+            public ByteBuf peek() {
+                return real.peek();
+            }
+
+            @Override
+            public int size() {
+                return real.size();
+            }
+
+            @Override
+            public Iterator<ByteBuf> iterator() {
+                throw new UnsupportedOperationException();
+            }
+        };
+        StackGroup g = new StackGroup(2);
+        Stack s0 = newStack();
+        Stack s1 = newStack();
+        g.join(s0, wakeups::incrementAndGet);
+        g.join(s1, wakeups::incrementAndGet, held);
+        ByteBuf arp = Unpooled.directBuffer(60).writeZero(60);
+        arp.setShort(12, 0x0806);
+        Thread producer = new Thread(() -> s0.groupMember().copyToOthers(arp), "producer");
+        producer.start();
+        assertThat(inOffer.await(10, TimeUnit.SECONDS)).isTrue();
+        s1.close();
+        closed.countDown();
+        producer.join(10_000);
+        assertThat(producer.isAlive()).isFalse();
+        assertThat(offered).hasSize(1);
+        assertThat(real).as("nothing left in the closed inbox").isEmpty();
+        assertThat(offered.get(0).refCnt()).as("the packet that went in as the inbox closed was freed").isZero();
+        assertThat(s0.stats().dropGroupMemberClosed).isEqualTo(1);
+        assertThat(s0.stats().groupForwarded).isZero();
+        assertThat(wakeups.get()).as("a closed stack is not woken").isZero();
+        // The closed member is out of the group: nothing more is offered to it.
+        s0.groupMember().copyToOthers(arp);
+        arp.release();
+        assertThat(offered).hasSize(1);
+    }
+
+    private Stack newStack() {
+        Stack s = new Stack(StackConfig.builder().address("198.18.0.2/24").build(), null, Clock.SYSTEM,
+                ByteBufAllocator.DEFAULT);
+        stacks.add(s);
+        return s;
     }
 
     /**
