@@ -109,7 +109,8 @@ public final class TapDevice implements Link {
     /**
      * Queue {@code queue} of the multi-queue TAP device {@code cfg.name()} (see {@link TapQueues}): queue 0 is
      * opened as {@link #open(TapConfig)} does, with {@code IFF_MULTI_QUEUE}; the others attach to it and leave
-     * the kernel's side as it is.
+     * the kernel's side as it is. Each fails if the device then has more queues than {@code queue + 1}: another
+     * process holds the others (see {@link TapQueueWatch} for those that come later).
      */
     public static TapDevice openQueue(TapConfig cfg, int queue) throws IOException {
         if (queue < 0) {
@@ -154,7 +155,12 @@ public final class TapDevice implements Link {
             while (len < IFNAMSIZ && actual[len] != 0) {
                 len++;
             }
-            dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg, tso);
+            String name = new String(actual, 0, len, StandardCharsets.US_ASCII);
+            if (queue >= 0) {
+                // Before the kernel's side is touched: a device another process shares is not ours to configure.
+                TapQueues.checkNoOtherQueues(name, queue == 0 ? null : cfg.namespace(), queue);
+            }
+            dev = new TapDevice(name, fd, cfg, tso);
             if (queue <= 0) {
                 dev.configure(cfg); // once per device: the other queues find it configured
             }
