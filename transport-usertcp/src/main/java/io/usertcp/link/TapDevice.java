@@ -96,10 +96,11 @@ public final class TapDevice implements Link {
 
     /**
      * Attaches to the TAP device {@code cfg.name()}, creating it when it does not exist, then moves it into
-     * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says.
+     * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says. A device that exists with
+     * multi-queue is attached as its queue 0 and refused if another process holds a queue of it.
      *
      * @throws IOException whose message names the problem and how to fix it (missing {@code /dev/net/tun},
-     *                     no CAP_NET_ADMIN, device busy or of the wrong kind, missing namespace, a netlink
+     *                     no CAP_NET_ADMIN, device busy, shared or of the wrong kind, missing namespace, a netlink
      *                     request the kernel refused)
      */
     public static TapDevice open(TapConfig cfg) throws IOException {
@@ -119,16 +120,21 @@ public final class TapDevice implements Link {
         return open(cfg, queue);
     }
 
-    /** Opens the device with one queue ({@code queue} -1) or queue {@code queue} of several. */
+    /**
+     * Opens the device with one queue ({@code queue} -1) or queue {@code queue} of several. A device that exists with
+     * multi-queue (made by {@code ip tuntap add ... multi_queue}) takes only queues: with one queue asked for, the
+     * stack holds its queue 0.
+     */
     private static TapDevice open(TapConfig cfg, int queue) throws IOException {
         LibC c = LibC.INSTANCE;
         int fd = TapQueues.openTun(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC, cfg.namespace(), queue);
         if (fd < 0) {
             throw openError(cfg.name(), LibC.errno());
         }
-        TapDevice dev = null;
+        Pointer ifr;
+        int attachedQueue = queue;
         try {
-            Pointer ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
+            ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
             byte[] nameBytes = cfg.name().getBytes(StandardCharsets.US_ASCII);
             ifr.put(0, nameBytes, 0, nameBytes.length);
             short flags = (short) (IFF_TAP | IFF_NO_PI | (cfg.offload() ? IFF_VNET_HDR : 0)
@@ -136,9 +142,29 @@ public final class TapDevice implements Link {
             ifr.putShort(IFREQ_FLAGS_OFFSET, flags);
             if (c.ioctl(fd, TUNSETIFF, ifr.address()) < 0) {
                 int errno = LibC.errno();
-                throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, setIffError(cfg.name(), errno))
-                        : setIffError(cfg.name(), errno);
+                // Refused (EINVAL) when the device exists with multi-queue: then it is queue 0 of one.
+                ifr.putShort(IFREQ_FLAGS_OFFSET, (short) (flags | TapQueues.IFF_MULTI_QUEUE));
+                if (queue < 0 && errno == EINVAL && c.ioctl(fd, TUNSETIFF, ifr.address()) == 0) {
+                    attachedQueue = 0;
+                } else {
+                    throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, setIffError(cfg.name(), errno))
+                            : setIffError(cfg.name(), errno);
+                }
             }
+        } catch (IOException | RuntimeException | Error e) {
+            c.close(fd);
+            throw e;
+        }
+        return attached(c, fd, ifr, cfg, attachedQueue);
+    }
+
+    /**
+     * The device {@code fd} is attached to ({@code TUNSETIFF} done with {@code ifr}, queue {@code queue} or -1):
+     * offload, the check for queues of other processes, the kernel's side. Closes {@code fd} if it fails.
+     */
+    private static TapDevice attached(LibC c, int fd, Pointer ifr, TapConfig cfg, int queue) throws IOException {
+        TapDevice dev = null;
+        try {
             boolean tso = false;
             if (cfg.offload()) {
                 // The argument of TUNSETOFFLOAD is the flag word itself, not a pointer.
@@ -207,11 +233,15 @@ public final class TapDevice implements Link {
                     + TapAvailability.netAdminAdvice(dev));
         }
         if (errno == EBUSY) {
+            // Only a device without multi-queue answers EBUSY (one that exists with it takes a further queue, and
+            // TapQueues refuses to share it with another process).
             return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
-                    + " loop group of this one, holds it. A device without multi-queue has one reader, and the loops"
-                    + " of one group share a device as queues of a multi-queue TAP (the group makes the device itself,"
-                    + " or use one made with `ip tuntap add dev " + dev + " mode tap multi_queue`); give each group its"
-                    + " own device, stop the other process, or choose another name");
+                    + " loop group of this one, holds it. It was made without multi-queue, so it has one reader. A"
+                    + " device belongs to one event loop group, whose loops share it as the queues of a multi-queue"
+                    + " device (the group makes one itself, or give it one made with `ip tuntap add dev " + dev
+                    + " mode tap multi_queue`); two groups or processes never share one, since the tun driver would"
+                    + " spread the kernel's flows over both. Give each group its own device, stop the other process,"
+                    + " or choose another name");
         }
         if (errno == EINVAL) {
             if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))

@@ -127,6 +127,31 @@ class TapQueuesTest {
         }
     }
 
+    @Test
+    void aGroupOfOneLoopHoldsQueueZeroOfAMultiQueueDeviceAndSharesItWithNobody() throws Exception {
+        cleanupCommands.add(new String[] {"ip", "link", "del", "dev", devName});
+        assertThat(run("ip", "tuntap", "add", "dev", devName, "mode", "tap", "multi_queue")).startsWith("0:");
+        TapConfig cfg = TapConfig.builder(devName).build();
+        toClose.add(cfg.openQueue(0, 1)); // a group of one loop: TapDevice.open
+        assertThat(run("ip", "-d", "link", "show", "dev", devName)).contains("numqueues 1 ");
+        assertThatThrownBy(() -> toClose.add(TapDevice.open(cfg)))
+                .as("another group of one loop on the same device")
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("has 2 queues attached and this event loop group holds 1");
+        assertThat(run("ip", "-d", "link", "show", "dev", devName)).contains("numqueues 1 ");
+    }
+
+    @Test
+    void aBusyDeviceWithoutMultiQueueSaysThatNoTwoGroupsShareADevice() throws Exception {
+        toClose.add(TapDevice.open(TapConfig.builder(devName).build()));
+        assertThatThrownBy(() -> toClose.add(TapDevice.open(TapConfig.builder(devName).build())))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("made without multi-queue, so it has one reader")
+                .hasMessageContaining("whose loops share it as the queues of a multi-queue device")
+                .hasMessageContaining("two groups or processes never share one")
+                .hasMessageNotContaining("MultiThreadIoEventLoopGroup(1,");
+    }
+
     /** Runs a command: "exit status: output". */
     private static String run(String... cmd) {
         try {
