@@ -13,8 +13,8 @@
 #
 # Environment: SYNFLOOD_LOOPS (the server's event loops, default one per core), SYNFLOOD_SECONDS (each phase, default 5), SYNFLOOD_RATE (flood packets/s, default 0: as fast as
 # it can), SYNFLOOD_TIMEOUT_MS (a legitimate connect not done by then is a failure, default 3000),
-# SYNFLOOD_RECOVER (seconds to wait for the first connect after the flood, default 120), JAVA (default java),
-# JAVA_OPTS.
+# SYNFLOOD_RECOVER (seconds to wait for the first connect after the flood, default 120), SYNFLOOD_RING (slots of
+# the TAP receive ring, TapConfig.receiveRing; default: the library's default), JAVA (default java), JAVA_OPTS.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,7 +25,9 @@ RECOVER=${SYNFLOOD_RECOVER:-120}
 JAVA=${JAVA:-java}
 SERVER=${SYNFLOOD_SERVER:-usertcp}
 LOOPS=${SYNFLOOD_LOOPS:-} # the echo example's --loops (default: one per core)
+RING=${SYNFLOOD_RING:-}
 read -r -a JOPTS <<<"${JAVA_OPTS:-}"
+[ -n "$RING" ] && JOPTS+=("-Dio.usertcp.tap.receiveRing=$RING")
 JAR=$repo/examples/target/usertcp-examples.jar
 PORT=7000
 KERNEL=198.18.30.1/24
@@ -131,10 +133,27 @@ tx_stats() { # packets the kernel handed the TAP (or veth) and packets it droppe
 }
 read -r tx0 drop0 <<<"$(tx_stats)"
 
+ring_drops() { # frames the usertcp server's receive ring dropped (its linkReceiveDrops counter), or nothing
+    [ "$SERVER" = usertcp ] || return 0
+    local n0 n1
+    n0=$(grep -c "counters that are not zero" "$work/server.log" || true)
+    kill -USR2 "$server" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        n1=$(grep -c "counters that are not zero" "$work/server.log" || true)
+        [ "$n1" -gt "$n0" ] && break
+        sleep 0.1
+    done
+    sleep 0.2
+    grep -o "linkReceiveDrops=[0-9]*" "$work/server.log" | tail -n 1 | cut -d= -f2
+}
+rdrop0=$(ring_drops)
+
 sleep 1
 during=$(inns "$work/connrate" rate "$STACK" "$PORT" "$SECS" "$TIMEOUT_MS" 2>"$work/during.err") || true
 wait "$flood" || true
 read -r tx1 drop1 <<<"$(tx_stats)"
+sleep 1.2 # the counter is brought up to date once a second
+rdrop1=$(ring_drops)
 flood_line=$(grep SYNFLOOD "$work/flood.out" || cat "$work/flood.out")
 echo "RESULT flood $flood_line"
 echo "RESULT flooded $during"
@@ -157,6 +176,15 @@ printf '%-44s %s\n' "legit connects/s unflooded" "${b_rate:--} ($(field failed "
 printf '%-44s %s\n' "legit connects/s during the flood" "${d_rate:--} ($(field failed "$during") failed)"
 printf '%-44s %s\n' "flooded / unflooded" "$ratio"
 printf '%-44s %s\n' "flood (spoofed SYNs/s sent)" "$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "packets/s") {print $i; exit}}' <<<"$flood_line")"
-printf '%-44s %s\n' "frames taken by the server during the flood" "$((tx1 - tx0)) (dropped by the kernel, reader behind: $((drop1 - drop0)))"
+ring_on=no
+for o in "${JOPTS[@]}"; do
+    case "$o" in -Dio.usertcp.tap.receiveRing=0) ring_on=no ;; -Dio.usertcp.tap.receiveRing=*) ring_on=yes ;; esac
+done
+if [ "$SERVER" = usertcp ] && [ "$ring_on" = yes ]; then
+    # With the ring, tun's own queue drops every frame by design (its TX counters say nothing of the server).
+    printf '%-44s %s\n' "frames the receive ring dropped (behind)" "$(( ${rdrop1:-0} - ${rdrop0:-0} ))"
+else
+    printf '%-44s %s\n' "frames taken by the server during the flood" "$((tx1 - tx0)) (dropped by the kernel, reader behind: $((drop1 - drop0)))"
+fi
 printf '%-44s %s\n' "first connect after the flood (s)" "$recover"
 printf '%-44s %s\n' "connect p99 unflooded / flooded (ms)" "$(field p99 "$base") / $(field p99 "$during")"

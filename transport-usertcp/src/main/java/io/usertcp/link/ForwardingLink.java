@@ -40,6 +40,11 @@ public abstract class ForwardingLink implements Link {
     }
 
     @Override
+    public long receiveDrops() {
+        return inner.receiveDrops();
+    }
+
+    @Override
     public boolean tcpSegmentationOffload() {
         return inner.tcpSegmentationOffload();
     }

@@ -70,6 +70,15 @@ public interface Link extends AutoCloseable {
         frame.release();
     }
 
+    /**
+     * Frames the link dropped on their way in, since it was opened, because the stack did not take them in time
+     * (a full receive ring); -1 when the link cannot tell (the kernel counts a full tun queue as the device's TX
+     * drops instead: {@code ip -s link}). May make a system call: not for the packet path.
+     */
+    default long receiveDrops() {
+        return -1;
+    }
+
     /** Releases the device. Idempotent. */
     @Override
     void close();

@@ -82,6 +82,12 @@ public final class TapDevice implements Link {
     private LinkFailedException failure;
     /** Whether {@link #receive} has thrown {@link #failure} (it does so once). */
     private boolean failureReported;
+    /** The receive ring, or null: frames are read with read(2). */
+    private PacketRing ring;
+    /** The drop-everything filter on the tun queue while the ring receives (kept alive for tun's sake). */
+    private Pointer[] dropAll;
+    /** Whether what the tun queue held before the ring took over has been read. */
+    private boolean tunDrained;
 
     private TapDevice(String name, int fd, TapConfig cfg, boolean tso) {
         this.name = name;
@@ -190,6 +196,9 @@ public final class TapDevice implements Link {
             if (queue <= 0) {
                 dev.configure(cfg); // once per device: the other queues find it configured
             }
+            if (queue < 0 && cfg.receiveRing() > 0) {
+                dev.openRing(cfg);
+            }
             logger.debug("opened TAP device {} (fd {}, mtu {}, mac {}{}{})", dev.name, fd, dev.mtu, dev.mac,
                     dev.namespace != null ? ", netns " + dev.namespace : "", queue >= 0 ? ", queue " + queue : "");
             return dev;
@@ -201,6 +210,57 @@ public final class TapDevice implements Link {
             }
             throw e;
         }
+    }
+
+    /**
+     * Switches reception to a {@link PacketRing}: opens it, then makes the tun queue drop everything (a socket
+     * filter that accepts nothing), so that each frame arrives once, through the ring. Falls back to read(2),
+     * saying why once, when the ring cannot be had.
+     */
+    private void openRing(TapConfig cfg) {
+        int nsFd = -1;
+        PacketRing r = null;
+        try {
+            if (namespace != null) {
+                nsFd = LibC.INSTANCE.open(KernelSide.namespacePath(namespace).toString(), LibC.O_CLOEXEC);
+                if (nsFd < 0) {
+                    throw new IOException("cannot open network namespace '" + namespace + "': "
+                            + LibC.errnoMessage(LibC.errno()));
+                }
+            }
+            r = PacketRing.open(name, nsFd, namespace, mtu, vnetHeaderLength, frameCapacity, cfg.receiveRing());
+            Pointer prog = Memory.allocateDirect(LibC.RUNTIME, 8, true); // BPF_RET|BPF_K 0: drop
+            prog.putShort(0, (short) 0x06);
+            Pointer fprog = Memory.allocateDirect(LibC.RUNTIME, 16, true);
+            fprog.putShort(0, (short) 1);
+            fprog.putLong(8, prog.address());
+            if (LibC.INSTANCE.ioctl(fd, PacketRing.TUNATTACHFILTER, fprog.address()) != 0) {
+                throw new IOException("TUNATTACHFILTER failed: " + LibC.errnoMessage(LibC.errno()));
+            }
+            dropAll = new Pointer[] {prog, fprog}; // tun copies the program again when a queue attaches
+            ring = r;
+            logger.debug("TAP device {} receives through a ring of {} frames", name, cfg.receiveRing());
+        } catch (IOException | RuntimeException e) {
+            if (r != null) {
+                r.close();
+            }
+            logger.info("TAP device {}: no receive ring ({}); reading frames with read(2)", name, e.getMessage());
+        } finally {
+            if (nsFd >= 0) {
+                LibC.INSTANCE.close(nsFd);
+            }
+        }
+    }
+
+    /** Frames the receive ring dropped (full, or too large for a slot and the socket's queue); -1 without a ring. */
+    @Override
+    public long receiveDrops() {
+        return ring != null ? ring.drops() : -1;
+    }
+
+    /** Whether frames arrive through a {@link PacketRing} (see {@link TapConfig.Builder#receiveRing(int)}). */
+    public boolean receivesThroughRing() {
+        return ring != null;
     }
 
     /** Moves the device into its namespace and configures the kernel's side, through netlink. */
@@ -277,7 +337,7 @@ public final class TapDevice implements Link {
 
     @Override
     public void recycle(ByteBuf frame) {
-        if (spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
+        if (ring == null && spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
                 && frame.hasMemoryAddress() && spareAllocator != null) {
             spare = frame;
         } else {
@@ -295,10 +355,13 @@ public final class TapDevice implements Link {
         return tso;
     }
 
-    /** The non-blocking {@code /dev/net/tun} descriptor, or -1 once closed. */
+    /**
+     * The descriptor to poll: the non-blocking {@code /dev/net/tun} descriptor, or the receive ring's socket when
+     * there is one; -1 once closed.
+     */
     @Override
     public int fd() {
-        return fd;
+        return fd < 0 ? -1 : ring != null ? ring.fd() : fd;
     }
 
     /**
@@ -319,6 +382,33 @@ public final class TapDevice implements Link {
             }
             return null;
         }
+        if (ring != null) {
+            return receiveFromRing(alloc);
+        }
+        return receiveByRead(alloc);
+    }
+
+    private ByteBuf receiveFromRing(ByteBufAllocator alloc) throws IOException {
+        if (!tunDrained) { // frames queued before the filter went on
+            ByteBuf f = receiveByRead(alloc);
+            if (f != null) {
+                return f;
+            }
+            tunDrained = true;
+        }
+        ByteBuf f = ring.receive(alloc);
+        if (f != null) {
+            return f;
+        }
+        if (ring.takeError() != 0) {
+            // ENETDOWN: the device went down or away. read(2) tells which (EBADFD once it is deleted).
+            ensureScratch(frameCapacity);
+            readFrame(scratchAddress, frameCapacity);
+        }
+        return null;
+    }
+
+    private ByteBuf receiveByRead(ByteBufAllocator alloc) throws IOException {
         if (alloc != noAddressAllocator) {
             ByteBuf buf = spare;
             if (buf != null && spareAllocator != alloc) {
@@ -477,6 +567,9 @@ public final class TapDevice implements Link {
             return;
         }
         fd = -1;
+        if (ring != null) {
+            ring.close();
+        }
         if (spare != null) {
             spare.release();
             spare = null;

@@ -87,6 +87,31 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         this.tcp.synFloodDefence(config.maxSynBacklog(), config.synCookies());
         this.tcp.closingLimits(config.maxOrphans(), config.maxTimeWait());
         this.udp = new UdpLayer(this);
+        if (link != null && link.receiveDrops() >= 0) {
+            timers.schedule(new LinkCounters(link), clock.nanoTime() + LinkCounters.PERIOD_NANOS);
+        }
+    }
+
+    /** Copies the link's own counters into {@link StackStats} once a second (they cost a system call to read). */
+    private final class LinkCounters extends io.usertcp.time.Timer {
+        static final long PERIOD_NANOS = 1_000_000_000L;
+        private final Link link;
+
+        LinkCounters(Link link) {
+            this.link = link;
+        }
+
+        @Override
+        protected void expired(long now) {
+            if (closed) {
+                return;
+            }
+            long drops = link.receiveDrops();
+            if (drops >= 0) {
+                stats.linkReceiveDrops = drops;
+            }
+            timers.schedule(this, now + PERIOD_NANOS);
+        }
     }
 
     /** Makes this stack a member of a {@link StackGroup} (called by {@link StackGroup#join}). */

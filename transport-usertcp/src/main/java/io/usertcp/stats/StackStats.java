@@ -230,6 +230,11 @@ public final class StackStats {
     public long groupReceived;
     /** Packets not handed to another stack of the group because its inbox was full. */
     public long dropGroupInboxFull;
+    /**
+     * Frames the link dropped on their way in because the stack was behind (a full TAP receive ring), brought up
+     * to date once a second; stays 0 on links that cannot tell (a tun queue's drops are the device's TX drops).
+     */
+    public long linkReceiveDrops;
     /** Packets not handed to another stack of the group because that stack was closing (its inbox closed). */
     public long dropGroupMemberClosed;
     /**

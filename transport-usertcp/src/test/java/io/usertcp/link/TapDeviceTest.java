@@ -274,6 +274,96 @@ class TapDeviceTest {
     }
 
     /** Receives (and releases) frames until one matches or {@code timeoutMs} passes. */
+    @Test
+    void receiveRingDeliversTheKernelsFramesButNotOurOwn() throws Exception {
+        String ns = newNamespace();
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false).receiveRing(256)
+                .namespace(ns).kernelAddress(KERNEL_IP + "/24").build()));
+        assertThat(dev.receivesThroughRing()).as("root has CAP_NET_RAW: the ring is used").isTrue();
+        Poller poller = new Poller(dev.fd());
+        ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+        for (int round = 0; round < 3; round++) {
+            ByteBuf request = arpRequest(alloc.directBuffer(60), dev.macAddress());
+            try {
+                assertThat(dev.transmit(request)).isTrue();
+            } finally {
+                request.release();
+            }
+            boolean[] ownSeen = {false};
+            assertThat(awaitFrame(dev, poller, alloc, 2_000, f -> {
+                if (macAt(f, 6).equals(dev.macAddress())) {
+                    ownSeen[0] = true; // a frame we wrote came back through the ring
+                }
+                return isArpReply(f, dev.macAddress());
+            })).as("an ARP reply through the ring, round %d", round).isTrue();
+            assertThat(ownSeen[0]).as("our own request stays out of the ring").isFalse();
+        }
+        // Each frame arrives once: tun's own queue takes none (its filter drops them all, counted as TX drops).
+        Result stats = run("ip", "-n", ns, "-s", "link", "show", "dev", devName);
+        String[] lines = stats.out.split("\n");
+        long txDropped = -1;
+        for (int i = 0; i + 1 < lines.length; i++) {
+            if (lines[i].trim().startsWith("TX:")) {
+                txDropped = Long.parseLong(lines[i + 1].trim().split("\\s+")[3]);
+            }
+        }
+        assertThat(txDropped).as("frames tun's filter dropped: %s", stats.out).isPositive();
+        assertThat(dev.receive(alloc)).isNull();
+    }
+
+    @Test
+    void receiveRingSurvivesDownAndUpAndReportsADeletedDeviceOnce() throws Exception {
+        String ns = newNamespace();
+        TapDevice dev = track(TapDevice.open(TapConfig.builder(devName).offload(false).receiveRing(64)
+                .namespace(ns).kernelAddress(KERNEL_IP + "/24").build()));
+        assertThat(dev.receivesThroughRing()).isTrue();
+        Poller poller = new Poller(dev.fd());
+        ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+        assertThat(run("ip", "-n", ns, "link", "set", devName, "down").rc).isZero();
+        assertThat(run("ip", "-n", ns, "link", "set", devName, "up").rc).isZero();
+        assertThat(run("ip", "-n", ns, "addr", "replace", KERNEL_IP + "/24", "dev", devName).rc).isZero();
+        // The socket reported ENETDOWN (POLLERR) when the device went down; receive clears it and goes on.
+        ByteBuf request = arpRequest(alloc.directBuffer(60), dev.macAddress());
+        try {
+            assertThat(dev.transmit(request)).isTrue();
+        } finally {
+            request.release();
+        }
+        assertThat(awaitFrame(dev, poller, alloc, 5_000, f -> isArpReply(f, dev.macAddress())))
+                .as("an ARP reply through the ring after down and up").isTrue();
+        for (ByteBuf f; (f = dev.receive(alloc)) != null; ) {
+            f.release(); // whatever else the kernel sent
+        }
+        poller.poll(0);
+        assertThat(poller.revents(0) & LibC.POLLERR).as("no error left pending").isZero();
+
+        assertThat(run("ip", "-n", ns, "link", "del", devName).rc).isZero();
+        assertThat(poller.poll(TimeUnit.SECONDS.toNanos(5))).isEqualTo(1);
+        assertThatThrownBy(() -> {
+            for (ByteBuf f; (f = dev.receive(alloc)) != null; ) {
+                f.release(); // frames sent before the delete
+            }
+        }).isInstanceOf(LinkFailedException.class).hasMessageContaining(devName);
+        assertThat(dev.receive(alloc)).as("reported once").isNull();
+    }
+
+    @Test
+    void receiveRingSizeIsChecked() {
+        assertThatThrownBy(() -> TapConfig.builder(devName).receiveRing(-1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("receiveRing");
+        assertThatThrownBy(() -> TapConfig.builder(devName).receiveRing(TapConfig.MAX_RECEIVE_RING + 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("receiveRing");
+        assertThat(PacketRing.slotSize(1500, 0)).isEqualTo(2048);
+        assertThat(PacketRing.slotSize(1500, 10)).isEqualTo(2048);
+        assertThat(PacketRing.slotSize(9000, 10)).isEqualTo(16384);
+    }
+
+    private static MacAddress macAt(ByteBuf f, int offset) {
+        byte[] b = new byte[6];
+        f.getBytes(f.readerIndex() + offset, b);
+        return MacAddress.of(b);
+    }
+
     private static boolean awaitFrame(TapDevice dev, Poller poller, ByteBufAllocator alloc, long timeoutMs,
                                       FramePredicate predicate) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
