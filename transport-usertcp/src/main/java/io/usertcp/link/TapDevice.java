@@ -12,8 +12,6 @@ import jnr.ffi.Pointer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 
 /**
  * A {@link Link} on a Linux TAP device: every {@link #receive} is one {@code read(2)} of one Ethernet
@@ -48,13 +46,7 @@ public final class TapDevice implements Link {
     private static final int EAGAIN = Errno.EAGAIN.intValue();
     private static final int EINTR = Errno.EINTR.intValue();
     private static final int ENOBUFS = Errno.ENOBUFS.intValue();
-    private static final int EPERM = Errno.EPERM.intValue();
-    private static final int EACCES = Errno.EACCES.intValue();
-    private static final int EBUSY = Errno.EBUSY.intValue();
     private static final int EINVAL = Errno.EINVAL.intValue();
-    private static final int ENOENT = Errno.ENOENT.intValue();
-    private static final int ENODEV = Errno.ENODEV.intValue();
-    private static final int ENXIO = Errno.ENXIO.intValue();
     private static final int EBADFD = Errno.EBADFD.intValue();
     private static final int EIO = Errno.EIO.intValue();
 
@@ -135,7 +127,7 @@ public final class TapDevice implements Link {
         LibC c = LibC.INSTANCE;
         int fd = TapQueues.openTun(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC, cfg.namespace(), queue);
         if (fd < 0) {
-            throw openError(cfg.name(), LibC.errno());
+            throw TapOpenErrors.open(cfg.name(), LibC.errno());
         }
         Pointer ifr;
         int attachedQueue = queue;
@@ -153,8 +145,8 @@ public final class TapDevice implements Link {
                 if (queue < 0 && errno == EINVAL && c.ioctl(fd, TUNSETIFF, ifr.address()) == 0) {
                     attachedQueue = 0;
                 } else {
-                    throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, setIffError(cfg.name(), errno))
-                            : setIffError(cfg.name(), errno);
+                    IOException e = TapOpenErrors.setIff(cfg.name(), errno);
+                    throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, e) : e;
                 }
             }
         } catch (IOException | RuntimeException | Error e) {
@@ -266,53 +258,6 @@ public final class TapDevice implements Link {
     /** Moves the device into its namespace and configures the kernel's side, through netlink. */
     private void configure(TapConfig cfg) throws IOException {
         KernelSide.configure(name, cfg);
-    }
-
-    private static IOException openError(String dev, int errno) {
-        String err = LibC.errnoMessage(errno);
-        if (errno == ENOENT) {
-            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " does not exist: load the tun"
-                    + " module (modprobe tun) or, in a container, pass --device /dev/net/tun");
-        }
-        if (errno == ENODEV || errno == ENXIO) {
-            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " is there but the tun driver"
-                    + " is not (" + err + "): load the tun module (modprobe tun) or, in a container, pass"
-                    + " --device /dev/net/tun");
-        }
-        if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot open " + TUN_PATH + " (" + err + ") for TAP device " + dev + ": "
-                    + TapAvailability.netAdminAdvice(dev));
-        }
-        return new IOException("cannot open " + TUN_PATH + " for TAP device " + dev + ": " + err);
-    }
-
-    private static IOException setIffError(String dev, int errno) {
-        String err = LibC.errnoMessage(errno);
-        if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot attach to TAP device " + dev + " (" + err + "): "
-                    + TapAvailability.netAdminAdvice(dev));
-        }
-        if (errno == EBUSY) {
-            // Only a device without multi-queue answers EBUSY (one that exists with it takes a further queue, and
-            // TapQueues refuses to share it with another process).
-            return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
-                    + " loop group of this one, holds it. It was made without multi-queue, so it has one reader. A"
-                    + " device belongs to one event loop group, whose loops share it as the queues of a multi-queue"
-                    + " device (the group makes one itself, or give it one made with `ip tuntap add dev " + dev
-                    + " mode tap multi_queue`); two groups or processes never share one, since the tun driver would"
-                    + " spread the kernel's flows over both. Give each group its own device, stop the other process,"
-                    + " or choose another name");
-        }
-        if (errno == EINVAL) {
-            if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))
-                    && Files.exists(Paths.get("/sys/class/net", dev))) {
-                return new IOException(dev + " exists but is not a TAP device without packet info (" + err
-                        + "): it is another kind of interface; choose another name");
-            }
-            return new IOException(dev + " exists but is not a TAP device without packet info (" + err
-                    + "): delete it with `ip link del " + dev + "` or choose another name");
-        }
-        return new IOException("cannot attach to TAP device " + dev + ": TUNSETIFF failed: " + err);
     }
 
     /** The interface name the kernel gave the device (the configured one). */
