@@ -79,6 +79,62 @@ class MultiQueueOverTapTest {
         }
     }
 
+    /**
+     * Another process attaches a queue of the group's device (TUNSETIFF with IFF_MULTI_QUEUE on the same name, inside
+     * the namespace): the kernel would spread flows to it, so the group's first loop reports it (a warning and the
+     * {@code tapForeignQueues} counter) within its check every second, and clears it when the process is gone.
+     */
+    @org.junit.jupiter.api.Test
+    void aQueueAnotherProcessAttachesIsReported() throws Exception {
+        try (NetNs ns = NetNs.create()) {
+            String tap = NetNs.uniqueTapName();
+            StackConfig cfg = StackConfig.builder()
+                    .link(TapConfig.builder(tap).kernelAddress(KERNEL + "/24").namespace(ns.name()).build())
+                    .address(STACK + "/24")
+                    .build();
+            MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, UserTcpIoHandler.newFactory(cfg));
+            try {
+                EventLoop first = (EventLoop) group.iterator().next();
+                first.submit(() -> { }).sync(); // the loops run: the check is scheduled
+                assertEquals(0L, foreignQueues(first));
+                try (NetNs.Background other = ns.start(PYTHON, "-c", ATTACH_QUEUE, tap)) {
+                    awaitForeignQueues(first, 1, other);
+                    NetNs.Result link = ns.execOk(NetNs.DEFAULT_TIMEOUT, "ip", "-d", "link", "show", "dev", tap);
+                    assertTrue(link.stdout().contains("numqueues 3 "), link.stdout());
+                }
+                awaitForeignQueues(first, 0, null);
+            } finally {
+                Future<?> f = group.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+                assertTrue(f.await(30, TimeUnit.SECONDS), "event loop group did not terminate within 30 s");
+            }
+        }
+    }
+
+    private static long foreignQueues(EventLoop loop) throws Exception {
+        return UserTcp.stats(loop).get(5, TimeUnit.SECONDS).get("tapForeignQueues");
+    }
+
+    private static void awaitForeignQueues(EventLoop loop, long want, NetNs.Background other) throws Exception {
+        long got = -1;
+        for (int i = 0; i < 100 && got != want; i++) {
+            Thread.sleep(100);
+            got = foreignQueues(loop);
+        }
+        long last = got;
+        assertEquals(want, got, () -> "tapForeignQueues of the group's first loop after 10 s: " + last
+                + (other != null ? "; the other process: " + other.output() : ""));
+    }
+
+    /** Attaches one queue to the multi-queue TAP device argv[1] and holds it until killed. */
+    static final String ATTACH_QUEUE = """
+            import fcntl, os, struct, sys, time
+            fd = os.open("/dev/net/tun", os.O_RDWR)
+            IFF_TAP, IFF_NO_PI, IFF_MULTI_QUEUE = 0x0002, 0x1000, 0x0100
+            fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH22x", sys.argv[1].encode(), IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE))
+            print("attached", flush=True)
+            time.sleep(600)
+            """;
+
     private static void run(NetNs ns, String tap, MultiThreadIoEventLoopGroup group, int loops) throws Exception {
         List<EventLoop> all = new ArrayList<>();
         for (EventExecutor e : group) {

@@ -13,6 +13,8 @@ import io.usertcp.link.EventFd;
 import io.usertcp.link.Link;
 import io.usertcp.link.LinkFailedException;
 import io.usertcp.link.Poller;
+import io.usertcp.link.TapDevice;
+import io.usertcp.link.TapQueueWatch;
 import io.usertcp.time.Clock;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
@@ -23,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -60,6 +63,10 @@ public final class UserTcpIoHandler implements IoHandler {
     private final boolean pollsLink;
     /** The handlers of this loop's group when it has several loops (one stack each over one queue), else null. */
     private final HandlerGroup group;
+    /** The first loop of a group over a TAP device watches that no other process attaches to it, else null. */
+    private TapQueueWatch queueWatch;
+    /** The periodic {@link #checkQueues()}, once the loop runs. */
+    private java.util.concurrent.Future<?> queueCheck;
     /** Set on the first turn of the loop. */
     private boolean started;
     /** Set once the link failed for good: its descriptor is no longer polled. */
@@ -82,6 +89,9 @@ public final class UserTcpIoHandler implements IoHandler {
             int queue = group != null ? group.nextQueue() : -1;
             if (config.link() != null) {
                 link = group != null ? config.link().openQueue(queue, group.size()) : config.link().open();
+                if (queue == 0 && link instanceof TapDevice t) {
+                    this.queueWatch = watch(t, group.size());
+                }
             }
             wake = new EventFd();
             this.stack = new Stack(config, link, Clock.SYSTEM, ByteBufAllocator.DEFAULT);
@@ -96,6 +106,7 @@ public final class UserTcpIoHandler implements IoHandler {
                 group.joined(queue, this);
             }
         } catch (IOException e) {
+            closeWatch();
             if (link != null) {
                 link.close();
             }
@@ -104,6 +115,7 @@ public final class UserTcpIoHandler implements IoHandler {
             }
             throw new UncheckedIOException(e.getMessage(), e);
         } catch (RuntimeException e) {
+            closeWatch();
             if (link != null) {
                 link.close();
             }
@@ -111,6 +123,38 @@ public final class UserTcpIoHandler implements IoHandler {
                 wake.close();
             }
             throw e;
+        }
+    }
+
+    /** A watch on the queues of {@code tap}, or null (logged) if it cannot be had: it only reports. */
+    private static TapQueueWatch watch(TapDevice tap, int ours) {
+        try {
+            return TapQueueWatch.open(tap, ours);
+        } catch (IOException e) {
+            logger.warn("cannot watch TAP device {} for queues of other processes: {}", tap.name(), e.getMessage());
+            return null;
+        }
+    }
+
+    /** Once a second on the group's first loop: are queues of another process attached to the device? */
+    private void checkQueues() {
+        TapQueueWatch w = queueWatch;
+        if (w != null) {
+            int foreign = w.check();
+            if (foreign >= 0) {
+                stack.stats().tapForeignQueues = foreign;
+            }
+        }
+    }
+
+    private void closeWatch() {
+        if (queueCheck != null) {
+            queueCheck.cancel(false);
+            queueCheck = null;
+        }
+        if (queueWatch != null) {
+            queueWatch.close();
+            queueWatch = null;
         }
     }
 
@@ -195,6 +239,9 @@ public final class UserTcpIoHandler implements IoHandler {
             started = true;
             if (group != null) {
                 group.startAll(); // every queue needs its loop running
+            }
+            if (queueWatch != null && loop() != null) {
+                queueCheck = loop().scheduleAtFixedRate(this::checkQueues, 1, 1, TimeUnit.SECONDS);
             }
         }
         int work = 0;
@@ -294,6 +341,7 @@ public final class UserTcpIoHandler implements IoHandler {
         if (mbean != null) {
             mbean.unregister();
         }
+        closeWatch();
         stack.close();
         wakeFd.close();
     }

@@ -49,6 +49,11 @@ final class NetlinkMessage {
     static final int IFLA_MTU = 4;
     static final int IFLA_TXQLEN = 13;
     static final int IFLA_NET_NS_FD = 28;
+    static final int IFLA_LINKINFO = 18;
+    /** In {@link #IFLA_LINKINFO}: the kind's own attributes (nested). */
+    static final int IFLA_INFO_DATA = 2;
+    /** In a tun device's {@link #IFLA_INFO_DATA}: the queues attached (multi-queue devices only). */
+    static final int IFLA_TUN_NUM_QUEUES = 8;
     static final int IFF_UP = 0x1;
 
     static final int IFA_ADDRESS = 1;
@@ -171,6 +176,41 @@ final class NetlinkMessage {
             return -1;
         }
         return b.getInt(o + NLMSG_HDRLEN + 4);
+    }
+
+    /**
+     * The number of queues attached to the tun/tap device described by the {@code RTM_NEWLINK} message at {@code o}
+     * ({@code IFLA_LINKINFO} > {@code IFLA_INFO_DATA} > {@code IFLA_TUN_NUM_QUEUES}, {@code numqueues} in
+     * {@code ip -d link}; the kernel sends it for multi-queue devices only), or -1 if the message has none.
+     */
+    static int tunQueues(ByteBuffer b, int o) {
+        int end = o + length(b, o);
+        int info = attribute(b, o + NLMSG_HDRLEN + IFINFOMSG_LEN, end, IFLA_LINKINFO);
+        if (info < 0) {
+            return -1;
+        }
+        int data = attribute(b, info + RTA_HDRLEN, info + (b.getShort(info) & 0xffff), IFLA_INFO_DATA);
+        if (data < 0) {
+            return -1;
+        }
+        int q = attribute(b, data + RTA_HDRLEN, data + (b.getShort(data) & 0xffff), IFLA_TUN_NUM_QUEUES);
+        return q < 0 || (b.getShort(q) & 0xffff) < RTA_HDRLEN + 4 ? -1 : b.getInt(q + RTA_HDRLEN);
+    }
+
+    /** The offset of the first whole attribute of {@code type} in {@code [a, end)}, or -1. */
+    private static int attribute(ByteBuffer b, int a, int end, int type) {
+        end = Math.min(end, b.limit());
+        while (a + RTA_HDRLEN <= end) {
+            int alen = b.getShort(a) & 0xffff;
+            if (alen < RTA_HDRLEN || a + alen > end) {
+                return -1;
+            }
+            if ((b.getShort(a + 2) & 0x3fff) == type) { // without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+                return a;
+            }
+            a += align(alen);
+        }
+        return -1;
     }
 
     /**

@@ -99,6 +99,8 @@ final class Rtnetlink implements AutoCloseable {
     private final ByteBuffer kernel = ByteBuffer.allocateDirect(SOCKADDR_NL_LEN).order(ByteOrder.nativeOrder());
     private final long kernelAddress = Pointer.wrap(RUNTIME, kernel).address();
     private int seq;
+    /** {@link NetlinkMessage#tunQueues} of the last {@code RTM_NEWLINK} answer. */
+    private int tunQueues = -1;
 
     private Rtnetlink(int fd) {
         this.fd = fd;
@@ -200,6 +202,18 @@ final class Rtnetlink implements AutoCloseable {
         return index;
     }
 
+    /**
+     * The number of queues attached to the multi-queue TAP device {@code name} in this socket's namespace
+     * ({@code RTM_GETLINK}), or -1 if the kernel does not say (not a multi-queue tun/tap device).
+     */
+    int tunQueues(String name) throws IOException {
+        NetlinkMessage m = begin(NetlinkMessage.RTM_GETLINK, 0);
+        m.ifinfomsg(AF_UNSPEC, 0, 0, 0).attrString(NetlinkMessage.IFLA_IFNAME, name);
+        tunQueues = -1;
+        transact(m, "RTM_GETLINK " + name);
+        return tunQueues;
+    }
+
     /** Moves interface {@code index} into the namespace behind {@code nsFd} ({@code ip link set netns}). */
     void moveToNamespace(int index, int nsFd, String what) throws IOException {
         NetlinkMessage m = begin(NetlinkMessage.RTM_SETLINK, 0);
@@ -278,6 +292,7 @@ final class Rtnetlink implements AutoCloseable {
                 int type = NetlinkMessage.type(buf, o);
                 if (type == RTM_NEWLINK) {
                     index = NetlinkMessage.ifIndex(buf, o);
+                    tunQueues = NetlinkMessage.tunQueues(buf, o);
                 } else if (type == NLMSG_ERROR) {
                     int errno = NetlinkMessage.errno(buf, o);
                     if (errno == 0) {

@@ -12,8 +12,6 @@ import jnr.ffi.Pointer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 
 /**
  * A {@link Link} on a Linux TAP device: every {@link #receive} is one {@code read(2)} of one Ethernet
@@ -48,13 +46,7 @@ public final class TapDevice implements Link {
     private static final int EAGAIN = Errno.EAGAIN.intValue();
     private static final int EINTR = Errno.EINTR.intValue();
     private static final int ENOBUFS = Errno.ENOBUFS.intValue();
-    private static final int EPERM = Errno.EPERM.intValue();
-    private static final int EACCES = Errno.EACCES.intValue();
-    private static final int EBUSY = Errno.EBUSY.intValue();
     private static final int EINVAL = Errno.EINVAL.intValue();
-    private static final int ENOENT = Errno.ENOENT.intValue();
-    private static final int ENODEV = Errno.ENODEV.intValue();
-    private static final int ENXIO = Errno.ENXIO.intValue();
     private static final int EBADFD = Errno.EBADFD.intValue();
     private static final int EIO = Errno.EIO.intValue();
 
@@ -102,10 +94,11 @@ public final class TapDevice implements Link {
 
     /**
      * Attaches to the TAP device {@code cfg.name()}, creating it when it does not exist, then moves it into
-     * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says.
+     * {@code cfg.namespace()} and configures the kernel's side as {@code cfg} says. A device that exists with
+     * multi-queue is attached as its queue 0 and refused if another process holds a queue of it.
      *
      * @throws IOException whose message names the problem and how to fix it (missing {@code /dev/net/tun},
-     *                     no CAP_NET_ADMIN, device busy or of the wrong kind, missing namespace, a netlink
+     *                     no CAP_NET_ADMIN, device busy, shared or of the wrong kind, missing namespace, a netlink
      *                     request the kernel refused)
      */
     public static TapDevice open(TapConfig cfg) throws IOException {
@@ -115,7 +108,8 @@ public final class TapDevice implements Link {
     /**
      * Queue {@code queue} of the multi-queue TAP device {@code cfg.name()} (see {@link TapQueues}): queue 0 is
      * opened as {@link #open(TapConfig)} does, with {@code IFF_MULTI_QUEUE}; the others attach to it and leave
-     * the kernel's side as it is.
+     * the kernel's side as it is. Each fails if the device then has more queues than {@code queue + 1}: another
+     * process holds the others (see {@link TapQueueWatch} for those that come later).
      */
     public static TapDevice openQueue(TapConfig cfg, int queue) throws IOException {
         if (queue < 0) {
@@ -124,16 +118,21 @@ public final class TapDevice implements Link {
         return open(cfg, queue);
     }
 
-    /** Opens the device with one queue ({@code queue} -1) or queue {@code queue} of several. */
+    /**
+     * Opens the device with one queue ({@code queue} -1) or queue {@code queue} of several. A device that exists with
+     * multi-queue (made by {@code ip tuntap add ... multi_queue}) takes only queues: with one queue asked for, the
+     * stack holds its queue 0.
+     */
     private static TapDevice open(TapConfig cfg, int queue) throws IOException {
         LibC c = LibC.INSTANCE;
         int fd = TapQueues.openTun(TUN_PATH, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC, cfg.namespace(), queue);
         if (fd < 0) {
-            throw openError(cfg.name(), LibC.errno());
+            throw TapOpenErrors.open(cfg.name(), LibC.errno());
         }
-        TapDevice dev = null;
+        Pointer ifr;
+        int attachedQueue = queue;
         try {
-            Pointer ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
+            ifr = Memory.allocateDirect(LibC.RUNTIME, IFREQ_SIZE, true);
             byte[] nameBytes = cfg.name().getBytes(StandardCharsets.US_ASCII);
             ifr.put(0, nameBytes, 0, nameBytes.length);
             short flags = (short) (IFF_TAP | IFF_NO_PI | (cfg.offload() ? IFF_VNET_HDR : 0)
@@ -141,9 +140,29 @@ public final class TapDevice implements Link {
             ifr.putShort(IFREQ_FLAGS_OFFSET, flags);
             if (c.ioctl(fd, TUNSETIFF, ifr.address()) < 0) {
                 int errno = LibC.errno();
-                throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, setIffError(cfg.name(), errno))
-                        : setIffError(cfg.name(), errno);
+                // Refused (EINVAL) when the device exists with multi-queue: then it is queue 0 of one.
+                ifr.putShort(IFREQ_FLAGS_OFFSET, (short) (flags | TapQueues.IFF_MULTI_QUEUE));
+                if (queue < 0 && errno == EINVAL && c.ioctl(fd, TUNSETIFF, ifr.address()) == 0) {
+                    attachedQueue = 0;
+                } else {
+                    IOException e = TapOpenErrors.setIff(cfg.name(), errno);
+                    throw queue >= 0 ? TapQueues.attachError(cfg.name(), errno, queue, e) : e;
+                }
             }
+        } catch (IOException | RuntimeException | Error e) {
+            c.close(fd);
+            throw e;
+        }
+        return attached(c, fd, ifr, cfg, attachedQueue);
+    }
+
+    /**
+     * The device {@code fd} is attached to ({@code TUNSETIFF} done with {@code ifr}, queue {@code queue} or -1):
+     * offload, the check for queues of other processes, the kernel's side. Closes {@code fd} if it fails.
+     */
+    private static TapDevice attached(LibC c, int fd, Pointer ifr, TapConfig cfg, int queue) throws IOException {
+        TapDevice dev = null;
+        try {
             boolean tso = false;
             if (cfg.offload()) {
                 // The argument of TUNSETOFFLOAD is the flag word itself, not a pointer.
@@ -160,7 +179,12 @@ public final class TapDevice implements Link {
             while (len < IFNAMSIZ && actual[len] != 0) {
                 len++;
             }
-            dev = new TapDevice(new String(actual, 0, len, StandardCharsets.US_ASCII), fd, cfg, tso);
+            String name = new String(actual, 0, len, StandardCharsets.US_ASCII);
+            if (queue >= 0) {
+                // Before the kernel's side is touched: a device another process shares is not ours to configure.
+                TapQueues.checkNoOtherQueues(name, queue == 0 ? null : cfg.namespace(), queue);
+            }
+            dev = new TapDevice(name, fd, cfg, tso);
             if (queue <= 0) {
                 dev.configure(cfg); // once per device: the other queues find it configured
             }
@@ -235,49 +259,6 @@ public final class TapDevice implements Link {
     /** Moves the device into its namespace and configures the kernel's side, through netlink. */
     private void configure(TapConfig cfg) throws IOException {
         KernelSide.configure(name, cfg);
-    }
-
-    private static IOException openError(String dev, int errno) {
-        String err = LibC.errnoMessage(errno);
-        if (errno == ENOENT) {
-            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " does not exist: load the tun"
-                    + " module (modprobe tun) or, in a container, pass --device /dev/net/tun");
-        }
-        if (errno == ENODEV || errno == ENXIO) {
-            return new IOException("cannot open TAP device " + dev + ": " + TUN_PATH + " is there but the tun driver"
-                    + " is not (" + err + "): load the tun module (modprobe tun) or, in a container, pass"
-                    + " --device /dev/net/tun");
-        }
-        if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot open " + TUN_PATH + " (" + err + ") for TAP device " + dev + ": "
-                    + TapAvailability.netAdminAdvice(dev));
-        }
-        return new IOException("cannot open " + TUN_PATH + " for TAP device " + dev + ": " + err);
-    }
-
-    private static IOException setIffError(String dev, int errno) {
-        String err = LibC.errnoMessage(errno);
-        if (errno == EPERM || errno == EACCES) {
-            return new IOException("cannot attach to TAP device " + dev + " (" + err + "): "
-                    + TapAvailability.netAdminAdvice(dev));
-        }
-        if (errno == EBUSY) {
-            return new IOException("TAP device " + dev + " is busy (" + err + "): another process, or another event"
-                    + " loop group of this one, holds it. A device without multi-queue has one reader, and the loops"
-                    + " of one group share a device as queues of a multi-queue TAP (the group makes the device itself,"
-                    + " or use one made with `ip tuntap add dev " + dev + " mode tap multi_queue`); give each group its"
-                    + " own device, stop the other process, or choose another name");
-        }
-        if (errno == EINVAL) {
-            if (!Files.exists(Paths.get("/sys/class/net", dev, "tun_flags"))
-                    && Files.exists(Paths.get("/sys/class/net", dev))) {
-                return new IOException(dev + " exists but is not a TAP device without packet info (" + err
-                        + "): it is another kind of interface; choose another name");
-            }
-            return new IOException(dev + " exists but is not a TAP device without packet info (" + err
-                    + "): delete it with `ip link del " + dev + "` or choose another name");
-        }
-        return new IOException("cannot attach to TAP device " + dev + ": TUNSETIFF failed: " + err);
     }
 
     /** The interface name the kernel gave the device (the configured one). */

@@ -72,6 +72,58 @@ final class TapQueues {
                 : Paths.get("/var/run/netns", ns)).toString();
     }
 
+    /**
+     * Fails if the multi-queue device {@code dev} (in {@code namespace}, null: the calling thread's) has more queues
+     * than the {@code queue + 1} a group has attached once its queue {@code queue} is in: another process attached
+     * the others (the kernel has no way to keep a multi-queue device to one process: {@code IFF_TUN_EXCL} only
+     * refuses a device that exists, and any process with CAP_NET_ADMIN may attach to it), and the tun driver
+     * would spread the kernel's flows over its queues too. Run before the kernel's side is configured.
+     */
+    static void checkNoOtherQueues(String dev, String namespace, int queue) throws IOException {
+        int attached = attached(dev, namespace);
+        if (attached > queue + 1) {
+            throw new IOException(othersHold(dev, attached, queue + 1) + ": refusing to share it. Stop the other"
+                    + " process, or give each its own device (TapConfig.builder(name))");
+        }
+    }
+
+    /** The first words of the message that names a device shared with another process. */
+    static String othersHold(String dev, int attached, int ours) {
+        int others = attached - ours;
+        return "TAP device " + dev + " has " + attached + " queues attached and this event loop group holds " + ours
+                + ": another process holds " + others + (others == 1 ? " queue" : " queues") + " of it (it opened the"
+                + " device with IFF_MULTI_QUEUE too), and the tun driver spreads the kernel's flows over its queues"
+                + " as well, so this group loses the connections and datagrams that land there";
+    }
+
+    /**
+     * The queues attached to the multi-queue TAP device {@code dev} in {@code namespace} (null: the calling thread's)
+     * as the kernel counts them, or -1 if it does not say.
+     */
+    static int attached(String dev, String namespace) throws IOException {
+        try (Rtnetlink nl = netlink(namespace)) {
+            return nl.tunQueues(dev);
+        }
+    }
+
+    /** A netlink socket in {@code namespace} (null: the calling thread's). */
+    static Rtnetlink netlink(String namespace) throws IOException {
+        if (namespace == null) {
+            return Rtnetlink.open();
+        }
+        String path = KernelSide.namespacePath(namespace).toString();
+        int nsFd = LibC.INSTANCE.open(path, O_RDONLY | LibC.O_CLOEXEC);
+        if (nsFd < 0) {
+            throw new IOException("cannot open network namespace '" + namespace + "' (" + path + "): "
+                    + LibC.errnoMessage(LibC.errno()));
+        }
+        try {
+            return Rtnetlink.openIn(nsFd, namespace);
+        } finally {
+            LibC.INSTANCE.close(nsFd);
+        }
+    }
+
     /** Why {@code TUNSETIFF} with {@code IFF_MULTI_QUEUE} failed for queue {@code queue}, and what to do. */
     static IOException attachError(String dev, int errno, int queue, IOException general) {
         if (errno == Errno.EINVAL.intValue()) {

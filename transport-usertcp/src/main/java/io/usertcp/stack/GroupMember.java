@@ -1,10 +1,10 @@
 package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.internal.PlatformDependent;
 import io.usertcp.tcp.FlowSteering;
 import io.usertcp.tcp.TcpConnection;
 import io.usertcp.udp.PortSteering;
+import io.usertcp.wire.IpAddress;
 
 import java.util.Queue;
 
@@ -15,13 +15,15 @@ import java.util.Queue;
  * wake-up: no lock).
  *
  * <p>A handed-over packet is a copy in a buffer of its own, behind a header of {@value #HEADER} bytes: the kind,
- * the addresses as 128-bit halves and flags, so that the owner needs nothing else to process it.
+ * the addresses as 128-bit halves and flags, so that the owner needs nothing else to process it. ICMP errors
+ * about a TCP flow or a UDP port of another stack are handed over the same way, as reports (ports, code, sender).
  */
 final class GroupMember implements FlowSteering, PortSteering {
     static final int KIND_FRAME = 0;
     static final int KIND_TCP = 1;
     static final int KIND_UDP = 2;
     static final int KIND_TCP_ICMP = 3;
+    static final int KIND_UDP_ICMP = 4;
     private static final int FLAG_CHECKSUM_TRUSTED = 1;
     private static final int FLAG_BROADCAST = 2;
     /** kind (4), source and destination as halves (32), flags (4). */
@@ -35,12 +37,14 @@ final class GroupMember implements FlowSteering, PortSteering {
     private final int index;
     private final Stack stack;
     private final Runnable wakeup;
-    private final Queue<ByteBuf> inbox = PlatformDependent.newFixedMpscQueue(StackGroup.INBOX_CAPACITY);
+    private final Queue<ByteBuf> inbox;
     private final FlowDirectory.Key probe;
     private volatile boolean closed;
 
-    GroupMember(StackGroup group, int index, Stack stack, Runnable wakeup) {
+    /** {@code inbox}: a bounded queue safe for several producers and one consumer at a time. */
+    GroupMember(StackGroup group, int index, Stack stack, Runnable wakeup, Queue<ByteBuf> inbox) {
         this.group = group;
+        this.inbox = inbox;
         this.index = index;
         this.stack = stack;
         this.wakeup = wakeup;
@@ -138,17 +142,38 @@ final class GroupMember implements FlowSteering, PortSteering {
         if (len < 8) {
             return false;
         }
-        int owner = group.udpOwners.get(f.getUnsignedShort(o + 2)) - 1;
-        if (owner < 0 || owner == index) {
-            return false;
-        }
-        GroupMember m = group.member(owner);
+        GroupMember m = udpOwner(f.getUnsignedShort(o + 2));
         if (m == null) {
             return false;
         }
         m.offer(stack, copy(KIND_UDP, f, o, len, srcHi, srcLo, dstHi, dstLo,
                 (checksumTrusted ? FLAG_CHECKSUM_TRUSTED : 0) | (broadcast ? FLAG_BROADCAST : 0)));
         return true;
+    }
+
+    /**
+     * A destination-unreachable (IPv4 {@code code}; ICMPv6 codes mapped onto them) about a UDP datagram sent from
+     * {@code localPort}: if another stack of the group has that port bound, hands it the report (the tun driver
+     * queues ICMP by its own hash, not the quoted flow's) and returns true.
+     */
+    boolean udpIcmpElsewhere(int code, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort,
+                             IpAddress from) {
+        GroupMember m = udpOwner(lPort);
+        if (m == null) {
+            return false;
+        }
+        ByteBuf b = stack.alloc().directBuffer(HEADER + 25);
+        b.writeInt(KIND_UDP_ICMP).writeLong(rHi).writeLong(rLo).writeLong(lHi).writeLong(lLo).writeInt(code);
+        b.writeInt(lPort).writeInt(rPort).writeBoolean(from != null);
+        b.writeLong(from != null ? from.hi() : 0).writeLong(from != null ? from.lo() : 0);
+        m.offer(stack, b);
+        return true;
+    }
+
+    /** The other member of the group that has UDP port {@code port} bound, or null (none, or this one). */
+    private GroupMember udpOwner(int port) {
+        int owner = group.udpOwners.get(port) - 1;
+        return owner < 0 || owner == index ? null : group.member(owner);
     }
 
     // ------------------------------------------------------------------ ARP and NDP
@@ -195,11 +220,25 @@ final class GroupMember implements FlowSteering, PortSteering {
         return b;
     }
 
-    /** Called by {@code from}'s thread: queues {@code b} (taking it) and wakes this stack's thread. */
+    /**
+     * Called by {@code from}'s thread: queues {@code b} (taking it) and wakes this stack's thread. A closed inbox
+     * refuses it; if the inbox closes while {@code b} goes in, whatever the owner's last drain missed is freed here.
+     */
     private void offer(Stack from, ByteBuf b) {
         if (closed || !inbox.offer(b)) {
             b.release();
-            from.stats().dropGroupInboxFull++;
+            if (closed) {
+                from.stats().dropGroupMemberClosed++;
+            } else {
+                from.stats().dropGroupInboxFull++;
+            }
+            return;
+        }
+        if (closed) {
+            // The owner closed the inbox between our check and our offer: its drain may have run before our packet
+            // went in. The inbox is its owner's no more, so we drain it (drainClosed takes turns with the owner's).
+            drainClosed();
+            from.stats().dropGroupMemberClosed++;
             return;
         }
         from.stats().groupForwarded++;
@@ -211,9 +250,9 @@ final class GroupMember implements FlowSteering, PortSteering {
         return !inbox.isEmpty();
     }
 
-    /** The next packet of the inbox, or null. */
+    /** The next packet of the inbox, or null (always, once it is closed: then only {@link #drainClosed} takes). */
     ByteBuf poll() {
-        return inbox.poll();
+        return closed ? null : inbox.poll();
     }
 
     /** Processes one packet from the inbox in this stack; the caller releases {@code b}. */
@@ -243,6 +282,10 @@ final class GroupMember implements FlowSteering, PortSteering {
                 stack.tcp().icmpError(dstHi, dstLo, lPort, srcHi, srcLo, rPort, seq, flags == 1,
                         b.toString(HEADER + 16, len - 16, java.nio.charset.StandardCharsets.UTF_8));
             }
+        } else if (kind == KIND_UDP_ICMP) {
+            IpAddress from = b.getBoolean(HEADER + 8) ? IpAddress.of(b.getLong(HEADER + 9), b.getLong(HEADER + 17))
+                    : null;
+            stack.udp().icmpError(flags, dstHi, dstLo, b.getInt(HEADER), srcHi, srcLo, b.getInt(HEADER + 4), from);
         } else {
             stack.udp().input(b, HEADER, len, srcHi, srcLo, dstHi, dstLo, (flags & FLAG_CHECKSUM_TRUSTED) != 0,
                     (flags & FLAG_BROADCAST) != 0);
@@ -258,6 +301,18 @@ final class GroupMember implements FlowSteering, PortSteering {
     /** Refuses further packets and frees those waiting. */
     void closeInbox() {
         closed = true;
+        drainClosed();
+    }
+
+    /**
+     * Frees what waits in a closed inbox. The owner's thread (at close) and producers that offered while it closed
+     * may both call it: the lock makes them take turns as the queue's one consumer. Why nothing is left behind: a
+     * producer's offer (an atomic update of the queue's producer index) comes before its second read of
+     * {@link #closed}, and the owner's write of {@code closed} before its drain reads that index; so either the
+     * drain sees the packet (and waits for it if it is still being stored), or the producer sees the inbox closed
+     * and drains it itself.
+     */
+    private synchronized void drainClosed() {
         ByteBuf b;
         while ((b = inbox.poll()) != null) {
             b.release();

@@ -1,7 +1,10 @@
 package io.usertcp.stack;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 import io.usertcp.tcp.TcpConnection;
 
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -57,18 +60,26 @@ public final class StackGroup {
      *
      * @throws IllegalStateException when the group already has {@link #size()} members
      */
-    public synchronized int join(Stack stack, Runnable wakeup) {
+    public int join(Stack stack, Runnable wakeup) {
+        return join(stack, wakeup, PlatformDependent.newFixedMpscQueue(INBOX_CAPACITY));
+    }
+
+    /** {@link #join(Stack, Runnable)} with the inbox given (a test may watch what goes in). */
+    synchronized int join(Stack stack, Runnable wakeup, Queue<ByteBuf> inbox) {
         if (joined == size) {
             throw new IllegalStateException("the group already has its " + size + " stacks");
         }
         int index = joined++;
-        GroupMember m = new GroupMember(this, index, stack, wakeup);
+        GroupMember m = new GroupMember(this, index, stack, wakeup, inbox);
         members.set(index, m);
         stack.joinGroup(m);
         return index;
     }
 
-    /** Removes member {@code index} (its stack is closing): nothing is handed to it any more. */
+    /**
+     * Removes member {@code index} (its stack is closing; called on that stack's thread): nothing is handed to it any
+     * more, and what waits in its inbox is freed.
+     */
     public void leave(int index) {
         GroupMember m = members.getAndSet(index, null);
         if (m != null) {

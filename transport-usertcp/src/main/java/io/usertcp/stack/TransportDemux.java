@@ -71,6 +71,10 @@ final class TransportDemux implements TransportDispatcher {
     @Override
     public void udpError(int code, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                          int remotePort, IpAddress from) {
+        GroupMember m = stack.groupMember();
+        if (m != null && m.udpIcmpElsewhere(code, localHi, localLo, localPort, remoteHi, remoteLo, remotePort, from)) {
+            return; // about a datagram of a socket of another stack of the group
+        }
         UdpLayer udp = stack.udp();
         udp.icmpError(code, localHi, localLo, localPort, remoteHi, remoteLo, remotePort, from);
     }

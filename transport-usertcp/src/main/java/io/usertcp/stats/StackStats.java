@@ -235,6 +235,14 @@ public final class StackStats {
      * to date once a second; stays 0 on links that cannot tell (a tun queue's drops are the device's TX drops).
      */
     public long linkReceiveDrops;
+    /** Packets not handed to another stack of the group because that stack was closing (its inbox closed). */
+    public long dropGroupMemberClosed;
+    /**
+     * Queues of the group's multi-queue TAP device that another process holds, as the last check found (a level, not
+     * a count; checked once a second by the group's first loop, on its stack): the kernel spreads flows over them too,
+     * and the group loses what lands there.
+     */
+    public long tapForeignQueues;
 
     /** The sum of all drop counters for malformed or unwanted input. */
     public long droppedInput() {

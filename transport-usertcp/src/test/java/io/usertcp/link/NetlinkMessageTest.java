@@ -186,4 +186,42 @@ class NetlinkMessageTest {
         assertThat(KernelSide.namespacePath("/proc/1/ns/net").toString()).isEqualTo("/proc/1/ns/net");
         assertThat(KernelSide.namespacePath("blue").toString()).endsWith("/run/netns/blue");
     }
+
+    @Test
+    void queuesOfAMultiQueueTunDeviceFromItsNewLink() {
+        ByteBuffer b = ByteBuffer.allocate(256).order(ByteOrder.nativeOrder());
+        // RTM_NEWLINK: header, ifinfomsg, IFLA_MTU, then IFLA_LINKINFO (nested) with IFLA_INFO_KIND "tun" and
+        // IFLA_INFO_DATA (nested) with IFLA_TUN_TYPE, IFLA_TUN_MULTI_QUEUE, IFLA_TUN_NUM_QUEUES 3.
+        int o = 0;
+        b.position(NetlinkMessage.NLMSG_HDRLEN + NetlinkMessage.IFINFOMSG_LEN);
+        b.putShort((short) 8).putShort((short) NetlinkMessage.IFLA_MTU).putInt(1500);
+        int info = b.position();
+        b.putShort((short) 0).putShort((short) (NetlinkMessage.IFLA_LINKINFO | 0x8000));
+        b.putShort((short) 8).putShort((short) 1).put("tun".getBytes()).put((byte) 0);
+        int data = b.position();
+        b.putShort((short) 0).putShort((short) (NetlinkMessage.IFLA_INFO_DATA | 0x8000));
+        b.putShort((short) 5).putShort((short) 3).put((byte) 2).put(new byte[3]); // IFLA_TUN_TYPE tap, padded
+        b.putShort((short) 5).putShort((short) 7).put((byte) 1).put(new byte[3]); // IFLA_TUN_MULTI_QUEUE
+        int queues = b.position();
+        b.putShort((short) 8).putShort((short) NetlinkMessage.IFLA_TUN_NUM_QUEUES).putInt(3);
+        int end = b.position();
+        b.putShort(data, (short) (end - data)).putShort(info, (short) (end - info));
+        b.putInt(0, end).putShort(4, (short) NetlinkMessage.RTM_NEWLINK);
+        b.limit(end);
+        assertThat(NetlinkMessage.tunQueues(b, o)).isEqualTo(3);
+        // Without the count (a device of one queue): -1.
+        b.putShort(queues + 2, (short) 9);
+        assertThat(NetlinkMessage.tunQueues(b, o)).isEqualTo(-1);
+        b.putShort(queues + 2, (short) NetlinkMessage.IFLA_TUN_NUM_QUEUES);
+        // A nested length past the message: -1, nothing read beyond it.
+        b.putShort(data, (short) (end - data + 8));
+        assertThat(NetlinkMessage.tunQueues(b, o)).isEqualTo(-1);
+        b.putShort(data, (short) (end - data));
+        // A count attribute too short for its value: -1.
+        b.putShort(queues, (short) 6);
+        assertThat(NetlinkMessage.tunQueues(b, o)).isEqualTo(-1);
+        // No IFLA_LINKINFO at all.
+        b.putInt(0, info).limit(info);
+        assertThat(NetlinkMessage.tunQueues(b, o)).isEqualTo(-1);
+    }
 }
