@@ -94,6 +94,56 @@ class ReceiveRingOverTapTest {
                 .isGreaterThanOrEqualTo(frames - 50); // a few may have been queued before the ring took over
     }
 
+    @org.junit.jupiter.api.Test
+    void everyQueueOfAMultiQueueDeviceHasItsRingAndFlowsStayOnTheirLoop() throws Exception {
+        ns = NetNs.create();
+        String tap = NetNs.uniqueTapName();
+        StackConfig cfg = StackConfig.builder()
+                .link(TapConfig.builder(tap).kernelAddress("198.18.7.1/24").namespace(ns.name()).receiveRing(512)
+                        .build())
+                .address(STACK + "/24").build();
+        group = new MultiThreadIoEventLoopGroup(2, UserTcpIoHandler.newFactory(cfg));
+        new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+                .childHandler(new Echo()).bind(7).sync();
+
+        // 8 connections at once, 2 MiB each, every byte checked.
+        String script = String.join("\n",
+                "import hashlib, os, socket, sys, threading",
+                "ok = []",
+                "def one():",
+                "    data = os.urandom(2 << 20)",
+                "    s = socket.create_connection((sys.argv[1], 7), timeout=30)",
+                "    got = bytearray()",
+                "    def rx():",
+                "        while len(got) < len(data):",
+                "            b = s.recv(1 << 20)",
+                "            if not b: break",
+                "            got.extend(b)",
+                "    t = threading.Thread(target=rx); t.start()",
+                "    s.sendall(data); t.join(); s.close()",
+                "    ok.append(bytes(got) == data)",
+                "ts = [threading.Thread(target=one) for _ in range(8)]",
+                "[t.start() for t in ts]; [t.join() for t in ts]",
+                "print(ok)",
+                "sys.exit(0 if len(ok) == 8 and all(ok) else 1)");
+        NetNs.Result r = ns.exec(Duration.ofSeconds(90), EchoOverTapTest.PYTHON, "-c", script, STACK);
+        assertThat(r.ok()).as("8 x 2 MiB echoed intact over two rings: %s", r).isTrue();
+
+        long frames = 0;
+        long forwarded = 0;
+        int loopsWithFrames = 0;
+        for (io.netty.util.concurrent.EventExecutor e : group) {
+            Map<String, Long> stats = UserTcp.stats((io.netty.channel.EventLoop) e).get(5, TimeUnit.SECONDS);
+            frames += stats.get("framesIn");
+            forwarded += stats.get("groupForwarded");
+            loopsWithFrames += stats.get("framesIn") > 0 ? 1 : 0;
+        }
+        assertThat(loopsWithFrames).as("both queues' rings delivered frames").isEqualTo(2);
+        assertThat(forwarded).as("segments handed to the other stack: a ring got frames of a flow it does not hold")
+                .isLessThan(Math.max(50, frames / 20));
+        assertThat(txDropped(tap)).as("tun's own queues carried nothing").isGreaterThanOrEqualTo(frames - 100);
+    }
+
     private long txDropped(String tap) throws Exception {
         NetNs.Result show = ns.execOk(Duration.ofSeconds(10), "ip", "-s", "link", "show", "dev", tap);
         String[] lines = show.stdout().split("\n");
