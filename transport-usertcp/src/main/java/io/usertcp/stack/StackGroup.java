@@ -1,6 +1,6 @@
 package io.usertcp.stack;
 
-import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpFlow;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -81,7 +81,7 @@ public final class StackGroup {
     }
 
     /** The member whose stack holds {@code c}, or null. */
-    GroupMember ownerOf(TcpConnection c) {
+    GroupMember ownerOf(TcpFlow c) {
         for (int i = 0; i < size; i++) {
             GroupMember m = members.get(i);
             if (m != null && m.stack().tcp() == c.layer()) {

@@ -79,6 +79,8 @@ class TimeWaitGroupTest {
         assertThat(c.state()).isEqualTo(TcpState.TIME_WAIT);
         assertThat(s0.tcp().timeWaitCount()).isEqualTo(1);
         assertThat(g.directorySize()).as("the flow is still directed to stack 0").isEqualTo(1);
+        assertThat(s0.tcp().timeWait.size()).as("held by a record").isEqualTo(1);
+        assertThat(s0.tcp().connections).isEmpty();
         // 6 s later the FIN comes again, to stack 1's queue: handed over, acknowledged by stack 0, timer restarted.
         clock.advance(6 * SEC);
         s0.runTimers();

@@ -103,6 +103,8 @@ class TimeWaitRecordTest {
                     .isTrue();
             assertThat(net.a.tcp().timeWaitCount()).isEqualTo(1);
             assertThat(net.a.tcp().connectionCount()).as("its record is in the table").isEqualTo(1);
+            assertThat(net.a.tcp().connections).isEmpty();
+            assertThat(net.a.tcp().timeWait.size()).isEqualTo(1);
             runFor(net, 60 * SEC);
             assertThat(net.a.tcp().timeWaitCount()).isZero();
             assertThat(net.a.tcp().connectionCount()).isZero();
