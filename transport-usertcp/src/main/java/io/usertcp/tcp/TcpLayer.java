@@ -127,7 +127,7 @@ public final class TcpLayer {
         return orphans;
     }
 
-    /** Connections in TIME-WAIT. */
+    /** Connections in TIME-WAIT: whole, or as compact records once their application closed them. */
     public int timeWaitCount() {
         return timeWaits;
     }

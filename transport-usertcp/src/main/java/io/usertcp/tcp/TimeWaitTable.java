@@ -60,6 +60,15 @@ final class TimeWaitTable {
             table.expire(this, now);
         }
 
+        /** A bug stopped the expiry: the record it was ending goes, and the others keep their timer. */
+        @Override
+        protected void failed(RuntimeException e) {
+            if (head != null) {
+                table.end(head);
+            }
+            table.reschedule(this);
+        }
+
         @Override
         public String toString() {
             return "TIME-WAIT records of " + nanos / 1_000_000 + " ms";
@@ -260,12 +269,17 @@ final class TimeWaitTable {
                     r.remotePort()) == null) {
                 r.parked = false;
                 insert(r);
+                // Directed to this stack again (a successor that was in the table took the four-tuple over).
+                tcp.env.steering().opened(r, r.localHi, r.localLo, r.localPort(), r.remoteHi, r.remoteLo,
+                        r.remotePort());
             } else {
                 end(r);
             }
         } else if (old instanceof TcpConnection tw) {
             if (tw.parked && tw.tcb.state == TcpState.TIME_WAIT && tcp.connections.putIfAbsent(tw.key, tw) == null) {
                 tw.parked = false;
+                tcp.env.steering().opened(tw, tw.local.hi(), tw.local.lo(), tw.localPort, tw.remote.hi(),
+                        tw.remote.lo(), tw.remotePort);
                 if (tw.tcb.orphaned) {
                     tw.releaseLater(); // closed while parked: it becomes a record now
                 }
@@ -355,7 +369,7 @@ final class TimeWaitTable {
     }
 
     /** The FIFO's timer at its head's deadline; an empty FIFO is dropped. */
-    private void reschedule(Fifo f) {
+    void reschedule(Fifo f) {
         if (f.head != null) {
             timers.schedule(f, f.head.deadline);
             return;
