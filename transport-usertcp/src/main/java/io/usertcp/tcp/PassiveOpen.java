@@ -69,8 +69,8 @@ final class PassiveOpen implements SynQueue.Expiry {
 
     /**
      * A SYN (without ACK, RST or FIN) for no connection arrived at {@code l}: a record and a SYN-ACK, a cookie
-     * SYN-ACK, or nothing. {@code parked} is a TIME-WAIT connection (or record) of the same 4-tuple that the SYN may replace
-     * (RFC 9293 §3.10.7.4); the caller made sure that {@link #hasRoom} then.
+     * SYN-ACK, or nothing. {@code parked} is a TIME-WAIT connection (or record) of the same 4-tuple that the SYN
+     * may replace (RFC 9293 §3.10.7.4); the caller made sure that {@link #hasRoom} then.
      */
     void syn(TcpListener l, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort, int seq, int window,
              TcpOptions opts, TcpFlow parked) {

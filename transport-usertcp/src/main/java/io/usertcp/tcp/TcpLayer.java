@@ -88,7 +88,8 @@ public final class TcpLayer {
         this.ephemeral = new EphemeralPorts(this, new SipHash(r.nextLong(), r.nextLong()));
         // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
         this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
-        this.timeWait = new TimeWaitTable(this, new KeyedHash(isnHash.hash(3, 0, 0, 0, 0), isnHash.hash(4, 0, 0, 0, 0)));
+        this.timeWait = new TimeWaitTable(this, new KeyedHash(isnHash.hash(3, 0, 0, 0, 0),
+                isnHash.hash(4, 0, 0, 0, 0)));
         this.random = r.split();
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
