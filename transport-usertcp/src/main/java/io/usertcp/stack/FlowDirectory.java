@@ -1,37 +1,43 @@
 package io.usertcp.stack;
 
-import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpFlow;
 import io.usertcp.util.KeyedHash;
 
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Which stack of a {@link StackGroup} holds each TCP connection: four-tuple to connection (whose layer names the
- * stack). Written when a connection is created and when it leaves its table, read only when a stack receives a
- * segment it has no connection for; never on the path of a segment that finds its connection.
+ * Which stack of a {@link StackGroup} holds each TCP connection: four-tuple to connection, or to the compact record
+ * that holds its TIME-WAIT (whose layer names the stack). Written when a connection is created, when a record
+ * replaces it and when it leaves its table, read only when a stack receives a segment it has no connection for;
+ * never on the path of a segment that finds its connection.
  *
  * <p>The remote half comes from the wire, so the hash is keyed ({@link KeyedHash}) with a secret of the group.
  */
 final class FlowDirectory {
     private final KeyedHash hasher = KeyedHash.random();
-    private final ConcurrentHashMap<Key, TcpConnection> flows = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, TcpFlow> flows = new ConcurrentHashMap<>();
 
     /** One per thread that looks up: a reusable probe. */
     Key probe() {
         return new Key(hasher);
     }
 
-    void put(TcpConnection c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+    void put(TcpFlow c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         flows.put(new Key(hasher).set(lHi, lLo, lPort, rHi, rLo, rPort), c);
     }
 
+    /** Maps the four-tuple to {@code now} if it maps to {@code old}, in one step (no moment without an owner). */
+    void replace(TcpFlow old, TcpFlow now, Key probe, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        flows.replace(probe.set(lHi, lLo, lPort, rHi, rLo, rPort), old, now);
+    }
+
     /** Forgets the four-tuple if {@code c} (not a successor with the same four-tuple) is what it maps to. */
-    void remove(TcpConnection c, Key probe, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+    void remove(TcpFlow c, Key probe, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         flows.remove(probe.set(lHi, lLo, lPort, rHi, rLo, rPort), c);
     }
 
-    /** The connection with this four-tuple in any stack of the group, or null. */
-    TcpConnection get(Key probe, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+    /** The connection (or TIME-WAIT record) with this four-tuple in any stack of the group, or null. */
+    TcpFlow get(Key probe, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         return flows.get(probe.set(lHi, lLo, lPort, rHi, rLo, rPort));
     }
 

@@ -2,7 +2,7 @@ package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
 import io.usertcp.tcp.FlowSteering;
-import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpFlow;
 import io.usertcp.udp.PortSteering;
 import io.usertcp.wire.IpAddress;
 
@@ -81,19 +81,24 @@ final class GroupMember implements FlowSteering, PortSteering {
     // ------------------------------------------------------------------ TCP flows
 
     @Override
-    public void opened(TcpConnection c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
-        group.flows.put(c, lHi, lLo, lPort, rHi, rLo, rPort);
+    public void opened(TcpFlow f, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        group.flows.put(f, lHi, lLo, lPort, rHi, rLo, rPort);
     }
 
     @Override
-    public void closed(TcpConnection c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
-        group.flows.remove(c, probe, lHi, lLo, lPort, rHi, rLo, rPort);
+    public void replaced(TcpFlow old, TcpFlow now, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        group.flows.replace(old, now, probe, lHi, lLo, lPort, rHi, rLo, rPort);
+    }
+
+    @Override
+    public void closed(TcpFlow f, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        group.flows.remove(f, probe, lHi, lLo, lPort, rHi, rLo, rPort);
     }
 
     @Override
     public boolean foreign(ByteBuf f, int o, int len, long srcHi, long srcLo, long dstHi, long dstLo, int srcPort,
                            int dstPort) {
-        TcpConnection c = group.flows.get(probe, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
+        TcpFlow c = group.flows.get(probe, dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
         if (c == null || c.layer() == stack.tcp()) {
             return false;
         }
@@ -118,7 +123,7 @@ final class GroupMember implements FlowSteering, PortSteering {
      */
     boolean tcpIcmpElsewhere(long lHi, long lLo, int lPort, long rHi, long rLo, int rPort, int seq, boolean hard,
                              int mtu, String description) {
-        TcpConnection c = group.flows.get(probe, lHi, lLo, lPort, rHi, rLo, rPort);
+        TcpFlow c = group.flows.get(probe, lHi, lLo, lPort, rHi, rLo, rPort);
         GroupMember owner = c == null || c.layer() == stack.tcp() ? null : group.ownerOf(c);
         if (owner == null) {
             return false;

@@ -2,7 +2,7 @@ package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
-import io.usertcp.tcp.TcpConnection;
+import io.usertcp.tcp.TcpFlow;
 
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -92,7 +92,7 @@ public final class StackGroup {
     }
 
     /** The member whose stack holds {@code c}, or null. */
-    GroupMember ownerOf(TcpConnection c) {
+    GroupMember ownerOf(TcpFlow c) {
         for (int i = 0; i < size; i++) {
             GroupMember m = members.get(i);
             if (m != null && m.stack().tcp() == c.layer()) {

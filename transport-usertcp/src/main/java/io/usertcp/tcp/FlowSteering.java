@@ -20,11 +20,16 @@ public interface FlowSteering {
         }
 
         @Override
-        public void opened(TcpConnection c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        public void opened(TcpFlow f, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         }
 
         @Override
-        public void closed(TcpConnection c, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        public void replaced(TcpFlow old, TcpFlow now, long lHi, long lLo, int lPort, long rHi, long rLo,
+                             int rPort) {
+        }
+
+        @Override
+        public void closed(TcpFlow f, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
         }
 
         @Override
@@ -43,11 +48,18 @@ public interface FlowSteering {
     boolean mayUseEphemeral(int port);
 
     /** A connection with this four-tuple now lives in this stack. */
-    void opened(TcpConnection c, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+    void opened(TcpFlow flow, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                 int remotePort);
 
-    /** The connection {@code c} with this four-tuple left this stack's table. */
-    void closed(TcpConnection c, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+    /**
+     * The flow {@code old} with this four-tuple is held as {@code now} in the same stack from here on (a connection
+     * in TIME-WAIT was replaced by its compact record): the four-tuple stays directed to this stack throughout.
+     */
+    void replaced(TcpFlow old, TcpFlow now, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
+                  int remotePort);
+
+    /** The flow {@code flow} (a connection or a TIME-WAIT record) with this four-tuple left this stack's table. */
+    void closed(TcpFlow flow, long localHi, long localLo, int localPort, long remoteHi, long remoteLo,
                 int remotePort);
 
     /**

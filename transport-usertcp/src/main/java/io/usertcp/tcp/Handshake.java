@@ -223,9 +223,9 @@ final class Handshake {
         tcb.sndWl2 = ack;
         tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
         if (c.revivable != null) {
-            TcpConnection old = c.revivable; // the new incarnation is real: the old one goes for good
+            TcpFlow old = c.revivable; // the new incarnation is real: the old one goes for good
             c.revivable = null;
-            old.destroy(null);
+            c.tcp.timeWait.discard(old);
         }
         if (c.listener != null) {
             TcpListener l = c.listener;
@@ -237,12 +237,7 @@ final class Handshake {
 
     /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
     boolean timeWaitAcceptsSyn(int seq, TcpOptions opts) {
-        if (tcb.state != TcpState.TIME_WAIT) {
-            return false;
-        }
-        if (tcb.tsOk && opts.hasTimestamp()) {
-            return seqGt(opts.tsVal(), tcb.tsRecent); // RFC 6191 §2: a newer timestamp suffices
-        }
-        return seqGt(seq, tcb.rcvNxt);
+        return tcb.state == TcpState.TIME_WAIT && TimeWaitRecord.acceptsSyn(tcb.tsOk, tcb.tsRecent, tcb.rcvNxt, seq,
+                opts);
     }
 }

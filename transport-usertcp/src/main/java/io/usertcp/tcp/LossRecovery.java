@@ -60,8 +60,7 @@ final class LossRecovery {
         int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
         // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
         // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
-        boolean dsack = seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
-                && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
+        boolean dsack = isDsack(ack, opts);
         if (dsack) {
             env.stats().tcpDsacksIn++;
         }
@@ -70,6 +69,12 @@ final class LossRecovery {
             newSack |= tcb.scoreboard.add(opts.sackLeft(k), opts.sackRight(k), una, tcb.sndMax, env.stats());
         }
         return (newSack ? NEW_SACK : 0) | (dsack ? DSACK : 0);
+    }
+
+    /** Whether the first SACK block of a segment with SACK blocks reports a duplicate (RFC 2883 §4). */
+    static boolean isDsack(int ack, TcpOptions opts) {
+        return seqLe(opts.sackRight(0), ack) || (opts.sackCount() > 1
+                && seqGe(opts.sackLeft(0), opts.sackLeft(1)) && seqLe(opts.sackRight(0), opts.sackRight(1)));
     }
 
     /** RFC 5681 §2 duplicate ACK (or, with SACK, an ACK that SACKs new data: RFC 6675 §2). */

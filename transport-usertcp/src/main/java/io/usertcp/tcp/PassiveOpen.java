@@ -69,11 +69,11 @@ final class PassiveOpen implements SynQueue.Expiry {
 
     /**
      * A SYN (without ACK, RST or FIN) for no connection arrived at {@code l}: a record and a SYN-ACK, a cookie
-     * SYN-ACK, or nothing. {@code parked} is a TIME-WAIT connection of the same 4-tuple that the SYN may replace
-     * (RFC 9293 §3.10.7.4); the caller made sure that {@link #hasRoom} then.
+     * SYN-ACK, or nothing. {@code parked} is a TIME-WAIT connection (or record) of the same 4-tuple that the SYN
+     * may replace (RFC 9293 §3.10.7.4); the caller made sure that {@link #hasRoom} then.
      */
     void syn(TcpListener l, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort, int seq, int window,
-             TcpOptions opts, TcpConnection parked) {
+             TcpOptions opts, TcpFlow parked) {
         if (l.acceptQueueFull()) {
             // As Linux: while the application does not accept, new SYNs are dropped (the peer retries).
             stats.tcpSynDropsAcceptQueueFull++;
@@ -196,7 +196,7 @@ final class PassiveOpen implements SynQueue.Expiry {
             if (seq == rcvNxt) {
                 stats.tcpResetsIn++;
                 queue.remove(r);
-                tcp.revive(r.parked);
+                tcp.timeWait.revive(r.parked);
             } else if (answerAllowed(r, now)) {
                 sendAck(r);
             }
@@ -253,7 +253,7 @@ final class PassiveOpen implements SynQueue.Expiry {
             queue.remove(r);
             tcp.reset(r.remoteHi, r.remoteLo, r.localHi, r.localLo, r.remotePort, r.localPort, 0, r.iss + 1, Tcp.ACK,
                     0);
-            tcp.revive(r.parked);
+            tcp.timeWait.revive(r.parked);
         }
     }
 
@@ -276,7 +276,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     public void exhausted(SynReceived r) {
         stats.tcpTimeouts++;
         stats.tcpSynAckRetriesExhausted++;
-        tcp.revive(r.parked);
+        tcp.timeWait.revive(r.parked);
     }
 
     // ------------------------------------------------------------------ output

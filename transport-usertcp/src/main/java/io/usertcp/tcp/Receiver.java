@@ -21,6 +21,8 @@ import static io.usertcp.tcp.Tcb.inWindow;
 final class Receiver {
     /** Least time between ACKs for out-of-window pure segments (Linux's net.ipv4.tcp_invalid_ratelimit). */
     static final long OOW_ACK_INTERVAL_NANOS = 500_000_000L;
+    /** Challenge ACKs per second and connection (RFC 5961 §7). */
+    static final int CHALLENGE_ACKS_PER_SECOND = 10;
 
     private final TcpConnection c;
     private final Tcb tcb;
@@ -396,6 +398,9 @@ final class Receiver {
         tcb.sendBuffer.releaseAll(); // all acknowledged; unread received data stays for the application
         tcb.reassembly.clear();
         c.timers.armTimeWait(tcb.now);
+        if (tcb.orphaned) {
+            c.releaseLater(); // closed by its application: a compact record takes over after this batch
+        }
     }
 
     /**
@@ -429,7 +434,7 @@ final class Receiver {
             tcb.challengeWindowStart = now;
             tcb.challengeAcks = 0;
         }
-        if (tcb.challengeAcks < 10 && c.tcp.mayChallengeAck()) {
+        if (tcb.challengeAcks < CHALLENGE_ACKS_PER_SECOND && c.tcp.mayChallengeAck()) {
             tcb.challengeAcks++;
             c.out.sendAck();
         }

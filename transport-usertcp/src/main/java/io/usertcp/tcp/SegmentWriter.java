@@ -190,7 +190,12 @@ final class SegmentWriter {
      * kernel, with offload) completes.
      */
     static void transmit(TcpEnv env, Route route, ByteBuf f, int o, int l4Length) {
+        transmit(env, route, f, o, l4Length, 0);
+    }
+
+    /** As {@link #transmit(TcpEnv, Route, ByteBuf, int, int)}, with the IP_TOS byte {@code tos}. */
+    static void transmit(TcpEnv env, Route route, ByteBuf f, int o, int l4Length, int tos) {
         env.stats().tcpSegmentsOut++;
-        route.send(f, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, 0, Tcp.headerLength(f, o), 0);
+        route.send(f, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, 0, Tcp.headerLength(f, o), tos & 0xff);
     }
 }

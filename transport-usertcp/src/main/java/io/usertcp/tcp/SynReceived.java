@@ -38,7 +38,7 @@ final class SynReceived {
     /** When a duplicate SYN or an out-of-window segment was last answered (rate limit); 0: never. */
     long lastAnswer;
     /** The TIME-WAIT incarnation this one replaced (RFC 9293 §3.6.1 MAY-2): revived if the SYN was old. */
-    TcpConnection parked;
+    TcpFlow parked;
     SynReceived hashNext;
     SynReceived prev;
     SynReceived next;

@@ -24,7 +24,7 @@ import static io.usertcp.tcp.Tcb.seqLe;
  *
  * <p>Only the stack's thread touches a connection.
  */
-public final class TcpConnection extends TcpSocket {
+public final class TcpConnection extends TcpSocket implements TcpFlow {
     final FlowKey key;
     final IpAddress local;
     final IpAddress remote;
@@ -36,8 +36,10 @@ public final class TcpConnection extends TcpSocket {
     final int localPort;
     final int remotePort;
     TcpListener listener;          // set while the ACK that completes a passive open is processed
-    TcpConnection revivable;       // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
+    TcpFlow revivable;             // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
+    /** The record that holds this connection's TIME-WAIT since its application closed it ({@link #handOver}). */
+    TimeWaitRecord released;
 
     /** The connection's variables (RFC 9293 §3.3.1). */
     final Tcb tcb;
@@ -70,13 +72,15 @@ public final class TcpConnection extends TcpSocket {
     }
 
     /** The TCP layer (and so the stack) this connection belongs to. */
+    @Override
     public TcpLayer layer() {
         return tcp;
     }
 
-    /** The state. */
+    /** The state (TIME-WAIT also while a compact record holds it for this connection). */
     public TcpState state() {
-        return tcb.state;
+        TimeWaitRecord r = released;
+        return r != null && r.live ? TcpState.TIME_WAIT : tcb.state;
     }
 
     /** Why the connection ended abnormally (reset, refused, timed out), or null. */
@@ -91,7 +95,7 @@ public final class TcpConnection extends TcpSocket {
 
     /** True when the connection is gone for good. */
     public boolean isClosed() {
-        return tcb.state == TcpState.CLOSED;
+        return state() == TcpState.CLOSED;
     }
 
     /** The local socket address. */
@@ -328,6 +332,8 @@ public final class TcpConnection extends TcpSocket {
         shutdownOutput();
         if (tcb.state == TcpState.FIN_WAIT_2) {
             timers.armFinWait2(tcb.now);
+        } else if (tcb.state == TcpState.TIME_WAIT) {
+            releaseLater();
         }
     }
 
@@ -335,6 +341,9 @@ public final class TcpConnection extends TcpSocket {
     public void abort() {
         clock();
         handler(null);
+        if (released != null) {
+            tcp.timeWait.end(released); // as for a connection in TIME-WAIT: gone, without a RST
+        }
         if (tcb.state == TcpState.CLOSED) {
             return;
         }
@@ -371,7 +380,7 @@ public final class TcpConnection extends TcpSocket {
     @Override
     public String toString() {
         return local + ":" + localPort + "->" + remote + ":" + remotePort
-                + " " + tcb.state;
+                + " " + state();
     }
 
     /**
@@ -459,12 +468,12 @@ public final class TcpConnection extends TcpSocket {
         listener = null;
         tcp.remove(this);
         if (revivable != null) {
-            TcpConnection old = revivable;
+            TcpFlow old = revivable;
             revivable = null;
             if (wasSynReceived) {
-                tcp.revive(old); // RFC 9293 §3.6.1 MAY-2 (2): the SYN was an old duplicate: back to TIME-WAIT
+                tcp.timeWait.revive(old); // RFC 9293 §3.6.1 MAY-2 (2): the SYN was an old duplicate: back to TIME-WAIT
             } else {
-                old.destroy(null);
+                tcp.timeWait.discard(old);
             }
         }
         signal(wasConnecting ? EV_CONNECTED | EV_CLOSED : EV_CLOSED | EV_READABLE);
@@ -473,10 +482,39 @@ public final class TcpConnection extends TcpSocket {
         }
     }
 
-    /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
+    /**
+     * Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. A
+     * connection in TIME-WAIT that its application closed is then replaced by a compact record
+     * ({@link TimeWaitTable#release}).
+     */
     public void flushAck() {
         clock();
         receiver.flushAck();
+        if (tcb.state == TcpState.TIME_WAIT && tcb.orphaned && !parked) {
+            tcp.timeWait.release(this);
+        }
+    }
+
+    /** Asks for {@link #flushAck} after this batch (it is asked already if an ACK is owed): see {@link #handOver}. */
+    void releaseLater() {
+        if (!tcb.ackPending) {
+            tcp.env.ackLater(this);
+        }
+    }
+
+    /**
+     * TIME-WAIT goes on in {@code r}, which replaced this connection in its layer's table: this object is let go
+     * by the stack (timers, buffers) and is CLOSED to its own calls; {@link #state()} says TIME-WAIT while
+     * {@code r} lives. Its application closed it, so nobody is to be told.
+     */
+    void handOver(TimeWaitRecord r) {
+        released = r;
+        timers.cancelAll();
+        tcb.rack.clear();
+        tcb.sendBuffer.releaseAll();
+        tcb.reassembly.clear();
+        tcb.receiveQueue.clear();
+        setState(TcpState.CLOSED);
     }
 
     /** Frees what an owner left behind: called when the owning channel goes away. */

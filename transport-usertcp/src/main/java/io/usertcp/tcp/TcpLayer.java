@@ -40,6 +40,8 @@ public final class TcpLayer {
     final long minRtoNanos;
     final long timeWaitNanos;
     final PassiveOpen passive;
+    /** TIME-WAIT of connections their application closed, as compact records (issue #10). */
+    final TimeWaitTable timeWait;
 
     final Map<FlowKey, TcpConnection> connections = new HashMap<>(); // TcpTable reads it too
     // Keyed by port without boxing: the listener lookup runs for every SYN (issue #12, no allocation per packet).
@@ -86,6 +88,8 @@ public final class TcpLayer {
         this.ephemeral = new EphemeralPorts(this, new SipHash(r.nextLong(), r.nextLong()));
         // The connection table's hash key, derived from the ISN key (not drawn from r: replays stay exact).
         this.probe = new FlowKey(new KeyedHash(isnHash.hash(1, 0, 0, 0, 0), isnHash.hash(2, 0, 0, 0, 0)));
+        this.timeWait = new TimeWaitTable(this, new KeyedHash(isnHash.hash(3, 0, 0, 0, 0),
+                isnHash.hash(4, 0, 0, 0, 0)));
         this.random = r.split();
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
@@ -124,7 +128,7 @@ public final class TcpLayer {
         return orphans;
     }
 
-    /** Connections in TIME-WAIT. */
+    /** Connections in TIME-WAIT: whole, or as compact records once their application closed them. */
     public int timeWaitCount() {
         return timeWaits;
     }
@@ -136,9 +140,12 @@ public final class TcpLayer {
         return random.nextInt();
     }
 
-    /** Number of connections in the demux table (TIME-WAIT included) and of half-open (SYN-RECEIVED) records. */
+    /**
+     * Number of connections in the demux table (TIME-WAIT included, whole or as records) and of half-open
+     * (SYN-RECEIVED) records.
+     */
     public int connectionCount() {
-        return connections.size() + passive.queue.size();
+        return connections.size() + timeWait.size() + passive.queue.size();
     }
 
     /** Half-open (SYN-RECEIVED) records of all listeners, at most {@code StackConfig.maxHalfOpen}. */
@@ -237,9 +244,8 @@ public final class TcpLayer {
         }
         if (localPort == 0) {
             localPort = ephemeral.pick(local, remote, remotePort);
-        } else if (connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
-                remotePort)) || passive.find(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
-                remotePort) != null) {
+        } else if (hasConnection(local, localPort, remote, remotePort) || passive.find(local.hi(), local.lo(),
+                localPort, remote.hi(), remote.lo(), remotePort) != null) {
             throw new BindException("Address already in use: " + local + ":" + localPort
                     + " is already connected to " + remote + ":" + remotePort);
         }
@@ -271,25 +277,22 @@ public final class TcpLayer {
     void remove(TcpConnection c) {
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
-            env.steering().closed(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(),
-                    c.remotePort);
-            int[] users = portUsers.get(c.localPort);
-            if (users != null && --users[0] <= 0) {
-                portUsers.remove(c.localPort);
-            }
+            forget(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);
         }
     }
 
-    /** Puts a parked TIME-WAIT connection back in the table (its successor's SYN was an old duplicate). */
-    void revive(TcpConnection tw) {
-        if (tw == null) {
-            return;
+    /** {@code flow} left this layer: its four-tuple is no longer directed here, its port has one user less. */
+    void forget(TcpFlow flow, long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        env.steering().closed(flow, lHi, lLo, lPort, rHi, rLo, rPort);
+        int[] users = portUsers.get(lPort);
+        if (users != null && --users[0] <= 0) {
+            portUsers.remove(lPort);
         }
-        if (tw.parked && tw.state() == TcpState.TIME_WAIT && connections.putIfAbsent(tw.key, tw) == null) {
-            tw.parked = false;
-        } else {
-            tw.destroy(null);
-        }
+    }
+
+    /** The connection of this four-tuple in the table, or null. */
+    TcpConnection connection(long lHi, long lLo, int lPort, long rHi, long rLo, int rPort) {
+        return connections.get(probe.set(lHi, lLo, lPort, rHi, rLo, rPort));
     }
 
     void removeListener(TcpListener l) {
@@ -335,6 +338,7 @@ public final class TcpLayer {
         for (TcpConnection c : new ArrayList<>(connections.values())) {
             c.abort();
         }
+        timeWait.endAll();
     }
 
     /**
@@ -347,6 +351,7 @@ public final class TcpLayer {
                 c.destroy(cause);
             }
         }
+        timeWait.linkFailed();
     }
 
     /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
@@ -364,8 +369,8 @@ public final class TcpLayer {
 
     /** Whether a connection has this four-tuple (for {@link EphemeralPorts}). */
     boolean hasConnection(IpAddress local, int localPort, IpAddress remote, int remotePort) {
-        return connections.containsKey(probe.set(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(),
-                remotePort));
+        return connection(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort) != null
+                || timeWait.find(local.hi(), local.lo(), localPort, remote.hi(), remote.lo(), remotePort) != null;
     }
 
     /** Whether a listener has {@code port} or, with {@code orConnections}, a connection uses it. */
@@ -421,7 +426,7 @@ public final class TcpLayer {
             opts.parse(frame, o, Tcp.MIN_HEADER_LENGTH);
         }
 
-        TcpConnection c = connections.get(probe.set(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort));
+        TcpConnection c = connection(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
         boolean pureSyn = (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN;
         if (c != null) {
             TcpListener tl;
@@ -442,6 +447,11 @@ public final class TcpLayer {
                     throw e; // the stack's fault barrier counts and logs it
                 }
             }
+            return;
+        }
+        TimeWaitRecord tw = timeWait.find(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
+        if (tw != null) { // the same for a connection whose TIME-WAIT a record holds
+            timeWait.segmentArrives(tw, pureSyn, seq, ack, flags, window, dataLen, opts);
             return;
         }
         SynReceived r = passive.find(dstHi, dstLo, dstPort, srcHi, srcLo, srcPort);
@@ -532,7 +542,7 @@ public final class TcpLayer {
         return c;
     }
 
-    private TcpListener findListener(long dstHi, long dstLo, int port) {
+    TcpListener findListener(long dstHi, long dstLo, int port) {
         List<TcpListener> list = listeners.get(port);
         if (list == null) { // a listener of the stack's group (issue #12) may be installed here now
             return env.steering().listenerMissing(dstHi, dstLo, port) ? findListener(dstHi, dstLo, port) : null;

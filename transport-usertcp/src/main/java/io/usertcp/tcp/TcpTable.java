@@ -11,13 +11,16 @@ import java.util.List;
 
 /**
  * The TCP rows of a stack's connection table ({@link ConnectionInfo}): each listener, its half-open records and
- * each connection, read from their variables ({@link Tcb}, the timers) when asked. Call it on the stack's thread;
- * it allocates, so it is never called on the packet path.
+ * each connection (TIME-WAIT ones whole or as {@link TimeWaitRecord}s), read from their variables ({@link Tcb},
+ * the timers) when asked. Call it on the stack's thread; it allocates, so it is never called on the packet path.
  */
 public final class TcpTable {
-    private static final Comparator<TcpConnection> ORDER = Comparator.<TcpConnection>comparingInt(c -> c.localPort)
-            .thenComparing(c -> c.local.toString()).thenComparing(c -> c.remote.toString())
-            .thenComparingInt(c -> c.remotePort);
+    /** A connection's row with what it is sorted by. */
+    private record Entry(int localPort, String local, String remote, int remotePort, ConnectionInfo row) {
+    }
+
+    private static final Comparator<Entry> ORDER = Comparator.comparingInt(Entry::localPort)
+            .thenComparing(Entry::local).thenComparing(Entry::remote).thenComparingInt(Entry::remotePort);
 
     private TcpTable() {
     }
@@ -28,13 +31,20 @@ public final class TcpTable {
      */
     public static List<ConnectionInfo> rows(TcpLayer tcp) {
         List<TcpListener> listeners = new ArrayList<>();
-        List<TcpConnection> connections = new ArrayList<>();
         tcp.listeners.values().forEach(listeners::addAll);
-        connections.addAll(tcp.connections.values());
         listeners.sort(Comparator.comparingInt((TcpListener l) -> l.port)
                 .thenComparing(l -> l.local == null ? "" : l.local.toString()));
-        connections.sort(ORDER);
         long now = tcp.env.now();
+        List<Entry> connections = new ArrayList<>();
+        for (TcpConnection c : tcp.connections.values()) {
+            connections.add(new Entry(c.localPort, c.local.toString(), c.remote.toString(), c.remotePort,
+                    row(c, now)));
+        }
+        for (TimeWaitRecord r : tcp.timeWait.listed()) {
+            connections.add(new Entry(r.localPort(), IpAddress.of(r.localHi, r.localLo).toString(),
+                    IpAddress.of(r.remoteHi, r.remoteLo).toString(), r.remotePort(), row(r, now)));
+        }
+        connections.sort(ORDER);
         List<ConnectionInfo> rows = new ArrayList<>(listeners.size() + connections.size());
         for (TcpListener l : listeners) {
             rows.add(row(l));
@@ -42,8 +52,8 @@ public final class TcpTable {
                 rows.add(row(r, now));
             }
         }
-        for (TcpConnection c : connections) {
-            rows.add(row(c, now));
+        for (Entry e : connections) {
+            rows.add(e.row());
         }
         return rows;
     }
@@ -54,9 +64,19 @@ public final class TcpTable {
                 .queues(l.pending(), l.backlog()).build();
     }
 
-    /** A connection's row, as of now. */
+    /** A connection's row, as of now (its record's while a record holds its TIME-WAIT). */
     public static ConnectionInfo row(TcpConnection c) {
-        return row(c, c.tcp.env.now());
+        TimeWaitRecord r = c.released;
+        return r != null && r.live ? row(r, c.tcp.env.now()) : row(c, c.tcp.env.now());
+    }
+
+    /** A TIME-WAIT record's row: its addresses, the options the connection had, and the TIME-WAIT timer. */
+    private static ConnectionInfo row(TimeWaitRecord r, long now) {
+        return ConnectionInfo.builder(ConnectionInfo.TCP, "TIME-WAIT")
+                .addresses(new InetSocketAddress(IpAddress.of(r.localHi, r.localLo).toInet(), r.localPort()),
+                        new InetSocketAddress(IpAddress.of(r.remoteHi, r.remoteLo).toInet(), r.remotePort()))
+                .options(r.mss, r.sndWscale, r.rcvWscale, r.sackOk, r.tsOk)
+                .timer("timewait", r.deadline - now).build();
     }
 
     private static ConnectionInfo row(TcpConnection c, long now) {

@@ -49,6 +49,24 @@ class CloseScriptTest {
     }
 
     @Test
+    @DisplayName("TIME-WAIT after the application's close: a FIN is ACKed again and restarts 2 MSL; ACKs rate-limited")
+    void timeWaitAfterCloseAcksAFinAgain() {
+        ScriptedPeer.runResource("time_wait_closed_fin.pkt");
+    }
+
+    @Test
+    @DisplayName("TIME-WAIT after the application's close: RST outside the window dropped, inside challenged, exact ends it")
+    void timeWaitAfterCloseTakesOnlyAnExactRst() {
+        ScriptedPeer.runResource("time_wait_closed_rst.pkt");
+    }
+
+    @Test
+    @DisplayName("RFC 6191: with timestamps a SYN with a newer TSval reopens TIME-WAIT, an older one is PAWS-dropped")
+    void timeWaitAfterCloseIsReopenedByANewerTimestamp() {
+        ScriptedPeer.runResource("time_wait_closed_syn_timestamps.pkt");
+    }
+
+    @Test
     @DisplayName("Orphans are bounded: past StackConfig.maxOrphans a closed connection is reset at once")
     void orphanOverflowResets() {
         ScriptedPeer.runResource("orphan_limit.pkt");
