@@ -28,7 +28,9 @@ public final class TapConfig implements LinkFactory {
 
     private TapConfig(Builder b) {
         this.offload = b.offload;
-        this.receiveRing = b.receiveRing;
+        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : RECEIVE_RING_PROPERTY >= 0
+                ? Math.min(RECEIVE_RING_PROPERTY, MAX_RECEIVE_RING)
+                : Math.max(256, Math.min(8192, DEFAULT_RECEIVE_RING_BYTES / PacketRing.slotSize(b.mtu, 10)));
         this.name = b.name;
         this.mtu = b.mtu;
         this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
@@ -38,11 +40,14 @@ public final class TapConfig implements LinkFactory {
     }
 
     /**
-     * Slots of the receive ring unless {@link Builder#receiveRing(int)} says otherwise: the system property
-     * {@code io.usertcp.tap.receiveRing}, else 0 (off).
+     * Memory of the receive ring unless {@link Builder#receiveRing(int)} or the system property
+     * {@code io.usertcp.tap.receiveRing} (slots; 0 turns the ring off) say otherwise: 16 MiB, 8192 frames at
+     * MTU 1500 (at least 256 slots at large MTUs). It holds a burst of 10,000 connects' SYNs with room to spare.
      */
-    public static final int DEFAULT_RECEIVE_RING =
-            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", 0);
+    public static final int DEFAULT_RECEIVE_RING_BYTES = 16 << 20;
+    /** Slots of the receive ring from the system property {@code io.usertcp.tap.receiveRing}, or -1 (none). */
+    private static final int RECEIVE_RING_PROPERTY =
+            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", -1);
     /** The most slots a receive ring may have. */
     public static final int MAX_RECEIVE_RING = 1 << 17;
 
@@ -121,7 +126,7 @@ public final class TapConfig implements LinkFactory {
         private boolean configureKernelSide;
         private String namespace;
         private boolean offload = true;
-        private int receiveRing = DEFAULT_RECEIVE_RING;
+        private int receiveRing = -1; // the default
 
         private Builder(String name) {
             this.name = validateName(name);
@@ -189,10 +194,10 @@ public final class TapConfig implements LinkFactory {
          * {@code AF_PACKET} socket bound to the device) instead of one read(2) per frame; 0 turns it off.
          * The kernel copies each frame into the ring in the sender's context, so a sender that floods the device
          * pays for what it sends (as on a veth pair) instead of filling the device's queue for free, and the
-         * event loop takes frames without a system call each. Costs {@code slots} x 2 KiB of locked memory at
-         * MTU 1500 and needs CAP_NET_RAW; without it the device falls back to read(2) (logged once). Each queue
-         * of a multi-queue device has a ring of its own; the rings join one fanout group that gives each the
-         * frames of its tun queue ({@code PACKET_FANOUT_QM}).
+         * event loop takes frames without a system call each (default: on, {@link #DEFAULT_RECEIVE_RING_BYTES}).
+         * Costs {@code slots} x 2 KiB of kernel memory at MTU 1500 and needs CAP_NET_RAW; without it the device
+         * falls back to read(2) (logged once). Each queue of a multi-queue device has a ring of its own; the rings
+         * join one fanout group that gives each the frames of its tun queue ({@code PACKET_FANOUT_QM}).
          */
         public Builder receiveRing(int slots) {
             if (slots < 0 || slots > MAX_RECEIVE_RING) {

@@ -78,6 +78,8 @@ public final class TapDevice implements Link {
     private PacketRing ring;
     /** The drop-everything filter on the tun queue while the ring receives (kept alive for tun's sake). */
     private Pointer[] dropAll;
+    /** Whether the ring's socket said the device went down, and no frame came through it since. */
+    private boolean ringDown;
     /** Whether what the tun queue held before the ring took over has been read. */
     private boolean tunDrained;
 
@@ -344,10 +346,15 @@ public final class TapDevice implements Link {
         }
         ByteBuf f = ring.receive(alloc);
         if (f != null) {
+            ringDown = false;
             return f;
         }
         if (ring.takeError() != 0) {
-            // ENETDOWN: the device went down or away. read(2) tells which (EBADFD once it is deleted).
+            ringDown = true; // ENETDOWN: the device went down (or was down when the ring was bound) or away
+        }
+        if (ringDown) {
+            // The socket hears nothing more of a device that is down, not even its deletion: read(2) on the tun
+            // descriptor tells (EBADFD once it is deleted). The stack's once-a-second timer brings us here.
             ensureScratch(frameCapacity);
             readFrame(scratchAddress, frameCapacity);
         }
