@@ -349,6 +349,15 @@ final class PacketRing implements AutoCloseable {
      * and could not be queued whole either are dropped and counted ({@link #truncated()}).
      */
     ByteBuf receive(ByteBufAllocator alloc) throws IOException {
+        return receive(alloc, null);
+    }
+
+    /**
+     * As {@link #receive(ByteBufAllocator)}, copying a frame that fits into {@code spare} (a buffer of
+     * {@link #frameCapacity()} bytes nobody else holds) instead of a new buffer: the caller learns that it was
+     * used when it is the buffer returned.
+     */
+    ByteBuf receive(ByteBufAllocator alloc, ByteBuf spare) throws IOException {
         for (;;) {
             long off = ringAddress + (long) next * slotSize; // fields in host order, as the kernel writes them
             int status = PlatformDependent.getInt(off + TP_STATUS);
@@ -365,7 +374,7 @@ final class PacketRing implements AutoCloseable {
                     int snap = PlatformDependent.getInt(off + TP_SNAPLEN);
                     int mac = PlatformDependent.getShort(off + TP_MAC) & 0xffff;
                     if (snap == len) {
-                        frame = copy(alloc, off + mac - vnetHeaderLength, vnetHeaderLength + snap);
+                        frame = copy(alloc, spare, off + mac - vnetHeaderLength, vnetHeaderLength + snap);
                     } else {
                         truncated++;
                     }
@@ -382,8 +391,15 @@ final class PacketRing implements AutoCloseable {
     }
 
     /** {@code n} bytes at {@code address} in a buffer of their own. */
-    private static ByteBuf copy(ByteBufAllocator alloc, long address, int n) {
-        ByteBuf frame = alloc.directBuffer(n, n);
+    private ByteBuf copy(ByteBufAllocator alloc, ByteBuf spare, long address, int n) {
+        ByteBuf frame;
+        if (spare != null && n <= spare.capacity()) {
+            frame = spare.clear();
+        } else {
+            // Slot-sized, so that the device can keep it for the next frame (TapDevice.recycle).
+            int capacity = Math.max(n, frameCapacity());
+            frame = alloc.directBuffer(capacity, capacity);
+        }
         if (frame.hasMemoryAddress()) {
             PlatformDependent.copyMemory(address, frame.memoryAddress() + frame.writerIndex(), n);
             return frame.writerIndex(frame.writerIndex() + n);
@@ -391,6 +407,11 @@ final class PacketRing implements AutoCloseable {
         byte[] bytes = new byte[n];
         PlatformDependent.copyMemory(address, bytes, 0, n);
         return frame.writeBytes(bytes);
+    }
+
+    /** The capacity of the buffers frames that fit a slot are copied into: a slot's size, more than any. */
+    int frameCapacity() {
+        return slotSize;
     }
 
     /** A frame the kernel queued whole on the socket because it was larger than a slot. */

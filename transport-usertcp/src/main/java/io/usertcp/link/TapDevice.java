@@ -78,6 +78,8 @@ public final class TapDevice implements Link {
     private PacketRing ring;
     /** The drop-everything filter on the tun queue while the ring receives (kept alive for tun's sake). */
     private Pointer[] dropAll;
+    /** A buffer for the next frame from the ring, given back by {@link #recycle}. */
+    private ByteBuf ringSpare;
     /** Whether the ring's socket said the device went down, and no frame came through it since. */
     private boolean ringDown;
     /** Whether what the tun queue held before the ring took over has been read. */
@@ -285,7 +287,18 @@ public final class TapDevice implements Link {
 
     @Override
     public void recycle(ByteBuf frame) {
-        if (ring == null && spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
+        if (ring != null) {
+            // Frames that fit a slot come in buffers of one size: keep one for the next (no pool round trip,
+            // no leak-detector sampling per frame).
+            if (ringSpare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == ring.frameCapacity()
+                    && frame.hasMemoryAddress()) {
+                ringSpare = frame;
+            } else {
+                frame.release();
+            }
+            return;
+        }
+        if (spare == null && fd >= 0 && frame.refCnt() == 1 && frame.capacity() == frameCapacity
                 && frame.hasMemoryAddress() && spareAllocator != null) {
             spare = frame;
         } else {
@@ -344,8 +357,18 @@ public final class TapDevice implements Link {
             }
             tunDrained = true;
         }
-        ByteBuf f = ring.receive(alloc);
+        ByteBuf spareNow = ringSpare;
+        if (spareNow != null && spareAllocator != alloc) {
+            spareNow.release();
+            spareNow = null;
+        }
+        ringSpare = null;
+        ByteBuf f = ring.receive(alloc, spareNow);
+        if (f != spareNow && spareNow != null) {
+            ringSpare = spareNow; // not used this time
+        }
         if (f != null) {
+            spareAllocator = alloc;
             ringDown = false;
             return f;
         }
@@ -522,6 +545,10 @@ public final class TapDevice implements Link {
         fd = -1;
         if (ring != null) {
             ring.close();
+        }
+        if (ringSpare != null) {
+            ringSpare.release();
+            ringSpare = null;
         }
         if (spare != null) {
             spare.release();
