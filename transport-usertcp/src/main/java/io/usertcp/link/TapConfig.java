@@ -28,9 +28,7 @@ public final class TapConfig implements LinkFactory {
 
     private TapConfig(Builder b) {
         this.offload = b.offload;
-        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : RECEIVE_RING_PROPERTY >= 0
-                ? Math.min(RECEIVE_RING_PROPERTY, MAX_RECEIVE_RING)
-                : Math.max(256, Math.min(8192, DEFAULT_RECEIVE_RING_BYTES / PacketRing.slotSize(b.mtu, 10)));
+        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : DEFAULT_RECEIVE_RING;
         this.name = b.name;
         this.mtu = b.mtu;
         this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
@@ -40,14 +38,13 @@ public final class TapConfig implements LinkFactory {
     }
 
     /**
-     * Memory of the receive ring unless {@link Builder#receiveRing(int)} or the system property
-     * {@code io.usertcp.tap.receiveRing} (slots; 0 turns the ring off) say otherwise: 16 MiB, 8192 frames at
-     * MTU 1500 (at least 256 slots at large MTUs). It holds a burst of 10,000 connects' SYNs with room to spare.
+     * Slots of the receive ring unless {@link Builder#receiveRing(int)} says otherwise: the system property
+     * {@code io.usertcp.tap.receiveRing}, else 0 (off: frames are read with read(2)). Off by default because it
+     * did not measure better on the echo benchmarks (bench/README.md); 8192 slots (16 MiB at MTU 1500) hold a
+     * burst of 10,000 connects' SYNs.
      */
-    public static final int DEFAULT_RECEIVE_RING_BYTES = 16 << 20;
-    /** Slots of the receive ring from the system property {@code io.usertcp.tap.receiveRing}, or -1 (none). */
-    private static final int RECEIVE_RING_PROPERTY =
-            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", -1);
+    public static final int DEFAULT_RECEIVE_RING = Math.max(0, Math.min(
+            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", 0), 1 << 17));
     /** The most slots a receive ring may have. */
     public static final int MAX_RECEIVE_RING = 1 << 17;
 
@@ -194,7 +191,7 @@ public final class TapConfig implements LinkFactory {
          * {@code AF_PACKET} socket bound to the device) instead of one read(2) per frame; 0 turns it off.
          * The kernel copies each frame into the ring in the sender's context, so a sender that floods the device
          * pays for what it sends (as on a veth pair) instead of filling the device's queue for free, and the
-         * event loop takes frames without a system call each (default: on, {@link #DEFAULT_RECEIVE_RING_BYTES}).
+         * event loop takes frames without a system call each (default: {@link #DEFAULT_RECEIVE_RING}, off).
          * Costs {@code slots} x 2 KiB of kernel memory at MTU 1500 and needs CAP_NET_RAW; without it the device
          * falls back to read(2) (logged once). Each queue of a multi-queue device has a ring of its own; the rings
          * join one fanout group that gives each the frames of its tun queue ({@code PACKET_FANOUT_QM}).
