@@ -62,6 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 gcc -O2 -o "$work/holdconns" "$repo/bench/holdconns.c"
+# Only the jar is needed here; the tests run in CI (bash .ci/run).
 [ -f "$JAR" ] || (cd "$repo" && mvn -q -B -DskipTests package)
 
 kernel=$KERNEL

@@ -37,6 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
+// Leak detection off: its sampled stack traces would be measured as allocation; the unit tests check leaks.
 @Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=disabled"})
 public class HeaderBenchmark {
     static final int PAYLOAD = 64;

@@ -46,6 +46,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
+// Leak detection off: its sampled stack traces would be measured as allocation; the unit tests check leaks.
 @Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=disabled"})
 public class TcpInputBenchmark {
     static final int STACK_IP = 0xc6122802; // 198.18.40.2

@@ -7,16 +7,11 @@ import io.netty.util.internal.PlatformDependent;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import jnr.constants.platform.Errno;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-import jnr.ffi.annotations.SaveError;
-import jnr.ffi.types.size_t;
-import jnr.ffi.types.ssize_t;
 
 import java.io.IOException;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The receive side of a TAP device through a {@code PACKET_MMAP} ring ({@code AF_PACKET}, {@code TPACKET_V2}):
@@ -41,47 +36,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class PacketRing implements AutoCloseable {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(PacketRing.class);
 
-    /** The libc calls for a packet socket and its ring, bound with jnr-ffi. */
-    public interface Native {
-        /** {@code socket(2)}. */
-        @SaveError
-        int socket(int domain, int type, int protocol);
-
-        /** {@code bind(2)}. */
-        @SaveError
-        int bind(int fd, long addrAddress, int addrLen);
-
-        /** {@code setsockopt(2)}. */
-        @SaveError
-        int setsockopt(int fd, int level, int name, long valueAddress, int valueLen);
-
-        /** {@code getsockopt(2)}. */
-        @SaveError
-        int getsockopt(int fd, int level, int name, long valueAddress, long lengthAddress);
-
-        /** {@code recv(2)} into native memory. */
-        @SaveError
-        @ssize_t
-        long recv(int fd, long bufAddress, @size_t long len, int flags);
-
-        /** {@code munmap(2)}. */
-        @SaveError
-        int munmap(long addr, @size_t long length);
-
-        /** {@code setns(2)}. */
-        @SaveError
-        int setns(int fd, int nstype);
-
-        /** {@code if_nametoindex(3)}: 0 when there is no such interface. */
-        @SaveError
-        int if_nametoindex(String name);
-
-        /** {@code close(2)}. */
-        @SaveError
-        int close(int fd);
-    }
-
-    private static final Native C = LibraryLoader.create(Native.class).load("c");
+    private static final SocketCalls C = SocketCalls.C;
 
     private static final int AF_PACKET = 17;
     private static final int SOCK_RAW = 3;
@@ -105,7 +60,6 @@ final class PacketRing implements AutoCloseable {
     private static final int MSG_DONTWAIT = 0x40;
     private static final int PROT_READ_WRITE = 0x3;
     private static final int MAP_SHARED = 0x1;
-    private static final int CLONE_NEWNET = 0x40000000;
     private static final int EAGAIN = Errno.EAGAIN.intValue();
     private static final int EINTR = Errno.EINTR.intValue();
 
@@ -171,7 +125,8 @@ final class PacketRing implements AutoCloseable {
         if (!PlatformDependent.hasUnsafe()) {
             throw new IOException("the receive ring needs direct memory access (sun.misc.Unsafe), which is off");
         }
-        long opened = nsFd < 0 ? socket(device) : socketIn(device, nsFd, nsName);
+        long opened = nsFd < 0 ? socket(device)
+                : InNamespace.call(nsFd, nsName, "opening a packet socket", () -> socket(device));
         int fd = (int) opened;
         int ifindex = (int) (opened >>> 32);
         try {
@@ -293,47 +248,6 @@ final class PacketRing implements AutoCloseable {
         return ((long) ifindex << 32) | (fd & 0xffffffffL);
     }
 
-    /** A packet socket made in the namespace behind {@code nsFd}, by a short-lived thread that enters it. */
-    private static long socketIn(String device, int nsFd, String nsName) throws IOException {
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            try {
-                if (C.setns(nsFd, CLONE_NEWNET) != 0) {
-                    throw new IOException("cannot enter network namespace '" + nsName + "': setns failed: "
-                            + LibC.errnoMessage(errno()));
-                }
-                result.set(socket(device));
-            } catch (IOException | RuntimeException | Error e) {
-                result.set(e);
-            }
-        }, "usertcp-netns-" + nsName);
-        t.setDaemon(true);
-        t.start();
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the thread does not block: wait for it so its socket is not lost
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        Object r = result.get();
-        if (r instanceof Long opened) {
-            return opened;
-        }
-        if (r instanceof IOException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        if (r instanceof RuntimeException e) {
-            throw e;
-        }
-        throw (Error) r;
-    }
-
     private static int errno() {
         return LibC.errno();
     }
@@ -346,16 +260,9 @@ final class PacketRing implements AutoCloseable {
     /**
      * Takes the next frame from the ring: a buffer from {@code alloc} holding exactly the frame (with the vnet
      * header in front when offload is on), or {@code null} when the ring is empty. Frames that did not fit a slot
-     * and could not be queued whole either are dropped and counted ({@link #truncated()}).
-     */
-    ByteBuf receive(ByteBufAllocator alloc) throws IOException {
-        return receive(alloc, null);
-    }
-
-    /**
-     * As {@link #receive(ByteBufAllocator)}, copying a frame that fits into {@code spare} (a buffer of
-     * {@link #frameCapacity()} bytes nobody else holds) instead of a new buffer: the caller learns that it was
-     * used when it is the buffer returned.
+     * and could not be queued whole either are dropped and counted ({@link #drops()}). A frame that fits
+     * is copied into {@code spare} when it is not null (a buffer of {@link #frameCapacity()} bytes nobody else
+     * holds): the caller learns that it was used when it is the buffer returned.
      */
     ByteBuf receive(ByteBufAllocator alloc, ByteBuf spare) throws IOException {
         for (;;) {
@@ -460,11 +367,6 @@ final class PacketRing implements AutoCloseable {
             return 0;
         }
         return scratch.getInt(0);
-    }
-
-    /** Frames dropped because they fit neither a slot nor the socket's queue. */
-    long truncated() {
-        return truncated;
     }
 
     /**

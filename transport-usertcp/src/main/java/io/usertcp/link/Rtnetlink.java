@@ -2,17 +2,12 @@ package io.usertcp.link;
 
 import jnr.constants.platform.Errno;
 import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
-import jnr.ffi.annotations.SaveError;
-import jnr.ffi.types.size_t;
-import jnr.ffi.types.ssize_t;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static io.usertcp.link.NetlinkMessage.AF_UNSPEC;
 import static io.usertcp.link.NetlinkMessage.NLMSG_DONE;
@@ -41,7 +36,6 @@ final class Rtnetlink implements AutoCloseable {
     private static final int SOL_NETLINK = 270;
     private static final int NETLINK_CAP_ACK = 10;
     private static final int NETLINK_EXT_ACK = 11;
-    private static final int CLONE_NEWNET = 0x40000000;
     /** {@code sizeof(struct sockaddr_nl)}: family, pad, port id, groups. */
     private static final int SOCKADDR_NL_LEN = 12;
     private static final int BUFFER_SIZE = 32 * 1024;
@@ -53,43 +47,7 @@ final class Rtnetlink implements AutoCloseable {
             + " docker run --cap-add NET_ADMIN, or configure the device beforehand and open it without kernel"
             + " addresses)";
 
-    /** The libc calls for netlink and namespaces, bound with jnr-ffi. */
-    public interface Native {
-        /** {@code socket(2)}. */
-        @SaveError
-        int socket(int domain, int type, int protocol);
-
-        /** {@code bind(2)} to the address at {@code addrAddress}. */
-        @SaveError
-        int bind(int fd, long addrAddress, int addrLen);
-
-        /** {@code setsockopt(2)} with the option value at {@code valueAddress}. */
-        @SaveError
-        int setsockopt(int fd, int level, int name, long valueAddress, int valueLen);
-
-        /**
-         * {@code send(2)} from native memory (an unconnected netlink socket sends to the kernel). Not
-         * {@code sendto}: through jnr-ffi 2.2.17 its sixth argument reached the kernel as garbage (EINVAL).
-         */
-        @SaveError
-        @ssize_t
-        long send(int fd, long bufAddress, @size_t long len, int flags);
-
-        /** {@code recv(2)} into native memory. */
-        @SaveError
-        @ssize_t
-        long recv(int fd, long bufAddress, @size_t long len, int flags);
-
-        /** {@code setns(2)}. */
-        @SaveError
-        int setns(int fd, int nstype);
-
-        /** {@code close(2)}. */
-        @SaveError
-        int close(int fd);
-    }
-
-    private static final Native C = LibraryLoader.create(Native.class).load("c");
+    private static final SocketCalls C = SocketCalls.C;
     private static final Runtime RUNTIME = Runtime.getRuntime(C);
 
     private final int fd;
@@ -129,46 +87,7 @@ final class Rtnetlink implements AutoCloseable {
      * thread of the caller changes namespace. Needs CAP_SYS_ADMIN, as {@code ip -n} does.
      */
     static Rtnetlink openIn(int nsFd, String nsName) throws IOException {
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            try {
-                if (C.setns(nsFd, CLONE_NEWNET) != 0) {
-                    int errno = errno();
-                    throw new IOException("cannot enter network namespace '" + nsName + "': setns failed: "
-                            + LibC.errnoMessage(errno) + (errno == EPERM
-                            ? " (entering a network namespace needs CAP_SYS_ADMIN)" : ""));
-                }
-                result.set(open());
-            } catch (IOException | RuntimeException | Error e) {
-                result.set(e);
-            }
-        }, "usertcp-netns-" + nsName);
-        t.setDaemon(true);
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            try {
-                t.join(); // the thread does not block: wait for it so its socket is not lost
-            } catch (InterruptedException again) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        Object r = result.get();
-        if (r instanceof Rtnetlink nl) {
-            return nl;
-        }
-        if (r instanceof IOException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        if (r instanceof RuntimeException e) {
-            throw e;
-        }
-        if (r instanceof Error e) {
-            throw e;
-        }
-        throw new IOException("interrupted while opening a netlink socket in network namespace '" + nsName + "'");
+        return InNamespace.call(nsFd, nsName, "opening a netlink socket", Rtnetlink::open);
     }
 
     private void setUp() throws IOException {

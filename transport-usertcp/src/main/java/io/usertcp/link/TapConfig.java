@@ -37,6 +37,9 @@ public final class TapConfig implements LinkFactory {
         this.namespace = b.namespace;
     }
 
+    /** The most slots a receive ring may have. */
+    public static final int MAX_RECEIVE_RING = 1 << 17;
+
     /**
      * Slots of the receive ring unless {@link Builder#receiveRing(int)} says otherwise: the system property
      * {@code io.usertcp.tap.receiveRing}, else 0 (off: frames are read with read(2)). Off by default because it
@@ -44,9 +47,8 @@ public final class TapConfig implements LinkFactory {
      * burst of 10,000 connects' SYNs.
      */
     public static final int DEFAULT_RECEIVE_RING = Math.max(0, Math.min(
-            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", 0), 1 << 17));
-    /** The most slots a receive ring may have. */
-    public static final int MAX_RECEIVE_RING = 1 << 17;
+            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", 0),
+            TapConfig.MAX_RECEIVE_RING));
 
     /** A builder for the device called {@code name} (at most 15 characters, as Linux allows). */
     public static Builder builder(String name) {

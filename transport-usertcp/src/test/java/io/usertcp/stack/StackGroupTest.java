@@ -269,7 +269,8 @@ class StackGroupTest {
 
             @Override
             public Iterator<ByteBuf> iterator() {
-                throw new UnsupportedOperationException();
+                // The inbox is only offered to and polled, never iterated: fail loudly if that ever changes.
+                throw new UnsupportedOperationException("the inbox is not iterated");
             }
         };
         StackGroup g = new StackGroup(2);
