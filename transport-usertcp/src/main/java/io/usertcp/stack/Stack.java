@@ -55,6 +55,8 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final TcpLayer tcp;
     private final UdpLayer udp;
     private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
+    /** Sockets with work left for later turns, one dispatched per turn after those input made ready. */
+    private final ArrayDeque<TcpSocket> nextTurn = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private final PcapngWriter capture; // null: no capture
@@ -268,6 +270,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return iface.loopbackPending() > 0 || (member != null && member.hasInbox());
     }
 
+    /** True if sockets wait for their dispatch on the next turn ({@link #readyNextTurn}): the owner must not block. */
+    public boolean hasNextTurnEvents() {
+        return !nextTurn.isEmpty();
+    }
+
     /** Fires due timers; returns how many fired. */
     public int runTimers() {
         return timers.runExpired(clock.nanoTime());
@@ -278,10 +285,25 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return timers.nextDeadline();
     }
 
-    /** Delivers collected socket events to their handlers; returns how many sockets were told. */
+    /**
+     * Delivers collected socket events to their handlers; returns how many sockets were told: those that this
+     * turn's input made ready, in the order it did, then one of the sockets carried over from earlier turns
+     * ({@link #readyNextTurn}), round-robin. A connection with more to read than one read loop takes (a bulk
+     * transfer) so gets one read loop per turn, and the turn stays short: a request that arrives on another
+     * connection meanwhile is answered on the next turn, not after the bulk connection's backlog. A socket
+     * queued for the next turn while it is told waits for a later turn.
+     */
     public int dispatchEvents() {
+        return dispatchEvents(1);
+    }
+
+    /** {@link #dispatchEvents()} with up to {@code carried} of the sockets carried over. */
+    private int dispatchEvents(int carried) {
         int n = 0;
         TcpSocket s;
+        for (int i = 0; i < carried && (s = nextTurn.poll()) != null; i++) {
+            ready.add(s);
+        }
         while ((s = ready.poll()) != null) {
             try {
                 s.dispatch();
@@ -323,6 +345,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     @Override
     public void ready(UdpSocket s) {
         udpReady.add(s);
+    }
+
+    @Override
+    public void readyNextTurn(TcpSocket s) {
+        nextTurn.add(s);
     }
 
     @Override
@@ -407,7 +434,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     public void linkFailed(IOException cause) {
         stats.linkFailures++;
         tcp.linkFailed(cause);
-        dispatchEvents();
+        dispatchEvents(Integer.MAX_VALUE);
     }
 
     /** Resets every connection, frees queued frames and closes the link. Idempotent. */
@@ -423,7 +450,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         tcp.closeAll();
         udp.closeAll();
         flush();
-        dispatchEvents();
+        dispatchEvents(Integer.MAX_VALUE);
         network.close();
         if (capture != null) {
             capture.close();
