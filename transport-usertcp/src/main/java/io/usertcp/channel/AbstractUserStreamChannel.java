@@ -27,9 +27,11 @@ import java.nio.channels.NotYetConnectedException;
 abstract class AbstractUserStreamChannel extends AbstractUserChannel implements DuplexChannel {
     /**
      * Bytes one read loop takes at most (besides the {@link RecvByteBufAllocator}'s limits) before the other
-     * connections of the loop get their turn; what is left is read on the loop's next turn.
+     * connections of the loop get their turn; what is left is read on later turns (see {@link #readLoopBudget}).
      */
     static final int READ_LOOP_BYTES = 64 * 1024;
+    /** How many read loops' worth a connection that has had the event loop to itself for a while takes at once. */
+    static final int SOLO_READ_LOOPS = 4;
     volatile TcpConnection connection;
     volatile boolean active;
     private volatile boolean inputShutdown;
@@ -189,11 +191,16 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     /**
      * What one read loop takes at most: {@link #READ_LOOP_BYTES} rounded down to whole segments of the
      * connection's MSS (at least one), so that an application that writes back or forwards what it reads (an
-     * echo, a proxy) writes whole segments, not a short one after every read loop (one more frame per 64 KiB).
+     * echo, a proxy) writes whole segments, not a short one after every read loop (one more frame per 64 KiB);
+     * {@link #SOLO_READ_LOOPS} times that for a connection that has had the loop to itself for a while
+     * ({@link io.usertcp.stack.Stack#hadTheLoopAlone}): larger writes, fewer wake-ups of its peer, while nobody
+     * waits behind it.
      */
-    private static int readLoopBudget(TcpConnection c) {
+    private int readLoopBudget(TcpConnection c) {
         int segment = Math.max(1, c.mss());
-        return Math.max(segment, READ_LOOP_BYTES / segment * segment);
+        int budget = Math.max(segment, READ_LOOP_BYTES / segment * segment);
+        UserTcpIoRegistration r = userRegistration();
+        return r != null && r.ioHandler().stack().hadTheLoopAlone(c) ? SOLO_READ_LOOPS * budget : budget;
     }
 
     /**

@@ -58,6 +58,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     /** Sockets with work left for later turns, one dispatched per turn after those input made ready. */
     private final ArrayDeque<TcpSocket> nextTurn = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
+    /** Turns in a row that told only one socket, after which it {@link #hadTheLoopAlone}. */
+    public static final int SOLO_TURNS = 8;
+    /** The socket told last, and on how many turns in a row it was the only one told. */
+    private TcpSocket soloSocket;
+    private int soloTurns;
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private final PcapngWriter capture; // null: no capture
     /** This stack's part in a group of stacks sharing the link, or null (alone). */
@@ -305,6 +310,10 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             ready.add(s);
         }
         while ((s = ready.poll()) != null) {
+            if (s != soloSocket) {
+                soloSocket = s;
+                soloTurns = 0;
+            }
             try {
                 s.dispatch();
             } catch (RuntimeException e) {
@@ -314,6 +323,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         }
         UdpSocket u;
         while ((u = udpReady.poll()) != null) {
+            soloSocket = null;
             try {
                 u.dispatch();
             } catch (RuntimeException e) {
@@ -321,7 +331,21 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             }
             n++;
         }
+        if (n == 1) {
+            soloTurns++;
+        } else if (n > 1) {
+            soloTurns = 0;
+        }
         return n;
+    }
+
+    /**
+     * True if {@code s} has had the loop to itself for a while: it was the only socket told on each of the last
+     * {@value #SOLO_TURNS} turns that told any. Such a socket may take more per turn (fewer, larger writes; fewer
+     * wake-ups of its peer) with nobody to wait for it; it loses that as soon as another socket is told.
+     */
+    public boolean hadTheLoopAlone(TcpSocket s) {
+        return s == soloSocket && soloTurns >= SOLO_TURNS;
     }
 
     /** Sends the ACKs owed after a batch of input. */
