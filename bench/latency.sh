@@ -108,7 +108,7 @@ if [ "${BENCH_WARMUP:-1}" != 0 ]; then
     ip netns exec "$NS_A" "$work/echoload" mixed "$ADDR" "$PORT" 2 0 "$RR" "$SIZE" >/dev/null 2>&1 || true
 fi
 
-FIGS=(p50_us p99_us p999_us bulk_mib_per_s_each_way)
+FIGS=(round_trips_per_s p50_us p99_us p999_us bulk_mib_per_s_each_way)
 declare -A V # V[server.load.figure] = the values of the rounds, one per line
 declare -A R # R[server.load.figure] = their median
 failed=0
@@ -153,6 +153,7 @@ printf '%-22s | %9s %9s %7s | %9s %9s %7s | %8s %8s\n' "rr ${SIZE} B latency (us
 row "p50" p50_us
 row "p99" p99_us
 row "p99.9" p999_us
+row "rr round trips/s" round_trips_per_s
 printf '%-22s | %9s %9s %7s | %9s %9s %7s | %8s %8s\n' "bulk (MiB/s each way)" - \
     "${R[usertcp.loaded.bulk_mib_per_s_each_way]:-FAIL}" "" - "${R[epoll.loaded.bulk_mib_per_s_each_way]:-FAIL}" "" \
     "" "$(ratio "${R[usertcp.loaded.bulk_mib_per_s_each_way]:-}" "${R[epoll.loaded.bulk_mib_per_s_each_way]:-}")"
