@@ -153,8 +153,9 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
                     break;
                 }
                 ByteBuf b = h.allocate(alloc);
-                h.attemptedBytesRead(Math.min(b.writableBytes(), budget));
-                int n = c.read(b, budget);
+                int max = budget > 0 ? budget : Integer.MAX_VALUE; // spent: only after the FIN, read to the end
+                h.attemptedBytesRead(Math.min(b.writableBytes(), max));
+                int n = c.read(b, max);
                 h.lastBytesRead(n);
                 h.incMessagesRead(1);
                 budget -= n;

@@ -5,6 +5,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -43,7 +44,7 @@ class ReadFairnessTest {
 
     @AfterAll
     static void stop() throws Exception {
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(30, TimeUnit.SECONDS);
     }
 
     /** A child that counts what it reads, and reports how much the bulk child had read when it read. */
@@ -62,10 +63,19 @@ class ReadFairnessTest {
         };
     }
 
+    /**
+     * {@code f} once done, failing the test if it failed or took more than 10 s: a loop that stopped taking
+     * tasks fails the test instead of hanging it.
+     */
+    private static ChannelFuture done(ChannelFuture f, String what) throws Exception {
+        assertThat(f.await(10, TimeUnit.SECONDS)).as("%s done within 10 s", what).isTrue();
+        return f.sync();
+    }
+
     private static Channel client(int port) throws Exception {
-        return new Bootstrap().group(group).channel(UserTcpChannel.class)
+        return done(new Bootstrap().group(group).channel(UserTcpChannel.class)
                 .handler(new ChannelInboundHandlerAdapter())
-                .connect(new InetSocketAddress("198.18.0.2", port)).sync().channel();
+                .connect(new InetSocketAddress("198.18.0.2", port)), "connect").channel();
     }
 
     @Test
@@ -76,7 +86,7 @@ class ReadFairnessTest {
         BlockingQueue<Long> bulkReadWhenRrRead = new LinkedBlockingQueue<>();
         CompletableFuture<Channel> bulkChild = new CompletableFuture<>();
         CompletableFuture<Channel> rrChild = new CompletableFuture<>();
-        Channel server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+        Channel server = done(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -86,7 +96,7 @@ class ReadFairnessTest {
                                 : counter(rrRead, bulkReadWhenRrRead, bulkRead));
                         (bulk ? bulkChild : rrChild).complete(ch);
                     }
-                }).bind(port).sync().channel();
+                }).bind(port), "bind").channel();
         Channel bulkClient = client(port);
         Channel bulk = bulkChild.get(10, TimeUnit.SECONDS);
         Channel rrClient = client(port);
@@ -94,20 +104,20 @@ class ReadFairnessTest {
         try {
             rr.config().setAutoRead(true);
             int backlog = 768 * 1024; // within the receive buffer (1 MiB): all of it waits in the stack, unread
-            bulkClient.writeAndFlush(Unpooled.wrappedBuffer(new byte[backlog])).sync();
+            done(bulkClient.writeAndFlush(Unpooled.wrappedBuffer(new byte[backlog])), "write");
             UserTcpChannel bulkChannel = (UserTcpChannel) bulk;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (bulk.eventLoop().submit(() -> bulkChannel.connection.readableBytes()).get() < backlog
+            while (bulk.eventLoop().submit(() -> bulkChannel.connection.readableBytes()).get(10, TimeUnit.SECONDS) < backlog
                     && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertThat(bulk.eventLoop().submit(() -> bulkChannel.connection.readableBytes()).get()).isEqualTo(backlog);
+            assertThat(bulk.eventLoop().submit(() -> bulkChannel.connection.readableBytes()).get(10, TimeUnit.SECONDS)).isEqualTo(backlog);
 
             // At once, on the loop: the bulk child starts reading its backlog, and the rr client sends a request.
             bulk.eventLoop().submit(() -> {
                 bulk.config().setAutoRead(true);
                 rrClient.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {42}));
-            }).get();
+            }).get(10, TimeUnit.SECONDS);
 
             Long bulkReadThen = bulkReadWhenRrRead.poll(10, TimeUnit.SECONDS);
             assertThat(bulkReadThen).as("the request was read").isNotNull();
@@ -121,9 +131,51 @@ class ReadFairnessTest {
             assertThat(bulkRead.get()).as("and the whole backlog is read in the end").isEqualTo(backlog);
             assertThat(rrRead.get()).isEqualTo(1);
         } finally {
-            bulkClient.close().sync();
-            rrClient.close().sync();
-            server.close().sync();
+            bulkClient.close().await(10, TimeUnit.SECONDS);
+            rrClient.close().await(10, TimeUnit.SECONDS);
+            server.close().await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void dataBeforeTheFinIsReadToTheEndBeyondTheBudget() throws Exception {
+        int port = 7102;
+        AtomicLong read = new AtomicLong();
+        CompletableFuture<Long> readAtEnd = new CompletableFuture<>();
+        CompletableFuture<Channel> childFuture = new CompletableFuture<>();
+        Channel server = done(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                read.addAndGet(((ByteBuf) msg).readableBytes());
+                                ((ByteBuf) msg).release();
+                            }
+
+                            @Override
+                            public void channelInactive(ChannelHandlerContext ctx) {
+                                readAtEnd.complete(read.get());
+                            }
+                        });
+                        childFuture.complete(ch);
+                    }
+                }).bind(port), "bind").channel();
+        Channel client = client(port);
+        childFuture.get(10, TimeUnit.SECONDS);
+        try {
+            int backlog = 4 * AbstractUserStreamChannel.READ_LOOP_BYTES; // more than one read loop's budget
+            done(client.writeAndFlush(Unpooled.wrappedBuffer(new byte[backlog])), "write");
+            // The FIN behind the data: the hang-up is read whether or not a read is pending, to the end of input.
+            done(((UserTcpChannel) client).shutdownOutput(), "shutdownOutput");
+            // (A read loop that stopped at its budget here, or read nothing more once it was spent, would never
+            // come to the end.)
+            assertThat(readAtEnd.get(10, TimeUnit.SECONDS)).as("all read, then the end of input").isEqualTo(backlog);
+        } finally {
+            client.close().await(10, TimeUnit.SECONDS);
+            server.close().await(10, TimeUnit.SECONDS);
         }
     }
 
@@ -132,7 +184,7 @@ class ReadFairnessTest {
         int port = 7101;
         BlockingQueue<Integer> loops = new LinkedBlockingQueue<>();
         CompletableFuture<Channel> childFuture = new CompletableFuture<>();
-        Channel server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+        Channel server = done(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -154,19 +206,19 @@ class ReadFairnessTest {
                         });
                         childFuture.complete(ch);
                     }
-                }).bind(port).sync().channel();
+                }).bind(port), "bind").channel();
         Channel client = client(port);
         Channel child = childFuture.get(10, TimeUnit.SECONDS);
         try {
             int backlog = 512 * 1024;
-            client.writeAndFlush(Unpooled.wrappedBuffer(new byte[backlog])).sync();
+            done(client.writeAndFlush(Unpooled.wrappedBuffer(new byte[backlog])), "write");
             UserTcpChannel c = (UserTcpChannel) child;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (child.eventLoop().submit(() -> c.connection.readableBytes()).get() < backlog
+            while (child.eventLoop().submit(() -> c.connection.readableBytes()).get(10, TimeUnit.SECONDS) < backlog
                     && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            int mss = child.eventLoop().submit(() -> c.connection.mss()).get();
+            int mss = child.eventLoop().submit(() -> c.connection.mss()).get(10, TimeUnit.SECONDS);
             int budget = Math.max(mss, AbstractUserStreamChannel.READ_LOOP_BYTES / mss * mss);
             child.config().setAutoRead(true);
             long total = 0;
@@ -183,8 +235,8 @@ class ReadFairnessTest {
             }
             assertThat(total).isEqualTo(backlog);
         } finally {
-            client.close().sync();
-            server.close().sync();
+            client.close().await(10, TimeUnit.SECONDS);
+            server.close().await(10, TimeUnit.SECONDS);
         }
     }
 }
