@@ -8,6 +8,11 @@
  *   echoload crr   HOST PORT SECONDS          connect, 1-byte round trip, close, one connection after another
  *   echoload burst HOST PORT N [SIZE]         N connections opened at once, then SIZE bytes (default 64, at most
  *                                             65536) echoed on each
+ *   echoload mixed HOST PORT SECONDS BULK [RR [SIZE]]
+ *                                             latency under load: BULK connections stream through the echo (both
+ *                                             ways, every byte compared) while RR connections (default 1) do
+ *                                             round trips of SIZE bytes (default 1) for SECONDS; with BULK 0 the
+ *                                             same round trips alone
  *
  * HOST is an IPv4 or IPv6 literal (198.18.6.2, fd00:198::2). All sockets are the kernel's, with TCP_NODELAY.
  *
@@ -17,6 +22,9 @@
  *   bulk:  bytes, verified_bytes, seconds, mib_per_s_each_way
  *   crr:   connections, seconds, connections_per_s, p50_us, p99_us, max_us (one whole connection each)
  *   burst: connections, bytes_each, connect_s (until all were established), total_s (until all had echoed)
+ *   mixed: bulk_connections, rr_connections, rr_size, seconds, round_trips, round_trips_per_s, p50_us, p99_us,
+ *          p999_us, max_us (of the rr round trips), bulk_verified_bytes, bulk_mib_per_s_each_way (all bulk
+ *          connections together, while the round trips ran)
  * Times are measured with CLOCK_MONOTONIC; seconds is the measured duration, not the one asked for.
  *
  * Exit status: 0 when everything was echoed intact; 1 on any error (a failed system call, a connection refused
@@ -33,6 +41,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -440,6 +449,268 @@ static void bulk(long mib) {
     free(buf);
 }
 
+/* ---- mixed: rr round trips while bulk flows run on other connections ------------------------------------ */
+
+/* mixed: bytes a bulk connection may have sent and not yet had back. The Netty echo servers read whatever comes
+ * and queue what they cannot send yet (no back-pressure): this bounds what they hold, about as much as the kernel's
+ * socket buffers would. */
+#define BULK_IN_FLIGHT (4 << 20)
+/* mixed: how long the bulk flows run before the rr round trips start, so that they are measured at full speed. */
+#define RAMP_SECONDS 0.5
+
+struct bulk_conn {
+    int fd;
+    int writing;       /* EPOLLOUT is on */
+    uint64_t sent, echoed;
+};
+
+struct bulk_load {
+    int conns;
+    struct bulk_conn *c;
+    int ep;
+    int stop;        /* set by the main thread: stop writing, take back what is in flight (atomic) */
+    uint64_t echoed; /* all connections, as the bulk thread counted it last (atomic) */
+};
+
+static void bulk_interest(struct bulk_load *b, int i, int writing) {
+    struct bulk_conn *x = &b->c[i];
+    if (x->writing == writing) {
+        return;
+    }
+    x->writing = writing;
+    struct epoll_event ev = {.events = EPOLLIN | (writing ? EPOLLOUT : 0), .data.u32 = (uint32_t) i};
+    if (epoll_ctl(b->ep, EPOLL_CTL_MOD, x->fd, &ev) != 0) {
+        fail("bulk connection %d: epoll_ctl: %s", i, strerror(errno));
+    }
+}
+
+/* The bulk thread: every connection writes the pattern (connection i from offset i * 7919) as fast as the server
+ * takes it, at most BULK_IN_FLIGHT ahead of what came back, and compares every byte that comes back. After stop,
+ * it writes no more and returns once everything sent has come back. */
+static void *bulk_run(void *arg) {
+    struct bulk_load *b = arg;
+    unsigned char *buf = malloc(CHUNK);
+    struct epoll_event evs[64];
+    if (buf == NULL) {
+        fail("out of memory");
+    }
+    uint64_t total = 0;
+    int stopping = 0;
+    for (;;) {
+        if (!stopping && __atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
+            stopping = 1;
+            for (int i = 0; i < b->conns; i++) {
+                bulk_interest(b, i, 0);
+            }
+        }
+        if (stopping) {
+            int done = 1;
+            for (int i = 0; i < b->conns && done; i++) {
+                done = b->c[i].echoed == b->c[i].sent;
+            }
+            if (done) {
+                break;
+            }
+        }
+        int k = epoll_wait(b->ep, evs, 64, stopping ? STALL_MS : 100);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            fail("bulk: epoll_wait: %s", strerror(errno));
+        }
+        if (k == 0 && stopping) {
+            fail("bulk: no echo for %d s", STALL_MS / 1000);
+        }
+        for (int j = 0; j < k; j++) {
+            int i = (int) evs[j].data.u32;
+            struct bulk_conn *x = &b->c[i];
+            uint64_t base = (uint64_t) i * 7919; /* each connection its own place in the pattern */
+            if (evs[j].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                ssize_t r = read(x->fd, buf, CHUNK);
+                if (r < 0 && errno != EAGAIN && errno != EINTR) {
+                    fail("bulk connection %d: read: %s", i, strerror(errno));
+                }
+                if (r == 0) {
+                    fail("bulk connection %d: the server closed the connection after echoing %llu bytes", i,
+                         (unsigned long long) x->echoed);
+                }
+                if (r > 0) {
+                    if (x->echoed + (uint64_t) r > x->sent) {
+                        fail("bulk connection %d: %llu bytes came back, only %llu were sent", i,
+                             (unsigned long long) (x->echoed + (uint64_t) r), (unsigned long long) x->sent);
+                    }
+                    const unsigned char *want = pattern + (base + x->echoed) % PERIOD;
+                    if (memcmp(buf, want, (size_t) r) != 0) {
+                        size_t at = 0;
+                        while (buf[at] == want[at]) {
+                            at++;
+                        }
+                        fail("bulk connection %d: corrupt echo at byte %llu: sent 0x%02x, got 0x%02x back", i,
+                             (unsigned long long) (x->echoed + at), want[at], buf[at]);
+                    }
+                    x->echoed += (uint64_t) r;
+                    total += (uint64_t) r;
+                    __atomic_store_n(&b->echoed, total, __ATOMIC_RELAXED);
+                }
+            }
+            if (!stopping && (evs[j].events & EPOLLOUT)) {
+                uint64_t room = BULK_IN_FLIGHT - (x->sent - x->echoed);
+                size_t len = room < CHUNK ? (size_t) room : CHUNK;
+                ssize_t w = len > 0 ? write(x->fd, pattern + (base + x->sent) % PERIOD, len) : 0;
+                if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                    fail("bulk connection %d: write: %s", i, strerror(errno));
+                }
+                if (w > 0) {
+                    x->sent += (uint64_t) w;
+                }
+            }
+            if (!stopping) {
+                bulk_interest(b, i, x->sent - x->echoed < BULK_IN_FLIGHT);
+            }
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+struct rr_thread {
+    int fd;
+    int fifo; /* runs with SCHED_FIFO */
+    size_t size;
+    double end;
+    struct samples s;
+};
+
+/* One rr connection: SIZE bytes written, SIZE bytes read back and compared, until the end time. */
+static void *rr_run(void *arg) {
+    struct rr_thread *t = arg;
+    unsigned char msg[CHUNK], got[CHUNK];
+    /* Real-time priority (when allowed: root or CAP_SYS_NICE), so that the client's own bulk thread does not
+     * delay the round trips on a machine with few cores: what is measured is the server's delay. */
+    struct sched_param sp = {.sched_priority = 1};
+    t->fifo = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+    long n = 0;
+    while (now() < t->end) {
+        for (size_t i = 0; i < t->size; i++) {
+            msg[i] = (unsigned char) ('A' + (n + (long) i) % 26);
+        }
+        double t0 = now();
+        size_t off = 0;
+        while (off < t->size) {
+            ssize_t w = write(t->fd, msg + off, t->size - off);
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                fail("rr round trip %ld: write: %s", n, w < 0 ? strerror(errno) : "nothing written");
+            }
+            off += (size_t) w;
+        }
+        off = 0;
+        while (off < t->size) {
+            ssize_t r = read(t->fd, got + off, t->size - off);
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r == 0) {
+                fail("rr round trip %ld: the server closed the connection", n);
+            }
+            if (r < 0) {
+                fail("rr round trip %ld: read: %s", n, errno == EAGAIN || errno == EWOULDBLOCK
+                     ? "no echo for 10 s" : strerror(errno));
+            }
+            off += (size_t) r;
+        }
+        add_sample(&t->s, now() - t0);
+        if (memcmp(msg, got, t->size) != 0) {
+            fail("rr round trip %ld: the echo differs from what was sent", n);
+        }
+        n++;
+    }
+    return NULL;
+}
+
+/* mixed: BULK bulk connections stream through the echo while RR connections do round trips of SIZE bytes for
+ * SECONDS; with BULK 0 the same round trips alone. */
+static void mixed(double seconds, int bulk_conns, int rr_conns, size_t size) {
+    make_pattern();
+    struct bulk_load b = {.conns = bulk_conns, .c = calloc(bulk_conns > 0 ? bulk_conns : 1, sizeof *b.c),
+                          .ep = epoll_create1(EPOLL_CLOEXEC)};
+    struct rr_thread *rr = calloc(rr_conns, sizeof *rr);
+    pthread_t *rr_threads = calloc(rr_conns, sizeof *rr_threads), bulk_thread;
+    if (b.c == NULL || rr == NULL || rr_threads == NULL || b.ep < 0) {
+        fail("setup: %s", strerror(errno));
+    }
+    for (int i = 0; i < bulk_conns; i++) {
+        b.c[i].fd = start_connect();
+        wait_for(b.c[i].fd, POLLOUT, "connect");
+        check_connected(b.c[i].fd);
+        b.c[i].writing = 1;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t) i};
+        if (epoll_ctl(b.ep, EPOLL_CTL_ADD, b.c[i].fd, &ev) != 0) {
+            fail("epoll_ctl: %s", strerror(errno));
+        }
+    }
+    for (int i = 0; i < rr_conns; i++) {
+        rr[i].fd = connect_blocking();
+        rr[i].size = size;
+    }
+    if (bulk_conns > 0) {
+        if (pthread_create(&bulk_thread, NULL, bulk_run, &b) != 0) {
+            fail("pthread_create failed");
+        }
+        struct timespec ramp = {.tv_sec = 0, .tv_nsec = (long) (RAMP_SECONDS * 1e9)};
+        nanosleep(&ramp, NULL);
+    }
+    double t0 = now();
+    uint64_t echoed0 = __atomic_load_n(&b.echoed, __ATOMIC_RELAXED);
+    for (int i = 0; i < rr_conns; i++) {
+        rr[i].end = t0 + seconds;
+        if (pthread_create(&rr_threads[i], NULL, rr_run, &rr[i]) != 0) {
+            fail("pthread_create failed");
+        }
+    }
+    for (int i = 0; i < rr_conns; i++) {
+        pthread_join(rr_threads[i], NULL);
+    }
+    double t1 = now();
+    uint64_t echoed1 = __atomic_load_n(&b.echoed, __ATOMIC_RELAXED);
+    if (bulk_conns > 0) {
+        __atomic_store_n(&b.stop, 1, __ATOMIC_RELAXED);
+        pthread_join(bulk_thread, NULL);
+    }
+    struct samples all = {0};
+    int fifo = 1;
+    for (int i = 0; i < rr_conns; i++) {
+        fifo &= rr[i].fifo;
+        for (size_t j = 0; j < rr[i].s.n; j++) {
+            add_sample(&all, rr[i].s.us[j] / 1e6);
+        }
+        free(rr[i].s.us);
+        close(rr[i].fd);
+    }
+    uint64_t verified = 0;
+    for (int i = 0; i < bulk_conns; i++) {
+        verified += b.c[i].echoed;
+        close(b.c[i].fd);
+    }
+    qsort(all.us, all.n, sizeof *all.us, cmp_float);
+    size_t n = all.n;
+    printf("bulk_connections %d\nrr_connections %d\nrr_size %zu\nseconds %.3f\nround_trips %zu\n"
+           "round_trips_per_s %.0f\nrr_sched %s\n", bulk_conns, rr_conns, size, t1 - t0, n, n / (t1 - t0),
+           fifo ? "fifo" : "other");
+    printf("p50_us %.1f\np99_us %.1f\np999_us %.1f\nmax_us %.1f\n", n ? all.us[n / 2] : 0.0,
+           n ? all.us[n * 99 / 100] : 0.0, n ? all.us[n * 999 / 1000] : 0.0, n ? all.us[n - 1] : 0.0);
+    printf("bulk_verified_bytes %llu\nbulk_mib_per_s_each_way %.2f\n", (unsigned long long) verified,
+           (double) (echoed1 - echoed0) / (1 << 20) / (t1 - t0));
+    free(all.us);
+    free(rr);
+    free(rr_threads);
+    free(b.c);
+    close(b.ep);
+}
+
 /* ---- crr ------------------------------------------------------------------------------------------------ */
 
 static void crr(double seconds) {
@@ -603,6 +874,7 @@ static void usage(void) {
             "       echoload bulk  HOST PORT MIB\n"
             "       echoload crr   HOST PORT SECONDS\n"
             "       echoload burst HOST PORT N [SIZE]\n"
+            "       echoload mixed HOST PORT SECONDS BULK [RR [SIZE]]\n"
             "HOST is an IPv4 or IPv6 literal; figures go to stdout as 'NAME VALUE' lines.\n");
     exit(2);
 }
@@ -646,6 +918,13 @@ int main(int argc, char **argv) {
         size_t size = argc > 5 ? (size_t) number(argv[5], "SIZE", 1, CHUNK) : 64;
         parse_address(argv[2], argv[3]);
         burst(conns, size);
+    } else if (strcmp(mode, "mixed") == 0 && argc >= 6 && argc <= 8) {
+        double seconds = number(argv[4], "SECONDS", 0.001, 86400);
+        int bulk_conns = (int) number(argv[5], "BULK", 0, 1000);
+        int rr_conns = argc > 6 ? (int) number(argv[6], "RR", 1, 100) : 1;
+        size_t size = argc > 7 ? (size_t) number(argv[7], "SIZE", 1, CHUNK) : 1;
+        parse_address(argv[2], argv[3]);
+        mixed(seconds, bulk_conns, rr_conns, size);
     } else {
         usage();
     }

@@ -145,8 +145,16 @@ abstract class AbstractUserChannel extends AbstractChannel {
         readPending = true;
         setInterest(UserTcpIoOps.READ);
         if (hasReadWork()) {
-            scheduleRead();
+            readLater();
         }
+    }
+
+    /**
+     * Makes sure a read runs soon for what is already there: {@link #scheduleRead} (a task). A stream channel
+     * asked from inside its own read loop leaves it to the loop's end instead.
+     */
+    void readLater() {
+        scheduleRead();
     }
 
     /** True when a read would not come back empty-handed. */

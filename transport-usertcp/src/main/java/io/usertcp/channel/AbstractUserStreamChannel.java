@@ -25,11 +25,20 @@ import java.nio.channels.NotYetConnectedException;
  * connect side (and the accepted child's construction) is {@link UserTcpChannel}'s.
  */
 abstract class AbstractUserStreamChannel extends AbstractUserChannel implements DuplexChannel {
+    /**
+     * Bytes one read loop takes at most (besides the {@link RecvByteBufAllocator}'s limits) before the other
+     * connections of the loop get their turn; what is left is read on later turns (see {@link #readLoopBudget}).
+     */
+    static final int READ_LOOP_BYTES = 64 * 1024;
+    /** How many read loops' worth a connection that has had the event loop to itself for a while takes at once. */
+    static final int SOLO_READ_LOOPS = 4;
     volatile TcpConnection connection;
     volatile boolean active;
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private boolean inputClosedSeenErrorOnRead;
+    /** Set while {@link #readReady} reads and tells the pipeline. */
+    private boolean inReadLoop;
 
     AbstractUserStreamChannel(UserTcpServerChannel parent) {
         super(parent);
@@ -127,45 +136,84 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
         ByteBufAllocator alloc = config.getAllocator();
         boolean allDataRead = false;
         Throwable error = null;
-        for (;;) {
-            if (c.readableBytes() == 0) {
-                if (c.isInputEnded() || c.isClosed()) {
-                    // EOF (read() returning -1), or the reset that ECONNRESET reports.
-                    readPending = false;
-                    if (c.error() != null && !inputShutdown) {
-                        error = c.error();
-                    } else {
-                        allDataRead = true;
+        int budget = readLoopBudget(c);
+        inReadLoop = true;
+        try {
+            for (;;) {
+                if (c.readableBytes() == 0) {
+                    if (c.isInputEnded() || c.isClosed()) {
+                        // EOF (read() returning -1), or the reset that ECONNRESET reports.
+                        readPending = false;
+                        if (c.error() != null && !inputShutdown) {
+                            error = c.error();
+                        } else {
+                            allDataRead = true;
+                        }
                     }
+                    break;
                 }
-                break;
+                ByteBuf b = h.allocate(alloc);
+                int max = budget > 0 ? budget : Integer.MAX_VALUE; // spent: only after the FIN, read to the end
+                h.attemptedBytesRead(Math.min(b.writableBytes(), max));
+                int n = c.read(b, max);
+                h.lastBytesRead(n);
+                h.incMessagesRead(1);
+                budget -= n;
+                readPending = false;
+                p.fireChannelRead(b);
+                if (shouldBreakReadReady() || !isOpen()) {
+                    break;
+                }
+                // After the FIN, read to the end as epoll does after EPOLLRDHUP.
+                if (!c.isFinReceived() && !c.isClosed() && (budget <= 0 || !h.continueReading())) {
+                    break;
+                }
             }
-            ByteBuf b = h.allocate(alloc);
-            h.attemptedBytesRead(b.writableBytes());
-            h.lastBytesRead(c.read(b));
-            h.incMessagesRead(1);
-            readPending = false;
-            p.fireChannelRead(b);
-            if (shouldBreakReadReady() || !isOpen()) {
-                break;
-            }
-            // After the FIN, read to the end as epoll does after EPOLLRDHUP.
-            if (!c.isFinReceived() && !c.isClosed() && !h.continueReading()) {
-                break;
-            }
+            h.readComplete();
+            p.fireChannelReadComplete();
+        } finally {
+            inReadLoop = false;
         }
-        h.readComplete();
-        p.fireChannelReadComplete();
         if (error != null) {
             p.fireExceptionCaught(error);
             shutdownInputOnRead(true);
         } else if (allDataRead) {
             shutdownInputOnRead(true);
         } else if (isOpen() && c.readableBytes() > 0 && wantsRead()) {
-            scheduleRead(); // more than one read's worth: continue after other work (level-triggered EPOLLIN)
+            // More than one read loop's worth: told again on the loop's next turn, behind the connections its
+            // input makes ready (level-triggered EPOLLIN, reported again by the next epoll_wait).
+            c.signalNextTurn(TcpConnection.EV_READABLE);
         }
         if (isRegistered()) {
             readDone();
+        }
+    }
+
+    /**
+     * What one read loop takes at most: {@link #READ_LOOP_BYTES} rounded down to whole segments of the
+     * connection's MSS (at least one), so that an application that writes back or forwards what it reads (an
+     * echo, a proxy) writes whole segments, not a short one after every read loop (one more frame per 64 KiB);
+     * {@link #SOLO_READ_LOOPS} times that for a connection that has had the loop to itself for a while
+     * ({@link io.usertcp.stack.Stack#hadTheLoopAlone}): larger writes, fewer wake-ups of its peer, while nobody
+     * waits behind it.
+     */
+    private int readLoopBudget(TcpConnection c) {
+        int segment = Math.max(1, c.mss());
+        int budget = Math.max(segment, READ_LOOP_BYTES / segment * segment);
+        UserTcpIoRegistration r = userRegistration();
+        return r != null && r.ioHandler().stack().hadTheLoopAlone(c) ? SOLO_READ_LOOPS * budget : budget;
+    }
+
+    /**
+     * A read asked for while the read loop runs (its channelReadComplete asks again with AUTO_READ on) is left to
+     * the loop's end, which has what is left told on the next turn: a task here would run before the event loop
+     * reads its link again, read loop after read loop, one connection draining its whole receive queue while a
+     * request on another waits.
+     */
+    @Override
+    final void readLater() {
+        if (!inReadLoop) {
+            scheduleRead();
         }
     }
 

@@ -246,7 +246,7 @@ public final class UserTcpIoHandler implements IoHandler {
         }
         int work = 0;
         try {
-            if (context.canBlock() && !stack.hasPendingInput()) {
+            if (context.canBlock() && !stack.hasPendingInput() && !stack.hasNextTurnEvents()) {
                 blocking.set(true);
                 try {
                     if (context.canBlock() && !stack.hasPendingInput()) { // again: a peer's wake-up may have missed

@@ -55,7 +55,14 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final TcpLayer tcp;
     private final UdpLayer udp;
     private final ArrayDeque<TcpSocket> ready = new ArrayDeque<>();
+    /** Sockets with work left for later turns, one dispatched per turn after those input made ready. */
+    private final ArrayDeque<TcpSocket> nextTurn = new ArrayDeque<>();
     private final ArrayDeque<TcpConnection> acks = new ArrayDeque<>();
+    /** Turns in a row that told only one socket, after which it {@link #hadTheLoopAlone}. */
+    public static final int SOLO_TURNS = 8;
+    /** The socket told last, and on how many turns in a row it was the only one told. */
+    private TcpSocket soloSocket;
+    private int soloTurns;
     private final ArrayDeque<UdpSocket> udpReady = new ArrayDeque<>();
     private final PcapngWriter capture; // null: no capture
     /** This stack's part in a group of stacks sharing the link, or null (alone). */
@@ -293,6 +300,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return iface.loopbackPending() > 0 || (member != null && member.hasInbox());
     }
 
+    /** True if sockets wait for their dispatch on the next turn ({@link #readyNextTurn}): the owner must not block. */
+    public boolean hasNextTurnEvents() {
+        return !nextTurn.isEmpty();
+    }
+
     /** Fires due timers; returns how many fired. */
     public int runTimers() {
         return timers.runExpired(clock.nanoTime());
@@ -303,11 +315,30 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return timers.nextDeadline();
     }
 
-    /** Delivers collected socket events to their handlers; returns how many sockets were told. */
+    /**
+     * Delivers collected socket events to their handlers; returns how many sockets were told: those that this
+     * turn's input made ready, in the order it did, then one of the sockets carried over from earlier turns
+     * ({@link #readyNextTurn}), round-robin. A connection with more to read than one read loop takes (a bulk
+     * transfer) so gets one read loop per turn, and the turn stays short: a request that arrives on another
+     * connection meanwhile is answered on the next turn, not after the bulk connection's backlog. A socket
+     * queued for the next turn while it is told waits for a later turn.
+     */
     public int dispatchEvents() {
+        return dispatchEvents(1);
+    }
+
+    /** {@link #dispatchEvents()} with up to {@code carried} of the sockets carried over. */
+    private int dispatchEvents(int carried) {
         int n = 0;
         TcpSocket s;
+        for (int i = 0; i < carried && (s = nextTurn.poll()) != null; i++) {
+            ready.add(s);
+        }
         while ((s = ready.poll()) != null) {
+            if (s != soloSocket) {
+                soloSocket = s;
+                soloTurns = 0;
+            }
             try {
                 s.dispatch();
             } catch (RuntimeException e) {
@@ -317,6 +348,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         }
         UdpSocket u;
         while ((u = udpReady.poll()) != null) {
+            soloSocket = null;
             try {
                 u.dispatch();
             } catch (RuntimeException e) {
@@ -324,7 +356,21 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             }
             n++;
         }
+        if (n == 1) {
+            soloTurns++;
+        } else if (n > 1) {
+            soloTurns = 0;
+        }
         return n;
+    }
+
+    /**
+     * True if {@code s} has had the loop to itself for a while: it was the only socket told on each of the last
+     * {@value #SOLO_TURNS} turns that told any. Such a socket may take more per turn (fewer, larger writes; fewer
+     * wake-ups of its peer) with nobody to wait for it; it loses that as soon as another socket is told.
+     */
+    public boolean hadTheLoopAlone(TcpSocket s) {
+        return s == soloSocket && soloTurns >= SOLO_TURNS;
     }
 
     /** Sends the ACKs owed after a batch of input. */
@@ -348,6 +394,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     @Override
     public void ready(UdpSocket s) {
         udpReady.add(s);
+    }
+
+    @Override
+    public void readyNextTurn(TcpSocket s) {
+        nextTurn.add(s);
     }
 
     @Override
@@ -432,7 +483,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     public void linkFailed(IOException cause) {
         stats.linkFailures++;
         tcp.linkFailed(cause);
-        dispatchEvents();
+        dispatchEvents(Integer.MAX_VALUE);
     }
 
     /** Resets every connection, frees queued frames and closes the link. Idempotent. */
@@ -448,7 +499,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         tcp.closeAll();
         udp.closeAll();
         flush();
-        dispatchEvents();
+        dispatchEvents(Integer.MAX_VALUE);
         network.close();
         if (capture != null) {
             capture.close();

@@ -80,10 +80,15 @@ final class ReceiveQueue {
 
     /** Moves up to {@code dst.writableBytes()} bytes into {@code dst}; returns how many. */
     int read(ByteBuf dst) {
+        return read(dst, Integer.MAX_VALUE);
+    }
+
+    /** Moves up to {@code max} bytes, and at most {@code dst.writableBytes()}, into {@code dst}; returns how many. */
+    int read(ByteBuf dst, int max) {
         int done = 0;
-        while (size > 0 && dst.isWritable()) {
+        while (size > 0 && dst.isWritable() && done < max) {
             ByteBuf b = bufs.peek();
-            int n = Math.min(b.readableBytes(), dst.writableBytes());
+            int n = Math.min(Math.min(b.readableBytes(), dst.writableBytes()), max - done);
             dst.writeBytes(b, n);
             done += n;
             size -= n;

@@ -128,7 +128,12 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
      * update is sent when it grew enough to matter (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance).
      */
     public int read(ByteBuf dst) {
-        int n = tcb.receiveQueue.read(dst);
+        return read(dst, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #read(ByteBuf)}, moving at most {@code max} bytes. */
+    public int read(ByteBuf dst, int max) {
+        int n = tcb.receiveQueue.read(dst, max);
         if (n > 0) {
             receiver.windowOpened();
         }

@@ -66,6 +66,14 @@ public interface TcpEnv {
     /** Queues {@code s} for {@link TcpSocket#dispatch()} after the current batch of input. */
     void ready(TcpSocket s);
 
+    /**
+     * Queues {@code s} for {@link TcpSocket#dispatch()} on a later turn of the loop, after the sockets that input
+     * makes ready ({@link TcpSocket#signalNextTurn}). An environment without turns may treat it as {@link #ready}.
+     */
+    default void readyNextTurn(TcpSocket s) {
+        ready(s);
+    }
+
     /** Asks for {@link TcpConnection#flushAck()} at the end of the current batch of input. */
     void ackLater(TcpConnection c);
 

@@ -54,6 +54,21 @@ public abstract class TcpSocket {
         }
     }
 
+    /**
+     * Tells {@code events} again on a later turn of the stack's loop: readiness its owner saw and left for later
+     * (a read loop that stopped at its budget with data left, as level-triggered epoll reports EPOLLIN again on
+     * its next wait). The stack dispatches such sockets one per turn, round-robin, after the sockets its input
+     * made ready, so one socket with much to read takes turns with the others instead of draining its queue
+     * first. Events signalled before the socket is told join it where it waits.
+     */
+    public final void signalNextTurn(int events) {
+        pending |= events;
+        if (!queued && handler != null) {
+            queued = true;
+            tcp.env.readyNextTurn(this);
+        }
+    }
+
     /** Delivers pending events to the handler. Called by the stack's loop, never re-entrantly. */
     public final void dispatch() {
         queued = false;
