@@ -27,12 +27,17 @@ abstract class AbstractUserChannel extends AbstractChannel {
     private UserTcpIoRegistration userRegistration;
     private int interest;
     private volatile boolean open = true;
+    /**
+     * The addresses set by bind, connect or the listener; where null, {@link #connectedLocalAddress()} and
+     * {@link #connectedRemoteAddress()} make them from the socket when first asked for (and {@code AbstractChannel}
+     * keeps them): an idle connection holds no address objects (issue #12).
+     */
     volatile InetSocketAddress localAddress;
     volatile InetSocketAddress remoteAddress;
     /** A read was asked for ({@code read()} with AUTO_READ off) and not yet served. */
     boolean readPending;
     private boolean readScheduled;
-    private final Runnable readTask = this::runScheduledRead;
+    private Runnable readTask; // made on the first scheduled read, then reused
 
     AbstractUserChannel(Channel parent) {
         super(parent);
@@ -171,7 +176,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
     final void scheduleRead() {
         if (!readScheduled) {
             readScheduled = true;
-            eventLoop().execute(readTask);
+            Runnable task = readTask;
+            if (task == null) {
+                task = readTask = this::runScheduledRead;
+            }
+            eventLoop().execute(task);
         }
     }
 
@@ -212,12 +221,24 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     @Override
     protected final SocketAddress localAddress0() {
-        return localAddress;
+        InetSocketAddress a = localAddress;
+        return a != null ? a : connectedLocalAddress();
     }
 
     @Override
     protected final SocketAddress remoteAddress0() {
-        return remoteAddress;
+        InetSocketAddress a = remoteAddress;
+        return a != null ? a : connectedRemoteAddress();
+    }
+
+    /** The local address of the socket when {@link #localAddress} is not set, made on request; null if none. */
+    InetSocketAddress connectedLocalAddress() {
+        return null;
+    }
+
+    /** The remote address of the socket when {@link #remoteAddress} is not set, made on request; null if none. */
+    InetSocketAddress connectedRemoteAddress() {
+        return null;
     }
 
     /**

@@ -16,6 +16,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.usertcp.tcp.TcpConnection;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
 
@@ -41,6 +42,18 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     @Override
     public boolean isActive() {
         return isOpen() && active;
+    }
+
+    @Override
+    final InetSocketAddress connectedLocalAddress() {
+        TcpConnection c = connection;
+        return c == null ? null : c.localAddress();
+    }
+
+    @Override
+    final InetSocketAddress connectedRemoteAddress() {
+        TcpConnection c = connection;
+        return c == null ? null : c.remoteAddress();
     }
 
     // ------------------------------------------------------------------ events from the stack

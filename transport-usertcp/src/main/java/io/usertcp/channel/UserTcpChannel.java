@@ -68,9 +68,7 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         }
         this.config = new UserTcpChannelConfig(this, connection.receiveBufferSize(), connection.sendBufferSize());
         this.connection = connection;
-        this.active = true;
-        this.localAddress = connection.localAddress();
-        this.remoteAddress = connection.remoteAddress();
+        this.active = true; // its addresses are made from the connection when asked for
         connection.handler(BEFORE_REGISTRATION);
     }
 
@@ -219,7 +217,7 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         config.applyTo(c); // TCP_NODELAY, SO_KEEPALIVE (the buffer sizes went with the SYN)
         connection = c;
         remoteAddress = r;
-        localAddress = c.localAddress();
+        localAddress = null; // the connection's, made when asked for
     }
 
     /** CONNECT ready: as NIO's finishConnect, the interest goes and the promise completes. */

@@ -41,6 +41,8 @@ class IdleConnectionFootprintTest {
                 echoOn(net.b.tcp().listen(null, 80 + p, 1024), servers);
             }
             net.runFor(SEC); // ARP and the first timers, before the baseline
+            boolean histogram = Boolean.getBoolean("usertcp.measure.histogram");
+            HeapHistogram baseline = histogram ? HeapHistogram.take() : null;
             long before = TimeWaitFootprintTest.usedHeap();
             for (int i = 0; i < N; i += 200) {
                 for (int j = 0; j < 200; j++) {
@@ -74,9 +76,9 @@ class IdleConnectionFootprintTest {
             long echoNanos = System.nanoTime() - t0;
             net.runFor(5 * SEC); // delayed ACKs, RTO timers settle; nothing in flight
             long after = TimeWaitFootprintTest.usedHeap();
-            if (Boolean.getBoolean("usertcp.measure.histogram")) {
-                System.out.println(TimeWaitFootprintTest.histogram().lines().limit(40)
-                        .collect(java.util.stream.Collectors.joining("\n")));
+            if (histogram) {
+                System.out.println("per connection (" + 2 * N + " connections):\n"
+                        + HeapHistogram.take().since(baseline, 2L * N, 45));
             }
             long perConnection = (after - before) / (2L * N);
             System.out.printf("ESTABLISHED, idle: %d connections on each of two stacks held %d bytes of heap, "
