@@ -52,7 +52,7 @@ final class Tcb {
     int lastAckSent;        // Last.ACK.sent (§4.3)
     long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
     final SackScoreboard scoreboard = new SackScoreboard();
-    final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
+    final RackState rack;   // RACK loss detection for SACK connections (RFC 8985)
     int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     final ReceiveQueue receiveQueue;
     final ReassemblyQueue reassembly;
@@ -105,7 +105,8 @@ final class Tcb {
     long retransmits;       // segments retransmitted (every cause)
     long bytesAcked;        // data bytes the peer acknowledged
 
-    Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos) {
+    Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos, RackFlightPool rackFlights) {
+        this.rack = new RackState(rackFlights);
         this.sendBuffer = new SendBuffer(alloc, memory);
         this.receiveQueue = new ReceiveQueue(alloc, memory);
         this.reassembly = new ReassemblyQueue(alloc, memory);

@@ -57,7 +57,7 @@ public final class TcpConnection extends TcpSocket {
         this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.route = tcp.env.route(null, local, remote);
         this.remotePort = remotePort;
-        this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos);
+        this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos, tcp.rackFlights);
         tcb.tsOffset = tcp.nextRandomInt();
         tcb.sendBufferLimit = tcp.defaultSendBuffer;
         tcb.receiveBufferSize = tcp.defaultReceiveBuffer;
