@@ -77,7 +77,7 @@ final class Sender {
             // Slow start, with ABC's L = 2*SMSS (RFC 3465).
             tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP);
         } else {
-            tcb.cwnd = Math.min(tcb.cc.onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
+            tcb.cwnd = Math.min(tcb.cc().onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
         }
         tcb.dupAcks = 0;
         tcb.probes = 0;

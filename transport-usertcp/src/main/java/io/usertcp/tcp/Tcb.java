@@ -74,7 +74,7 @@ final class Tcb {
     int cwndUsageSeq;       // the window ends when SND.UNA passes this
     boolean cwndLimited;    // the flight filled cwnd in that window
     int ssthresh = Integer.MAX_VALUE;
-    CongestionControl cc = new CongestionControl.Cubic();
+    CongestionControl cc;   // null: CUBIC, made by cc() when first needed (after a loss: an idle connection holds none)
     int dupAcks;
     boolean inRecovery;
     int recover;
@@ -111,6 +111,15 @@ final class Tcb {
         this.receiveQueue = new ReceiveQueue(alloc, memory);
         this.reassembly = new ReassemblyQueue(alloc, memory);
         this.rtt = new RttEstimator(minRtoNanos);
+    }
+
+    /** The congestion control: {@link #cc} once chosen or first needed, CUBIC by default. */
+    CongestionControl cc() {
+        CongestionControl c = cc;
+        if (c == null) {
+            c = cc = new CongestionControl.Cubic();
+        }
+        return c;
     }
 
     /** Whether the application may still queue data (states before its CLOSE, RFC 9293 §3.10.2). */
