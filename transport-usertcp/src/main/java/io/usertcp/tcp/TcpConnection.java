@@ -188,7 +188,8 @@ public final class TcpConnection extends TcpSocket {
 
     /** The congestion control algorithm ({@code cubic}, the default, or {@code newreno}). */
     public void congestionControl(String name) {
-        tcb.cc = CongestionControl.of(name);
+        CongestionControl cc = CongestionControl.of(name);
+        tcb.cc = cc instanceof CongestionControl.Cubic ? null : cc; // a fresh CUBIC is made when first needed
     }
 
     /** TCP_NODELAY: false turns Nagle's algorithm on (RFC 896); true (the default) sends at once. */
