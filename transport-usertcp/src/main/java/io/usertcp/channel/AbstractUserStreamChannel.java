@@ -420,5 +420,18 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
         final void flushNow() {
             super.flush0();
         }
+
+        /**
+         * With Netty's default RecvByteBufAllocator, the event loop's {@link ExactReadHandle}, bound to this
+         * channel's connection (the channel keeps no handle); else the allocator's handle, as Netty makes it.
+         */
+        @Override
+        public RecvByteBufAllocator.Handle recvBufAllocHandle() {
+            UserTcpIoRegistration r = userRegistration();
+            if (r != null && config().exactReads()) {
+                return r.ioHandler().exactReads().bind(connection);
+            }
+            return super.recvBufAllocHandle();
+        }
     }
 }

@@ -49,8 +49,8 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     private InetSocketAddress requestedLocal;
     private ChannelPromise connectPromise;
     private Future<?> connectTimeoutFuture;
-    /** Set by {@link #unsafe()} while AbstractChannel's constructor runs: no initializer may reset it. */
-    private HomeLoopUnsafe homeUnsafe;
+    /** An accepted child's home: the loop whose stack holds its connection (null for a channel that connects). */
+    private volatile EventLoop home;
 
     /** A new, unconnected channel (for {@link io.netty.bootstrap.Bootstrap}). */
     public UserTcpChannel() {
@@ -61,7 +61,7 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     /** An accepted connection, held by the stack of {@code home} (the loop it must be registered with). */
     UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection, EventLoop home) {
         super(parent);
-        ((HomeLoopUnsafe) unsafe()).home(home);
+        this.home = home;
         int inherited = parent.config().getReceiveBufferSize();
         if (inherited > 0) {
             connection.receiveBufferSize(inherited); // as accepted kernel sockets inherit the listener's
@@ -141,14 +141,22 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         return new SocketUnsafe();
     }
 
-    /** The channel's unsafe as Netty sees it: {@link HomeLoopUnsafe} around the channel's own. */
+    /**
+     * The channel's unsafe as Netty sees it: its own, except that an accepted child not registered yet gets a
+     * {@link HomeLoopUnsafe} around it, made for the call (Netty registers a channel through
+     * {@code channel.unsafe().register}), so that it registers with its home loop. No wrapper is kept: an idle
+     * channel holds none (issue #12). (Called during AbstractChannel's constructor too, before {@link #home} is set.)
+     */
     @Override
     public Unsafe unsafe() {
-        HomeLoopUnsafe u = homeUnsafe; // made on the first call, during AbstractChannel's constructor
-        if (u == null) {
-            u = homeUnsafe = new HomeLoopUnsafe(super.unsafe());
-        }
-        return u;
+        Unsafe own = super.unsafe();
+        EventLoop h = home;
+        return h == null || isRegistered() ? own : new HomeLoopUnsafe(own, h);
+    }
+
+    /** An accepted child's home loop (see {@link #unsafe()}), or null. */
+    EventLoop homeLoop() {
+        return home;
     }
 
     @Override

@@ -47,9 +47,15 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     private volatile String congestion = "cubic";
     private volatile int maxSegment;
     private volatile int timeWaitMillis = -1;
+    /**
+     * The application chose the RecvByteBufAllocator (no initializer: Netty's constructor sets its default through
+     * {@link #setRecvByteBufAllocator}, and this constructor clears it afterwards).
+     */
+    private volatile boolean ownRecvAllocator;
 
     UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
         super(channel);
+        this.ownRecvAllocator = false; // the default set by DefaultChannelConfig's constructor
         this.channel = channel;
         this.receiveBufferSize = defaultReceiveBuffer;
         this.sendBufferSize = defaultSendBuffer;
@@ -349,7 +355,16 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
         super.setRecvByteBufAllocator(allocator);
+        ownRecvAllocator = true;
         return this;
+    }
+
+    /**
+     * Whether reads go through the event loop's {@link ExactReadHandle} (buffers sized to the bytes waiting) rather
+     * than a handle of the RecvByteBufAllocator: while the application has not chosen one.
+     */
+    boolean exactReads() {
+        return !ownRecvAllocator;
     }
 
     @Override
