@@ -2,6 +2,7 @@ package io.usertcp.channel;
 
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelId;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
@@ -41,6 +42,12 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     AbstractUserChannel(Channel parent) {
         super(parent);
+    }
+
+    /** A {@link UserChannelId}: a counter's number, not Netty's {@code DefaultChannelId} (half the heap). */
+    @Override
+    protected final ChannelId newId() {
+        return UserChannelId.next();
     }
 
     // ------------------------------------------------------------------ registration

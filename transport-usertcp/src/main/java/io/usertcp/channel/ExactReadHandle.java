@@ -3,7 +3,6 @@ package io.usertcp.channel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelConfig;
-import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.UncheckedBooleanSupplier;
 import io.usertcp.tcp.TcpConnection;
@@ -53,10 +52,9 @@ final class ExactReadHandle implements RecvByteBufAllocator.ExtendedHandle {
     @Override
     public void reset(ChannelConfig config) {
         this.config = config;
-        RecvByteBufAllocator a = config.getRecvByteBufAllocator();
-        respectMaybeMoreData = !(a instanceof DefaultMaxMessagesRecvByteBufAllocator)
-                || ((DefaultMaxMessagesRecvByteBufAllocator) a).respectMaybeMoreData();
-        maxMessages = config.getMaxMessagesPerRead();
+        UserTcpChannelConfig c = (UserTcpChannelConfig) config;
+        respectMaybeMoreData = c.respectMaybeMoreData();
+        maxMessages = c.readMessagesLimit();
         messages = 0;
         totalBytes = 0;
         attempted = 0;

@@ -1,8 +1,11 @@
 package io.usertcp.channel;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
@@ -30,6 +33,13 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  */
 public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
     private static final int KEEPALIVE_PROBES = 9;
+    /**
+     * What every config starts with in place of a RecvByteBufAllocator of its own (issue #12: one fewer object per
+     * channel). Never handed out: {@link #getRecvByteBufAllocator()} replaces it with the channel's own
+     * {@link AdaptiveRecvByteBufAllocator} first, so that what an application changes there stays the channel's.
+     * (Netty's constructor sets its MAX_MESSAGES_PER_READ to the channels' metadata default, 16, each time.)
+     */
+    private static final AdaptiveRecvByteBufAllocator SHARED_DEFAULT = new AdaptiveRecvByteBufAllocator();
 
     private final UserTcpChannel channel;
     private volatile boolean tcpNoDelay = true;
@@ -54,7 +64,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     private volatile boolean ownRecvAllocator;
 
     UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
-        super(channel);
+        super(channel, SHARED_DEFAULT);
         this.ownRecvAllocator = false; // the default set by DefaultChannelConfig's constructor
         this.channel = channel;
         this.receiveBufferSize = defaultReceiveBuffer;
@@ -357,6 +367,39 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
         super.setRecvByteBufAllocator(allocator);
         ownRecvAllocator = true;
         return this;
+    }
+
+    /** The channel's RecvByteBufAllocator: its own AdaptiveRecvByteBufAllocator, made now if it still has none. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends RecvByteBufAllocator> T getRecvByteBufAllocator() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        if (a == SHARED_DEFAULT) {
+            synchronized (this) {
+                a = super.getRecvByteBufAllocator();
+                if (a == SHARED_DEFAULT) {
+                    AdaptiveRecvByteBufAllocator own = new AdaptiveRecvByteBufAllocator();
+                    own.maxMessagesPerRead(SHARED_DEFAULT.maxMessagesPerRead());
+                    super.setRecvByteBufAllocator(own); // the default still: reads stay exact
+                    a = own;
+                }
+            }
+        }
+        return (T) a;
+    }
+
+    /** MAX_MESSAGES_PER_READ for {@link ExactReadHandle}, without making the channel's own allocator. */
+    int readMessagesLimit() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        return a instanceof MaxMessagesRecvByteBufAllocator ? ((MaxMessagesRecvByteBufAllocator) a).maxMessagesPerRead()
+                : SHARED_DEFAULT.maxMessagesPerRead();
+    }
+
+    /** Whether a read that did not fill its buffer ends the read loop (Netty's respectMaybeMoreData), as above. */
+    boolean respectMaybeMoreData() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        return !(a instanceof DefaultMaxMessagesRecvByteBufAllocator)
+                || ((DefaultMaxMessagesRecvByteBufAllocator) a).respectMaybeMoreData();
     }
 
     /**
