@@ -25,7 +25,6 @@ import java.net.SocketAddress;
  */
 abstract class AbstractUserChannel extends AbstractChannel {
     private IoRegistration registration;
-    private UserTcpIoRegistration userRegistration;
     private int interest;
     private volatile boolean open = true;
     /**
@@ -77,7 +76,6 @@ abstract class AbstractUserChannel extends AbstractChannel {
                 return;
             }
             registration = r;
-            userRegistration = ur;
             interest = 0;
             registered(ur);
             promise.setSuccess();
@@ -101,7 +99,6 @@ abstract class AbstractUserChannel extends AbstractChannel {
     protected final void doDeregister() {
         IoRegistration r = registration;
         registration = null;
-        userRegistration = null;
         if (r != null) {
             r.cancel();
         }
@@ -109,12 +106,13 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     /** The registration with the handler (null when not registered). */
     final UserTcpIoRegistration userRegistration() {
-        return userRegistration;
+        IoRegistration r = registration;
+        return r == null ? null : r.attachment(); // ours, behind the loop's wrapper (not kept twice: issue #12)
     }
 
     /** The stack of the loop this channel is registered with. Touch it on the event loop only. */
     final Stack stack() {
-        return userRegistration.ioHandler().stack();
+        return userRegistration().ioHandler().stack();
     }
 
     // ------------------------------------------------------------------ interest

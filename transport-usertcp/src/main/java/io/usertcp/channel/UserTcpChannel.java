@@ -46,7 +46,6 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     private static final TcpSocket.Handler BEFORE_REGISTRATION = events -> { };
 
     private final UserTcpChannelConfig config;
-    private InetSocketAddress requestedLocal;
     private ChannelPromise connectPromise;
     private Future<?> connectTimeoutFuture;
     /** An accepted child's home: the loop whose stack holds its connection (null for a channel that connects). */
@@ -210,13 +209,12 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
 
     @Override
     protected void doBind(SocketAddress local) {
-        requestedLocal = checkAddress(local, false);
-        localAddress = requestedLocal;
+        localAddress = checkAddress(local, false); // what connect binds to
     }
 
     private void doConnect(SocketAddress remote, SocketAddress local) throws IOException {
         InetSocketAddress r = checkAddress(remote, false);
-        InetSocketAddress l = local != null ? checkAddress(local, false) : requestedLocal;
+        InetSocketAddress l = local != null ? checkAddress(local, false) : localAddress; // as bound, if it was
         int lport = l == null ? 0 : l.getPort();
         TcpConnection c = stack().tcp().connect(localIp(l), lport, IpAddress.of(r.getAddress()), r.getPort(),
                 config.getReceiveBufferSize(), config.getSendBufferSize(), config.getTrafficClass());

@@ -41,12 +41,11 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
      */
     private static final AdaptiveRecvByteBufAllocator SHARED_DEFAULT = new AdaptiveRecvByteBufAllocator();
 
-    private final UserTcpChannel channel;
     private volatile boolean tcpNoDelay = true;
     private volatile boolean keepAlive;
     private volatile boolean reuseAddress;
     private volatile int soLinger = -1;
-    private volatile int trafficClass;
+    private volatile byte trafficClass; // IP_TOS, 0-255
     private volatile int receiveBufferSize;
     private volatile int sendBufferSize;
     private volatile boolean allowHalfClosure;
@@ -66,9 +65,13 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
         super(channel, SHARED_DEFAULT);
         this.ownRecvAllocator = false; // the default set by DefaultChannelConfig's constructor
-        this.channel = channel;
         this.receiveBufferSize = defaultReceiveBuffer;
         this.sendBufferSize = defaultSendBuffer;
+    }
+
+    /** The channel (Netty's field, typed). */
+    private UserTcpChannel ch() {
+        return (UserTcpChannel) channel;
     }
 
     @Override
@@ -152,27 +155,27 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             setAllowHalfClosure((Boolean) value);
         } else if (option == UserTcpChannelOption.TCP_KEEPIDLE) {
             keepIdleSeconds = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_KEEPINTVL) {
             keepIntervalSeconds = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_KEEPCNT) {
             keepCount = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_USER_TIMEOUT) {
             userTimeoutMillis = Math.max(0, (Integer) value);
-            channel.applyToConnection(c -> c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis)));
+            ch().applyToConnection(c -> c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis)));
         } else if (option == UserTcpChannelOption.TCP_CONGESTION) {
             String name = (String) value;
             io.usertcp.tcp.CongestionControl.of(name); // fails now, naming the choices, if unknown
             congestion = name;
-            channel.applyToConnection(c -> c.congestionControl(name));
+            ch().applyToConnection(c -> c.congestionControl(name));
         } else if (option == UserTcpChannelOption.TCP_MAXSEG) {
             maxSegment = Math.max(0, (Integer) value);
-            channel.applyToConnection(c -> c.maxSegmentSize(maxSegment));
+            ch().applyToConnection(c -> c.maxSegmentSize(maxSegment));
         } else if (option == UserTcpChannelOption.TIME_WAIT_MILLIS) {
             timeWaitMillis = (Integer) value;
-            channel.applyToConnection(c -> c.timeWait(timeWaitMillis < 0 ? -1
+            ch().applyToConnection(c -> c.timeWait(timeWaitMillis < 0 ? -1
                     : TimeUnit.MILLISECONDS.toNanos(timeWaitMillis)));
         } else {
             return super.setOption(option, value);
@@ -196,7 +199,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             c.sendBufferSize(sendBufferSize);
         }
         c.noDelay(tcpNoDelay);
-        c.tos(trafficClass);
+        c.tos(trafficClass & 0xff);
         applyKeepAlive(c);
         c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
         c.congestionControl(congestion);
@@ -221,7 +224,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
-        channel.applyToConnection(c -> {
+        ch().applyToConnection(c -> {
             c.noDelay(tcpNoDelay);
             if (tcpNoDelay) {
                 c.push();
@@ -245,7 +248,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     /** SO_SNDBUF: the connection's send-buffer cap (0 before connect if unset: the stack's default). */
     @Override
     public int getSendBufferSize() {
-        TcpConnection c = channel.connection();
+        TcpConnection c = ch().connection();
         return sendBufferSize > 0 || c == null ? sendBufferSize : c.sendBufferSize();
     }
 
@@ -255,7 +258,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_SNDBUF must be positive: " + sendBufferSize);
         }
         this.sendBufferSize = sendBufferSize;
-        channel.applyToConnection(c -> c.sendBufferSize(sendBufferSize));
+        ch().applyToConnection(c -> c.sendBufferSize(sendBufferSize));
         return this;
     }
 
@@ -266,7 +269,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
      */
     @Override
     public int getReceiveBufferSize() {
-        TcpConnection c = channel.connection();
+        TcpConnection c = ch().connection();
         return receiveBufferSize > 0 || c == null ? receiveBufferSize : c.receiveBufferSize();
     }
 
@@ -276,7 +279,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_RCVBUF must be positive: " + receiveBufferSize);
         }
         this.receiveBufferSize = receiveBufferSize;
-        channel.applyToConnection(c -> c.receiveBufferSize(receiveBufferSize));
+        ch().applyToConnection(c -> c.receiveBufferSize(receiveBufferSize));
         return this;
     }
 
@@ -293,20 +296,21 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setKeepAlive(boolean keepAlive) {
         this.keepAlive = keepAlive;
-        channel.applyToConnection(this::applyKeepAlive);
+        ch().applyToConnection(this::applyKeepAlive);
         return this;
     }
 
     @Override
     public int getTrafficClass() {
-        return trafficClass;
+        return trafficClass & 0xff;
     }
 
     /** IP_TOS: the IPv4 type-of-service byte / IPv6 traffic class of every segment (RFC 9293 MUST-48). */
     @Override
     public UserTcpChannelConfig setTrafficClass(int trafficClass) {
-        this.trafficClass = trafficClass & 0xff;
-        channel.applyToConnection(c -> c.tos(this.trafficClass));
+        this.trafficClass = (byte) trafficClass;
+        int tos = trafficClass & 0xff;
+        ch().applyToConnection(c -> c.tos(tos));
         return this;
     }
 
@@ -436,6 +440,6 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
 
     @Override
     protected void autoReadCleared() {
-        channel.clearReadPending();
+        ch().clearReadPending();
     }
 }
