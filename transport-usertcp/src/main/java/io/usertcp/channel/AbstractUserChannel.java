@@ -37,7 +37,6 @@ abstract class AbstractUserChannel extends AbstractChannel {
     /** A read was asked for ({@code read()} with AUTO_READ off) and not yet served. */
     boolean readPending;
     private boolean readScheduled;
-    private Runnable readTask; // made on the first scheduled read, then reused
 
     AbstractUserChannel(Channel parent) {
         super(parent);
@@ -181,15 +180,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
     final void scheduleRead() {
         if (!readScheduled) {
             readScheduled = true;
-            Runnable task = readTask;
-            if (task == null) {
-                task = readTask = this::runScheduledRead;
-            }
-            eventLoop().execute(task);
+            eventLoop().execute(userUnsafe()); // the unsafe is the task (no task object per channel)
         }
     }
 
-    private void runScheduledRead() {
+    final void runScheduledRead() {
         readScheduled = false;
         readReady();
     }
@@ -271,8 +266,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     // ------------------------------------------------------------------ the handle
 
-    /** The {@link io.netty.channel.IoHandle} of every usertcp channel: the events go to {@link #handleEvent}. */
-    abstract class UserUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle {
+    /**
+     * The {@link io.netty.channel.IoHandle} of every usertcp channel (the events go to {@link #handleEvent}), and its
+     * read task.
+     */
+    abstract class UserUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle, Runnable {
         @Override
         public final void handle(IoRegistration registration, IoEvent event) {
             handleEvent(((UserTcpIoEvent) event).ops().value());
@@ -281,6 +279,12 @@ abstract class AbstractUserChannel extends AbstractChannel {
         @Override
         public final void close() {
             close(voidPromise());
+        }
+
+        /** The scheduled read ({@link #scheduleRead}): the unsafe is the channel's read task. */
+        @Override
+        public final void run() {
+            runScheduledRead();
         }
     }
 }

@@ -33,7 +33,10 @@ final class ReorderingWindow {
         return reoWndPersist;
     }
 
-    /** A new flight after the state was pooled ({@link RackLossDetector#resume}): the multiplier and its persistence stay. */
+    /**
+     * A new flight after the state was pooled ({@link RackLossDetector#resume}): the multiplier and its persistence
+     * stay.
+     */
     void resume(int mult, int persist) {
         reoWnd = 0;
         reoWndMult = mult;

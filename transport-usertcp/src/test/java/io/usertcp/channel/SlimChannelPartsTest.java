@@ -53,7 +53,8 @@ class SlimChannelPartsTest {
         UserTcpChannelConfig c = new UserTcpChannel().config();
         c.setMaxMessagesPerRead(5);
         assertThat(c.readMessagesLimit()).isEqualTo(5);
-        assertThat(new UserTcpChannel().config().readMessagesLimit()).as("the shared default is untouched").isEqualTo(16);
+        assertThat(new UserTcpChannel().config().readMessagesLimit()).as("the shared default is untouched")
+                .isEqualTo(16);
         assertThat(c.setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(1024))).isTrue();
         assertThat(c.exactReads()).as("the application chose one").isFalse();
         assertThat(new UserTcpChannel().config().exactReads()).isTrue();

@@ -91,8 +91,8 @@ class RackFlightPoolTest {
         }
         System.out.println("RACK pairs: steps with a loss marked " + seen[0] + ", flights given back " + seen[1]
                 + ", steps with reordering seen " + seen[2]);
-        assertThat(java.util.Arrays.stream(seen).min().getAsLong()).as("losses, flights given back, reordering: the runs "
-                + "exercise them").isGreaterThan(100);
+        assertThat(java.util.Arrays.stream(seen).min().getAsLong())
+                .as("losses, flights given back, reordering: the runs exercise them").isGreaterThan(100);
     }
 
     private static void runPair(long seed, long[] seen) {
@@ -139,7 +139,8 @@ class RackFlightPoolTest {
                     long srtt = rnd.nextInt(5, 200) * MS;
                     kept.updateReoWnd(dsack, una, max, recovering, srtt);
                     pooled.updateReoWnd(dsack, una, max, recovering, srtt);
-                    assertThat(pooled.detectLoss(now)).as("seed %d step %d", seed, step).isEqualTo(kept.detectLoss(now));
+                    assertThat(pooled.detectLoss(now)).as("seed %d step %d", seed, step)
+                            .isEqualTo(kept.detectLoss(now));
                 }
             } else if (op == 8) {
                 long rtt = rnd.nextInt(1, 100) * MS;
