@@ -281,6 +281,14 @@ abstract class AbstractUserChannel extends AbstractChannel {
             close(voidPromise());
         }
 
+        /**
+         * The channel: for the unsafes nested statically in the channel classes below, which reach it here rather
+         * than hold one more reference to it each (issue #12).
+         */
+        final AbstractUserChannel owner() {
+            return AbstractUserChannel.this;
+        }
+
         /** The scheduled read ({@link #scheduleRead}): the unsafe is the channel's read task. */
         @Override
         public final void run() {

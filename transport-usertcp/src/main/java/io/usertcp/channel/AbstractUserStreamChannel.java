@@ -415,8 +415,12 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     /** The channel closed: fail a connect attempt in progress. */
     abstract void connectClosed();
 
-    /** The stream channels' handle: a WRITE event flushes. */
-    abstract class StreamUnsafe extends UserUnsafe {
+    /** The stream channels' handle: a WRITE event flushes. (Static: see {@link UserUnsafe#owner()}.) */
+    abstract static class StreamUnsafe extends UserUnsafe {
+        StreamUnsafe(AbstractUserStreamChannel channel) {
+            channel.super();
+        }
+
         final void flushNow() {
             super.flush0();
         }
@@ -427,9 +431,10 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
          */
         @Override
         public RecvByteBufAllocator.Handle recvBufAllocHandle() {
-            UserTcpIoRegistration r = userRegistration();
-            if (r != null && config().exactReads()) {
-                return r.ioHandler().exactReads().bind(connection);
+            AbstractUserStreamChannel ch = (AbstractUserStreamChannel) owner();
+            UserTcpIoRegistration r = ch.userRegistration();
+            if (r != null && ch.config().exactReads()) {
+                return r.ioHandler().exactReads().bind(ch.connection);
             }
             return super.recvBufAllocHandle();
         }

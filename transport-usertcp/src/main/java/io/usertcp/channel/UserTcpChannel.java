@@ -137,7 +137,7 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
 
     @Override
     protected AbstractUnsafe newUnsafe() {
-        return new SocketUnsafe();
+        return new SocketUnsafe(this);
     }
 
     /**
@@ -269,39 +269,45 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         cancelConnectTimeout();
     }
 
-    private final class SocketUnsafe extends StreamUnsafe {
+    /** The channel's own unsafe: connect. (Static: see {@link UserUnsafe#owner()}.) */
+    private static final class SocketUnsafe extends StreamUnsafe {
+        SocketUnsafe(UserTcpChannel channel) {
+            super(channel);
+        }
+
         @Override
         public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
             // As epoll and NIO: the promise stays cancellable (cancelling closes the channel, see below).
             if (promise.isDone() || !ensureOpen(promise)) {
                 return;
             }
+            UserTcpChannel ch = (UserTcpChannel) owner();
             try {
-                if (connectPromise != null) {
+                if (ch.connectPromise != null) {
                     throw new ConnectionPendingException();
                 }
-                if (connection != null) {
+                if (ch.connection != null) {
                     throw new AlreadyConnectedException();
                 }
-                doConnect(remote, local);
-                connectPromise = promise;
-                int timeoutMillis = config.getConnectTimeoutMillis();
+                ch.doConnect(remote, local);
+                ch.connectPromise = promise;
+                int timeoutMillis = ch.config.getConnectTimeoutMillis();
                 if (timeoutMillis > 0) {
-                    connectTimeoutFuture = eventLoop().schedule(() -> {
-                        ChannelPromise cp = connectPromise;
+                    ch.connectTimeoutFuture = ch.eventLoop().schedule(() -> {
+                        ChannelPromise cp = ch.connectPromise;
                         if (cp != null && !cp.isDone() && cp.tryFailure(new ConnectTimeoutException(
                                 "connection timed out after " + timeoutMillis + " ms: " + remote))) {
-                            connectPromise = null;
+                            ch.connectPromise = null;
                             close(voidPromise());
                         }
                     }, timeoutMillis, TimeUnit.MILLISECONDS);
                 }
                 promise.addListener((ChannelFutureListener) f -> {
                     if (f.isCancelled()) {
-                        if (connectTimeoutFuture != null) {
-                            connectTimeoutFuture.cancel(false);
+                        if (ch.connectTimeoutFuture != null) {
+                            ch.connectTimeoutFuture.cancel(false);
                         }
-                        connectPromise = null;
+                        ch.connectPromise = null;
                         close(voidPromise());
                     }
                 });

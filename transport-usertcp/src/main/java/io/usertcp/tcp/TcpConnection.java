@@ -29,8 +29,6 @@ public final class TcpConnection extends TcpSocket {
     final IpAddress local;
     final IpAddress remote;
 
-    /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
-    final int ipHeaderLength;
     /** The way out to {@link #remote}, set up once (family, header room, next hop, path MTU, offload). */
     final Route route;
     final int localPort;
@@ -54,7 +52,6 @@ public final class TcpConnection extends TcpSocket {
         this.local = local;
         this.localPort = localPort;
         this.remote = remote;
-        this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.route = tcp.env.route(null, local, remote);
         this.remotePort = remotePort;
         this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos, tcp.rackFlights);
@@ -67,6 +64,11 @@ public final class TcpConnection extends TcpSocket {
         this.receiver = new Receiver(this);
         this.sender = new Sender(this);
         this.recovery = new LossRecovery(this);
+    }
+
+    /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
+    int ipHeaderLength() {
+        return remote.isV4() ? 20 : 40;
     }
 
     /** The TCP layer (and so the stack) this connection belongs to. */
