@@ -31,6 +31,18 @@ public final class HeapHistogram {
         return new HeapHistogram(m);
     }
 
+    /** Bytes of live objects of the classes that grew since {@code before}, summed. */
+    public long grewSince(HeapHistogram before) {
+        long total = 0;
+        for (Map.Entry<String, long[]> e : classes.entrySet()) {
+            long d = e.getValue()[1] - before.classes.getOrDefault(e.getKey(), new long[2])[1];
+            if (d > 0) {
+                total += d;
+            }
+        }
+        return total;
+    }
+
     /**
      * The classes whose bytes grew most from {@code before} to this one, as instances and bytes per {@code units},
      * at most {@code limit} lines, biggest first, with the total of what grew.
