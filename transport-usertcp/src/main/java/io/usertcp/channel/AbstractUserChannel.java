@@ -2,6 +2,7 @@ package io.usertcp.channel;
 
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelId;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
@@ -24,18 +25,27 @@ import java.net.SocketAddress;
  */
 abstract class AbstractUserChannel extends AbstractChannel {
     private IoRegistration registration;
-    private UserTcpIoRegistration userRegistration;
     private int interest;
     private volatile boolean open = true;
+    /**
+     * The addresses set by bind, connect or the listener; where null, {@link #connectedLocalAddress()} and
+     * {@link #connectedRemoteAddress()} make them from the socket when first asked for (and {@code AbstractChannel}
+     * keeps them): an idle connection holds no address objects (issue #12).
+     */
     volatile InetSocketAddress localAddress;
     volatile InetSocketAddress remoteAddress;
     /** A read was asked for ({@code read()} with AUTO_READ off) and not yet served. */
     boolean readPending;
     private boolean readScheduled;
-    private final Runnable readTask = this::runScheduledRead;
 
     AbstractUserChannel(Channel parent) {
         super(parent);
+    }
+
+    /** A {@link UserChannelId}: a counter's number, not Netty's {@code DefaultChannelId} (half the heap). */
+    @Override
+    protected final ChannelId newId() {
+        return UserChannelId.next();
     }
 
     // ------------------------------------------------------------------ registration
@@ -65,7 +75,6 @@ abstract class AbstractUserChannel extends AbstractChannel {
                 return;
             }
             registration = r;
-            userRegistration = ur;
             interest = 0;
             registered(ur);
             promise.setSuccess();
@@ -89,7 +98,6 @@ abstract class AbstractUserChannel extends AbstractChannel {
     protected final void doDeregister() {
         IoRegistration r = registration;
         registration = null;
-        userRegistration = null;
         if (r != null) {
             r.cancel();
         }
@@ -97,12 +105,13 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     /** The registration with the handler (null when not registered). */
     final UserTcpIoRegistration userRegistration() {
-        return userRegistration;
+        IoRegistration r = registration;
+        return r == null ? null : r.attachment(); // ours, behind the loop's wrapper (not kept twice: issue #12)
     }
 
     /** The stack of the loop this channel is registered with. Touch it on the event loop only. */
     final Stack stack() {
-        return userRegistration.ioHandler().stack();
+        return userRegistration().ioHandler().stack();
     }
 
     // ------------------------------------------------------------------ interest
@@ -179,11 +188,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
     final void scheduleRead() {
         if (!readScheduled) {
             readScheduled = true;
-            eventLoop().execute(readTask);
+            eventLoop().execute(userUnsafe()); // the unsafe is the task (no task object per channel)
         }
     }
 
-    private void runScheduledRead() {
+    final void runScheduledRead() {
         readScheduled = false;
         readReady();
     }
@@ -220,12 +229,24 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     @Override
     protected final SocketAddress localAddress0() {
-        return localAddress;
+        InetSocketAddress a = localAddress;
+        return a != null ? a : connectedLocalAddress();
     }
 
     @Override
     protected final SocketAddress remoteAddress0() {
-        return remoteAddress;
+        InetSocketAddress a = remoteAddress;
+        return a != null ? a : connectedRemoteAddress();
+    }
+
+    /** The local address of the socket when {@link #localAddress} is not set, made on request; null if none. */
+    InetSocketAddress connectedLocalAddress() {
+        return null;
+    }
+
+    /** The remote address of the socket when {@link #remoteAddress} is not set, made on request; null if none. */
+    InetSocketAddress connectedRemoteAddress() {
+        return null;
     }
 
     /**
@@ -253,8 +274,11 @@ abstract class AbstractUserChannel extends AbstractChannel {
 
     // ------------------------------------------------------------------ the handle
 
-    /** The {@link io.netty.channel.IoHandle} of every usertcp channel: the events go to {@link #handleEvent}. */
-    abstract class UserUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle {
+    /**
+     * The {@link io.netty.channel.IoHandle} of every usertcp channel (the events go to {@link #handleEvent}), and its
+     * read task.
+     */
+    abstract class UserUnsafe extends AbstractUnsafe implements UserTcpIoHandler.UserTcpIoHandle, Runnable {
         @Override
         public final void handle(IoRegistration registration, IoEvent event) {
             handleEvent(((UserTcpIoEvent) event).ops().value());
@@ -263,6 +287,20 @@ abstract class AbstractUserChannel extends AbstractChannel {
         @Override
         public final void close() {
             close(voidPromise());
+        }
+
+        /**
+         * The channel: for the unsafes nested statically in the channel classes below, which reach it here rather
+         * than hold one more reference to it each (issue #12).
+         */
+        final AbstractUserChannel owner() {
+            return AbstractUserChannel.this;
+        }
+
+        /** The scheduled read ({@link #scheduleRead}): the unsafe is the channel's read task. */
+        @Override
+        public final void run() {
+            runScheduledRead();
         }
     }
 }

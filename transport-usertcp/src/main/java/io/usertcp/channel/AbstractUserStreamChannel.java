@@ -16,6 +16,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.usertcp.tcp.TcpConnection;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
 
@@ -50,6 +51,18 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     @Override
     public boolean isActive() {
         return isOpen() && active;
+    }
+
+    @Override
+    final InetSocketAddress connectedLocalAddress() {
+        TcpConnection c = connection;
+        return c == null ? null : c.localAddress();
+    }
+
+    @Override
+    final InetSocketAddress connectedRemoteAddress() {
+        TcpConnection c = connection;
+        return c == null ? null : c.remoteAddress();
     }
 
     // ------------------------------------------------------------------ events from the stack
@@ -450,10 +463,28 @@ abstract class AbstractUserStreamChannel extends AbstractUserChannel implements 
     /** The channel closed: fail a connect attempt in progress. */
     abstract void connectClosed();
 
-    /** The stream channels' handle: a WRITE event flushes. */
-    abstract class StreamUnsafe extends UserUnsafe {
+    /** The stream channels' handle: a WRITE event flushes. (Static: see {@link UserUnsafe#owner()}.) */
+    abstract static class StreamUnsafe extends UserUnsafe {
+        StreamUnsafe(AbstractUserStreamChannel channel) {
+            channel.super();
+        }
+
         final void flushNow() {
             super.flush0();
+        }
+
+        /**
+         * With Netty's default RecvByteBufAllocator, the event loop's {@link ExactReadHandle}, bound to this
+         * channel's connection (the channel keeps no handle); else the allocator's handle, as Netty makes it.
+         */
+        @Override
+        public RecvByteBufAllocator.Handle recvBufAllocHandle() {
+            AbstractUserStreamChannel ch = (AbstractUserStreamChannel) owner();
+            UserTcpIoRegistration r = ch.userRegistration();
+            if (r != null && ch.config().exactReads()) {
+                return r.ioHandler().exactReads().bind(ch.connection);
+            }
+            return super.recvBufAllocHandle();
         }
     }
 }

@@ -18,20 +18,12 @@ import java.net.SocketAddress;
  */
 final class HomeLoopUnsafe implements Channel.Unsafe {
     private final Channel.Unsafe delegate;
-    private volatile EventLoop home;
+    private final EventLoop home;
 
-    HomeLoopUnsafe(Channel.Unsafe delegate) {
+    /** @param home the loop the channel must register with, in place of any other loop of its group */
+    HomeLoopUnsafe(Channel.Unsafe delegate, EventLoop home) {
         this.delegate = delegate;
-    }
-
-    /** The loop the channel must register with, in place of any other loop of its group. */
-    void home(EventLoop loop) {
-        this.home = loop;
-    }
-
-    /** The home loop, or null (not an accepted child). */
-    EventLoop homeLoop() {
-        return home;
+        this.home = home;
     }
 
     @Override

@@ -46,11 +46,10 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     private static final TcpSocket.Handler BEFORE_REGISTRATION = events -> { };
 
     private final UserTcpChannelConfig config;
-    private InetSocketAddress requestedLocal;
     private ChannelPromise connectPromise;
     private Future<?> connectTimeoutFuture;
-    /** Set by {@link #unsafe()} while AbstractChannel's constructor runs: no initializer may reset it. */
-    private HomeLoopUnsafe homeUnsafe;
+    /** An accepted child's home: the loop whose stack holds its connection (null for a channel that connects). */
+    private volatile EventLoop home;
 
     /** A new, unconnected channel (for {@link io.netty.bootstrap.Bootstrap}). */
     public UserTcpChannel() {
@@ -61,16 +60,14 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
     /** An accepted connection, held by the stack of {@code home} (the loop it must be registered with). */
     UserTcpChannel(UserTcpServerChannel parent, TcpConnection connection, EventLoop home) {
         super(parent);
-        ((HomeLoopUnsafe) unsafe()).home(home);
+        this.home = home;
         int inherited = parent.config().getReceiveBufferSize();
         if (inherited > 0) {
             connection.receiveBufferSize(inherited); // as accepted kernel sockets inherit the listener's
         }
         this.config = new UserTcpChannelConfig(this, connection.receiveBufferSize(), connection.sendBufferSize());
         this.connection = connection;
-        this.active = true;
-        this.localAddress = connection.localAddress();
-        this.remoteAddress = connection.remoteAddress();
+        this.active = true; // its addresses are made from the connection when asked for
         connection.handler(BEFORE_REGISTRATION);
     }
 
@@ -140,17 +137,25 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
 
     @Override
     protected AbstractUnsafe newUnsafe() {
-        return new SocketUnsafe();
+        return new SocketUnsafe(this);
     }
 
-    /** The channel's unsafe as Netty sees it: {@link HomeLoopUnsafe} around the channel's own. */
+    /**
+     * The channel's unsafe as Netty sees it: its own, except that an accepted child not registered yet gets a
+     * {@link HomeLoopUnsafe} around it, made for the call (Netty registers a channel through
+     * {@code channel.unsafe().register}), so that it registers with its home loop. No wrapper is kept: an idle
+     * channel holds none (issue #12). (Called during AbstractChannel's constructor too, before {@link #home} is set.)
+     */
     @Override
     public Unsafe unsafe() {
-        HomeLoopUnsafe u = homeUnsafe; // made on the first call, during AbstractChannel's constructor
-        if (u == null) {
-            u = homeUnsafe = new HomeLoopUnsafe(super.unsafe());
-        }
-        return u;
+        Unsafe own = super.unsafe();
+        EventLoop h = home;
+        return h == null || isRegistered() ? own : new HomeLoopUnsafe(own, h);
+    }
+
+    /** An accepted child's home loop (see {@link #unsafe()}), or null. */
+    EventLoop homeLoop() {
+        return home;
     }
 
     @Override
@@ -204,13 +209,12 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
 
     @Override
     protected void doBind(SocketAddress local) {
-        requestedLocal = checkAddress(local, false);
-        localAddress = requestedLocal;
+        localAddress = checkAddress(local, false); // what connect binds to
     }
 
     private void doConnect(SocketAddress remote, SocketAddress local) throws IOException {
         InetSocketAddress r = checkAddress(remote, false);
-        InetSocketAddress l = local != null ? checkAddress(local, false) : requestedLocal;
+        InetSocketAddress l = local != null ? checkAddress(local, false) : localAddress; // as bound, if it was
         int lport = l == null ? 0 : l.getPort();
         TcpConnection c = stack().tcp().connect(localIp(l), lport, IpAddress.of(r.getAddress()), r.getPort(),
                 config.getReceiveBufferSize(), config.getSendBufferSize(), config.getTrafficClass());
@@ -219,7 +223,7 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         config.applyTo(c); // TCP_NODELAY, SO_KEEPALIVE (the buffer sizes went with the SYN)
         connection = c;
         remoteAddress = r;
-        localAddress = c.localAddress();
+        localAddress = null; // the connection's, made when asked for
     }
 
     /** CONNECT ready: as NIO's finishConnect, the interest goes and the promise completes. */
@@ -265,39 +269,45 @@ public final class UserTcpChannel extends AbstractUserStreamChannel implements S
         cancelConnectTimeout();
     }
 
-    private final class SocketUnsafe extends StreamUnsafe {
+    /** The channel's own unsafe: connect. (Static: see {@link UserUnsafe#owner()}.) */
+    private static final class SocketUnsafe extends StreamUnsafe {
+        SocketUnsafe(UserTcpChannel channel) {
+            super(channel);
+        }
+
         @Override
         public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
             // As epoll and NIO: the promise stays cancellable (cancelling closes the channel, see below).
             if (promise.isDone() || !ensureOpen(promise)) {
                 return;
             }
+            UserTcpChannel ch = (UserTcpChannel) owner();
             try {
-                if (connectPromise != null) {
+                if (ch.connectPromise != null) {
                     throw new ConnectionPendingException();
                 }
-                if (connection != null) {
+                if (ch.connection != null) {
                     throw new AlreadyConnectedException();
                 }
-                doConnect(remote, local);
-                connectPromise = promise;
-                int timeoutMillis = config.getConnectTimeoutMillis();
+                ch.doConnect(remote, local);
+                ch.connectPromise = promise;
+                int timeoutMillis = ch.config.getConnectTimeoutMillis();
                 if (timeoutMillis > 0) {
-                    connectTimeoutFuture = eventLoop().schedule(() -> {
-                        ChannelPromise cp = connectPromise;
+                    ch.connectTimeoutFuture = ch.eventLoop().schedule(() -> {
+                        ChannelPromise cp = ch.connectPromise;
                         if (cp != null && !cp.isDone() && cp.tryFailure(new ConnectTimeoutException(
                                 "connection timed out after " + timeoutMillis + " ms: " + remote))) {
-                            connectPromise = null;
+                            ch.connectPromise = null;
                             close(voidPromise());
                         }
                     }, timeoutMillis, TimeUnit.MILLISECONDS);
                 }
                 promise.addListener((ChannelFutureListener) f -> {
                     if (f.isCancelled()) {
-                        if (connectTimeoutFuture != null) {
-                            connectTimeoutFuture.cancel(false);
+                        if (ch.connectTimeoutFuture != null) {
+                            ch.connectTimeoutFuture.cancel(false);
                         }
-                        connectPromise = null;
+                        ch.connectPromise = null;
                         close(voidPromise());
                     }
                 });

@@ -1,8 +1,11 @@
 package io.usertcp.channel;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
@@ -30,13 +33,19 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  */
 public final class UserTcpChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
     private static final int KEEPALIVE_PROBES = 9;
+    /**
+     * What every config starts with in place of a RecvByteBufAllocator of its own (issue #12: one fewer object per
+     * channel). Never handed out: {@link #getRecvByteBufAllocator()} replaces it with the channel's own
+     * {@link AdaptiveRecvByteBufAllocator} first, so that what an application changes there stays the channel's.
+     * (Netty's constructor sets its MAX_MESSAGES_PER_READ to the channels' metadata default, 16, each time.)
+     */
+    private static final AdaptiveRecvByteBufAllocator SHARED_DEFAULT = new AdaptiveRecvByteBufAllocator();
 
-    private final UserTcpChannel channel;
     private volatile boolean tcpNoDelay = true;
     private volatile boolean keepAlive;
     private volatile boolean reuseAddress;
     private volatile int soLinger = -1;
-    private volatile int trafficClass;
+    private volatile byte trafficClass; // IP_TOS, 0-255
     private volatile int receiveBufferSize;
     private volatile int sendBufferSize;
     private volatile boolean allowHalfClosure;
@@ -47,12 +56,22 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     private volatile String congestion = "cubic";
     private volatile int maxSegment;
     private volatile int timeWaitMillis = -1;
+    /**
+     * The application chose the RecvByteBufAllocator (no initializer: Netty's constructor sets its default through
+     * {@link #setRecvByteBufAllocator}, and this constructor clears it afterwards).
+     */
+    private volatile boolean ownRecvAllocator;
 
     UserTcpChannelConfig(UserTcpChannel channel, int defaultReceiveBuffer, int defaultSendBuffer) {
-        super(channel);
-        this.channel = channel;
+        super(channel, SHARED_DEFAULT);
+        this.ownRecvAllocator = false; // the default set by DefaultChannelConfig's constructor
         this.receiveBufferSize = defaultReceiveBuffer;
         this.sendBufferSize = defaultSendBuffer;
+    }
+
+    /** The channel (Netty's field, typed). */
+    private UserTcpChannel ch() {
+        return (UserTcpChannel) channel;
     }
 
     @Override
@@ -136,27 +155,27 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             setAllowHalfClosure((Boolean) value);
         } else if (option == UserTcpChannelOption.TCP_KEEPIDLE) {
             keepIdleSeconds = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_KEEPINTVL) {
             keepIntervalSeconds = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_KEEPCNT) {
             keepCount = positive((Integer) value, option);
-            channel.applyToConnection(this::applyKeepAlive);
+            ch().applyToConnection(this::applyKeepAlive);
         } else if (option == UserTcpChannelOption.TCP_USER_TIMEOUT) {
             userTimeoutMillis = Math.max(0, (Integer) value);
-            channel.applyToConnection(c -> c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis)));
+            ch().applyToConnection(c -> c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis)));
         } else if (option == UserTcpChannelOption.TCP_CONGESTION) {
             String name = (String) value;
             io.usertcp.tcp.CongestionControl.of(name); // fails now, naming the choices, if unknown
             congestion = name;
-            channel.applyToConnection(c -> c.congestionControl(name));
+            ch().applyToConnection(c -> c.congestionControl(name));
         } else if (option == UserTcpChannelOption.TCP_MAXSEG) {
             maxSegment = Math.max(0, (Integer) value);
-            channel.applyToConnection(c -> c.maxSegmentSize(maxSegment));
+            ch().applyToConnection(c -> c.maxSegmentSize(maxSegment));
         } else if (option == UserTcpChannelOption.TIME_WAIT_MILLIS) {
             timeWaitMillis = (Integer) value;
-            channel.applyToConnection(c -> c.timeWait(timeWaitMillis < 0 ? -1
+            ch().applyToConnection(c -> c.timeWait(timeWaitMillis < 0 ? -1
                     : TimeUnit.MILLISECONDS.toNanos(timeWaitMillis)));
         } else {
             return super.setOption(option, value);
@@ -180,7 +199,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             c.sendBufferSize(sendBufferSize);
         }
         c.noDelay(tcpNoDelay);
-        c.tos(trafficClass);
+        c.tos(trafficClass & 0xff);
         applyKeepAlive(c);
         c.userTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
         c.congestionControl(congestion);
@@ -205,7 +224,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
-        channel.applyToConnection(c -> {
+        ch().applyToConnection(c -> {
             c.noDelay(tcpNoDelay);
             if (tcpNoDelay) {
                 c.push();
@@ -229,7 +248,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     /** SO_SNDBUF: the connection's send-buffer cap (0 before connect if unset: the stack's default). */
     @Override
     public int getSendBufferSize() {
-        TcpConnection c = channel.connection();
+        TcpConnection c = ch().connection();
         return sendBufferSize > 0 || c == null ? sendBufferSize : c.sendBufferSize();
     }
 
@@ -239,7 +258,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_SNDBUF must be positive: " + sendBufferSize);
         }
         this.sendBufferSize = sendBufferSize;
-        channel.applyToConnection(c -> c.sendBufferSize(sendBufferSize));
+        ch().applyToConnection(c -> c.sendBufferSize(sendBufferSize));
         return this;
     }
 
@@ -250,7 +269,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
      */
     @Override
     public int getReceiveBufferSize() {
-        TcpConnection c = channel.connection();
+        TcpConnection c = ch().connection();
         return receiveBufferSize > 0 || c == null ? receiveBufferSize : c.receiveBufferSize();
     }
 
@@ -260,7 +279,7 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
             throw new IllegalArgumentException("SO_RCVBUF must be positive: " + receiveBufferSize);
         }
         this.receiveBufferSize = receiveBufferSize;
-        channel.applyToConnection(c -> c.receiveBufferSize(receiveBufferSize));
+        ch().applyToConnection(c -> c.receiveBufferSize(receiveBufferSize));
         return this;
     }
 
@@ -277,20 +296,21 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setKeepAlive(boolean keepAlive) {
         this.keepAlive = keepAlive;
-        channel.applyToConnection(this::applyKeepAlive);
+        ch().applyToConnection(this::applyKeepAlive);
         return this;
     }
 
     @Override
     public int getTrafficClass() {
-        return trafficClass;
+        return trafficClass & 0xff;
     }
 
     /** IP_TOS: the IPv4 type-of-service byte / IPv6 traffic class of every segment (RFC 9293 MUST-48). */
     @Override
     public UserTcpChannelConfig setTrafficClass(int trafficClass) {
-        this.trafficClass = trafficClass & 0xff;
-        channel.applyToConnection(c -> c.tos(this.trafficClass));
+        this.trafficClass = (byte) trafficClass;
+        int tos = trafficClass & 0xff;
+        ch().applyToConnection(c -> c.tos(tos));
         return this;
     }
 
@@ -349,7 +369,49 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
     @Override
     public UserTcpChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
         super.setRecvByteBufAllocator(allocator);
+        ownRecvAllocator = true;
         return this;
+    }
+
+    /** The channel's RecvByteBufAllocator: its own AdaptiveRecvByteBufAllocator, made now if it still has none. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends RecvByteBufAllocator> T getRecvByteBufAllocator() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        if (a == SHARED_DEFAULT) {
+            synchronized (this) {
+                a = super.getRecvByteBufAllocator();
+                if (a == SHARED_DEFAULT) {
+                    AdaptiveRecvByteBufAllocator own = new AdaptiveRecvByteBufAllocator();
+                    own.maxMessagesPerRead(SHARED_DEFAULT.maxMessagesPerRead());
+                    super.setRecvByteBufAllocator(own); // the default still: reads stay exact
+                    a = own;
+                }
+            }
+        }
+        return (T) a;
+    }
+
+    /** MAX_MESSAGES_PER_READ for {@link ExactReadHandle}, without making the channel's own allocator. */
+    int readMessagesLimit() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        return a instanceof MaxMessagesRecvByteBufAllocator ? ((MaxMessagesRecvByteBufAllocator) a).maxMessagesPerRead()
+                : SHARED_DEFAULT.maxMessagesPerRead();
+    }
+
+    /** Whether a read that did not fill its buffer ends the read loop (Netty's respectMaybeMoreData), as above. */
+    boolean respectMaybeMoreData() {
+        RecvByteBufAllocator a = super.getRecvByteBufAllocator();
+        return !(a instanceof DefaultMaxMessagesRecvByteBufAllocator)
+                || ((DefaultMaxMessagesRecvByteBufAllocator) a).respectMaybeMoreData();
+    }
+
+    /**
+     * Whether reads go through the event loop's {@link ExactReadHandle} (buffers sized to the bytes waiting) rather
+     * than a handle of the RecvByteBufAllocator: while the application has not chosen one.
+     */
+    boolean exactReads() {
+        return !ownRecvAllocator;
     }
 
     @Override
@@ -378,6 +440,6 @@ public final class UserTcpChannelConfig extends DefaultChannelConfig implements 
 
     @Override
     protected void autoReadCleared() {
-        channel.clearReadPending();
+        ch().clearReadPending();
     }
 }

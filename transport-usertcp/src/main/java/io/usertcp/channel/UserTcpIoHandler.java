@@ -22,9 +22,7 @@ import io.usertcp.time.TimerQueue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.HashSet;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -55,7 +53,14 @@ public final class UserTcpIoHandler implements IoHandler {
     private final EventFd wakeFd;
     private final Poller poller;
     private final AtomicBoolean blocking = new AtomicBoolean();
-    private final Set<UserTcpIoRegistration> registrations = new HashSet<>();
+    /**
+     * The registrations, linked through their own fields (no set node per channel: issue #12, at most 2 KiB of
+     * heap per idle connection). Touched on the event loop only.
+     */
+    private UserTcpIoRegistration firstRegistration;
+    private int registrationCount;
+    /** The read handle of the loop's stream channels that keep Netty's default RecvByteBufAllocator. */
+    private final ExactReadHandle exactReads = new ExactReadHandle();
     private final StackStatsMBean mbean;
     /** The link's name (the TAP device's, e.g. tap0), "loopback" without one: for JMX and metrics. */
     private final String linkName;
@@ -322,7 +327,12 @@ public final class UserTcpIoHandler implements IoHandler {
      */
     @Override
     public void prepareToDestroy() {
-        for (UserTcpIoRegistration r : registrations.toArray(new UserTcpIoRegistration[0])) {
+        UserTcpIoRegistration[] all = new UserTcpIoRegistration[registrationCount];
+        int n = 0;
+        for (UserTcpIoRegistration r = firstRegistration; r != null; r = r.next) {
+            all[n++] = r;
+        }
+        for (UserTcpIoRegistration r : all) {
             r.cancel();
             try {
                 r.handle().close();
@@ -357,7 +367,13 @@ public final class UserTcpIoHandler implements IoHandler {
                     + " is not a usertcp channel; register usertcp channels only with a usertcp event loop");
         }
         UserTcpIoRegistration r = new UserTcpIoRegistration(this, (UserTcpIoHandle) handle);
-        registrations.add(r);
+        r.next = firstRegistration;
+        if (firstRegistration != null) {
+            firstRegistration.prev = r;
+        }
+        firstRegistration = r;
+        r.linked = true;
+        registrationCount++;
         handle.registered();
         return r;
     }
@@ -365,6 +381,11 @@ public final class UserTcpIoHandler implements IoHandler {
     @Override
     public boolean isCompatible(Class<? extends IoHandle> handleType) {
         return UserTcpIoHandle.class.isAssignableFrom(handleType);
+    }
+
+    /** The loop's {@link ExactReadHandle}. */
+    ExactReadHandle exactReads() {
+        return exactReads;
     }
 
     /** Runs {@code task} on the event loop after what is already queued. */
@@ -382,7 +403,19 @@ public final class UserTcpIoHandler implements IoHandler {
     }
 
     private void cancelled0(UserTcpIoRegistration r) {
-        if (registrations.remove(r)) {
+        if (r.linked) {
+            r.linked = false;
+            if (r.prev != null) {
+                r.prev.next = r.next;
+            } else {
+                firstRegistration = r.next;
+            }
+            if (r.next != null) {
+                r.next.prev = r.prev;
+            }
+            r.prev = null;
+            r.next = null;
+            registrationCount--;
             r.handle().unregistered();
         }
     }

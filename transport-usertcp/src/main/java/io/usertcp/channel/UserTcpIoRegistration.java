@@ -19,6 +19,10 @@ final class UserTcpIoRegistration implements IoRegistration, TcpSocket.Handler, 
     private final UserTcpIoHandler.UserTcpIoHandle handle;
     private int interest;
     private volatile boolean valid = true;
+    // The handler's list of its registrations (its thread only).
+    UserTcpIoRegistration prev;
+    UserTcpIoRegistration next;
+    boolean linked;
 
     UserTcpIoRegistration(UserTcpIoHandler ioHandler, UserTcpIoHandler.UserTcpIoHandle handle) {
         this.ioHandler = ioHandler;

@@ -146,7 +146,7 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
     /** Resets a handed-over child that will never be read, on the loop of its stack. */
     private static void abortOnHome(UserTcpChannel child) {
         TcpConnection c = child.connection();
-        ((HomeLoopUnsafe) child.unsafe()).homeLoop().execute(c::abort);
+        child.homeLoop().execute(c::abort);
     }
 
     /** One accept loop. */

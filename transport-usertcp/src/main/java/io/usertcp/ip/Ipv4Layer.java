@@ -36,6 +36,7 @@ public final class Ipv4Layer implements IpLayer {
     private final int[] addresses;
     private final int[] masks;
     private final int gateway;
+    private final long gatewayLo; // the gateway IPv4-mapped, a route's next hop when it is off-link
     private final Fragments fragments = new Fragments();
     private int ipId;
 
@@ -55,6 +56,7 @@ public final class Ipv4Layer implements IpLayer {
         this.addresses = addresses.clone();
         this.masks = masks.clone();
         this.gateway = gateway;
+        this.gatewayLo = IpAddress.mappedLo(gateway);
         if (gateway != 0 && !onLink(gateway)) {
             throw new IllegalArgumentException("gateway " + Ipv4.toString(gateway)
                     + " is not within any of the stack's prefixes");
@@ -328,8 +330,7 @@ public final class Ipv4Layer implements IpLayer {
         r.aim(this, localHi, localLo, remoteHi, remoteLo);
         r.loopback = isLocalAddress(dst);
         r.broadcast = isBroadcast(dst);
-        r.nextHopHi = 0;
-        r.nextHopLo = IpAddress.mappedLo(gateway != 0 && !onLink(dst) ? gateway : dst);
+        r.viaGateway = gateway != 0 && !onLink(dst);
     }
 
     @Override
@@ -339,7 +340,7 @@ public final class Ipv4Layer implements IpLayer {
                 ttl, protocol, (int) r.localLo, (int) r.remoteLo);
         ChecksumOffload.apply(packet, iface.vnet, r.loopback, Ipv4.MIN_HEADER_LENGTH, transportLength, csumOffset,
                 gsoSize, transportHeaderLength, VirtioNetHeader.GSO_TCPV4);
-        transmit(packet, r.loopback, r.broadcast, r.nextHopLo);
+        transmit(packet, r.loopback, r.broadcast, r.viaGateway ? gatewayLo : r.remoteLo);
     }
 
     @Override

@@ -426,9 +426,7 @@ public final class Ipv6Layer implements IpLayer {
         r.aim(this, localHi, localLo, remoteHi, remoteLo);
         r.loopback = isLocal(dh, dl);
         r.broadcast = false;
-        boolean viaGateway = !onLink(dh, dl) && hasGateway;
-        r.nextHopHi = viaGateway ? gatewayHi : dh;
-        r.nextHopLo = viaGateway ? gatewayLo : dl;
+        r.viaGateway = !onLink(dh, dl) && hasGateway;
     }
 
     @Override
@@ -438,7 +436,8 @@ public final class Ipv6Layer implements IpLayer {
                 r.remoteLo);
         ChecksumOffload.apply(packet, iface.vnet, r.loopback, Ipv6.HEADER_LENGTH, transportLength, csumOffset,
                 gsoSize, transportHeaderLength, VirtioNetHeader.GSO_TCPV6);
-        transmit(packet, r.loopback, r.remoteHi, r.remoteLo, r.nextHopHi, r.nextHopLo);
+        transmit(packet, r.loopback, r.remoteHi, r.remoteLo, r.viaGateway ? gatewayHi : r.remoteHi,
+                r.viaGateway ? gatewayLo : r.remoteLo);
     }
 
     @Override

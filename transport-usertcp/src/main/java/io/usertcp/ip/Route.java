@@ -31,9 +31,11 @@ public final class Route {
     boolean loopback;
     /** IPv4: the peer is a broadcast address (sent to the Ethernet broadcast). */
     boolean broadcast;
-    /** The next hop: the peer, or the gateway (IPv4-mapped for IPv4). */
-    long nextHopHi;
-    long nextHopLo;
+    /**
+     * The next hop is the layer's gateway (the peer is off-link), else the peer itself: a flag rather than the
+     * address, which the layer has (issue #12: 16 bytes less per connection).
+     */
+    boolean viaGateway;
 
     /** A route aimed nowhere yet: {@link IpLayer#bind} (through {@code Network.route}) sets it up. */
     public Route() {
@@ -43,15 +45,13 @@ public final class Route {
      * Aims this route: what {@link IpLayer#bind} works out. For an {@link IpLayer} of another package (a test's
      * stand-in for the network layer); the layers of this package set the fields themselves.
      */
-    public void setUp(IpLayer layer, IpAddress local, IpAddress remote, boolean loopback, long nextHopHi,
-                      long nextHopLo) {
+    public void setUp(IpLayer layer, IpAddress local, IpAddress remote, boolean loopback, boolean viaGateway) {
         aim(layer, local.hi(), local.lo(), remote.hi(), remote.lo());
         this.local = local;
         this.remote = remote;
         this.loopback = loopback;
         this.broadcast = false;
-        this.nextHopHi = nextHopHi;
-        this.nextHopLo = nextHopLo;
+        this.viaGateway = viaGateway;
     }
 
     /** Whether this route is IPv6. */
@@ -172,7 +172,7 @@ public final class Route {
 
     @Override
     public String toString() {
-        return local() + " -> " + remote() + (loopback ? " (loopback)" : " via " + (remote().isV4()
-                ? IpAddress.v4((int) nextHopLo) : IpAddress.of(nextHopHi, nextHopLo)));
+        return local() + " -> " + remote()
+                + (loopback ? " (loopback)" : viaGateway ? " via the gateway" : " (on-link)");
     }
 }

@@ -120,7 +120,7 @@ final class Handshake {
 
     /** The MSS the path's MTU allows (RFC 9293 §3.7.1: MTU less the IP and TCP fixed headers). */
     int pathMss() {
-        return c.route.mtu() - c.ipHeaderLength - Tcp.MIN_HEADER_LENGTH;
+        return c.route.mtu() - c.ipHeaderLength() - Tcp.MIN_HEADER_LENGTH;
     }
 
     int initialCwnd() {

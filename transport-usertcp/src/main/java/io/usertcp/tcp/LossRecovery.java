@@ -87,7 +87,7 @@ final class LossRecovery {
         } else if (!tcb.sackOk && tcb.dupAcks == 3 && seqGt(tcb.sndUna, tcb.recover - 1)) {
             // Fast retransmit (RFC 5681 §3.2 steps 2-4, RFC 6582 step 2).
             int flight = tcb.sndMax - tcb.sndUna;
-            tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
+            tcb.ssthresh = tcb.cc().onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
             tcb.recover = tcb.sndMax;
             tcb.inRecovery = true;
             tcb.rtt.stopTiming();
@@ -131,7 +131,7 @@ final class LossRecovery {
 
     /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
     private void enterSackRecovery() {
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcb.now);
+        tcb.ssthresh = tcb.cc().onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcb.now);
         tcb.cwnd = tcb.ssthresh;
         tcb.recover = tcb.sndMax;
         tcb.inRecovery = true;
@@ -285,7 +285,7 @@ final class LossRecovery {
         }
         // RFC 5681 §3.1 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
         int flight = tcb.sndMax - tcb.sndUna;
-        tcb.ssthresh = tcb.cc.onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
+        tcb.ssthresh = tcb.cc().onLoss(tcb.cwnd, flight, tcb.mss, tcb.now);
         tcb.cwnd = tcb.mss;
         tcb.inRecovery = false;
         tcb.recover = tcb.sndMax;

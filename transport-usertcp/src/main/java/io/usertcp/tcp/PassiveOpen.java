@@ -40,6 +40,13 @@ final class PassiveOpen implements SynQueue.Expiry {
     int maxSynBacklog = TcpListener.DEFAULT_MAX_SYN_BACKLOG;
     boolean cookiesEnabled = true;
     private IpAddress lastLocal = IpAddress.V4_ANY; // reused while SYNs keep arriving for the same address
+    /**
+     * The peers' addresses of recent connections, direct-mapped by address: connections from one peer share its
+     * address object (issue #12: an idle connection holds ~32 bytes less; clients behind one address, a proxy or a
+     * load balancer, are the common case). A miss costs what it did before: a new object.
+     */
+    private final IpAddress[] peers = new IpAddress[PEER_CACHE];
+    static final int PEER_CACHE = 256;
 
     PassiveOpen(TcpLayer tcp, int maxHalfOpen, SipHash queueKey, SynCookies cookies) {
         this.tcp = tcp;
@@ -232,7 +239,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     private void establish(SynReceived r, long synAckSent, ByteBuf frame, int o, int seq, int ack, int flags,
                            int window, int dataOff, int dataLen, TcpOptions opts) {
         TcpConnection c = tcp.newConnection(local(r.localHi, r.localLo), r.localPort,
-                IpAddress.of(r.remoteHi, r.remoteLo), r.remotePort);
+                peer(r.remoteHi, r.remoteLo), r.remotePort);
         c.listener = r.listener;
         c.revivable = r.parked;
         int tsOffset = cookies.tsOffset(r.localHi, r.localLo, r.localPort, r.remoteHi, r.remoteLo, r.remotePort);
@@ -354,6 +361,17 @@ final class PassiveOpen implements SynQueue.Expiry {
             lastLocal = IpAddress.of(hi, lo);
         }
         return lastLocal;
+    }
+
+    /** The peer's address as an object, shared with the recent connections from the same peer. */
+    private IpAddress peer(long hi, long lo) {
+        long h = (hi ^ lo) * 0x9E3779B97F4A7C15L;
+        int i = (int) (h >>> 56) & (PEER_CACHE - 1);
+        IpAddress a = peers[i];
+        if (a == null || !a.equals(hi, lo)) {
+            a = peers[i] = IpAddress.of(hi, lo);
+        }
+        return a;
     }
 
     private static boolean inWindow(int seq, int start, int len) {

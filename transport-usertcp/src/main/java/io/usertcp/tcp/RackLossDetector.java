@@ -43,6 +43,46 @@ final class RackLossDetector {
         return rackRtt;
     }
 
+    /** RACK.min_RTT, or -1 before the first sample. */
+    long minRtt() {
+        return minRtt;
+    }
+
+    /** The reordering window's RACK.reo_wnd_mult. */
+    int reoWndMult() {
+        return window.multiplier();
+    }
+
+    /** The reordering window's RACK.reo_wnd_persist. */
+    int reoWndPersist() {
+        return window.persist();
+    }
+
+    /**
+     * Starts a new flight of a connection whose flight state was given back to its stack's pool when the last
+     * one was acknowledged ({@link RackState}): what outlives a flight is given back, everything else starts as
+     * for a new connection. Nothing it forgets can change a verdict: every segment of the new flight is sent
+     * after the delivered one RACK.xmit_ts belongs to, and above RACK.fack, the retransmitted end and the D-SACK
+     * round, all at or below SND.UNA now.
+     */
+    void resume(long minRtt, boolean reorderingSeen, int reoWndMult, int reoWndPersist) {
+        rackXmitTs = 0;
+        rackEndSeq = 0;
+        rackValid = false;
+        rackRtt = 0;
+        this.minRtt = minRtt;
+        this.reorderingSeen = reorderingSeen;
+        fack = 0;
+        fackValid = false;
+        lossDirty = true;
+        retxEnd = 0;
+        retxValid = false;
+        lossPending = false;
+        lossNextExpiry = 0;
+        lossMaxExpiry = 0;
+        window.resume(reoWndMult, reoWndPersist);
+    }
+
     long reoWnd() {
         return window.reoWnd();
     }

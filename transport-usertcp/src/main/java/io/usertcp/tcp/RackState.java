@@ -38,6 +38,14 @@ import io.usertcp.stats.StackStats;
  * The arrays grow when needed and are reused, so steady state allocates nothing; once grown, they shrink when
  * the flight empties or falls far below them. Sequence numbers compare by the sign of their difference
  * (RFC 1982).
+ *
+ * <p>A connection's RACK state lives in two parts (issue #12: at most 2 KiB of heap per idle connection): what
+ * outlives a flight stays here (RACK.min_RTT, RACK.reordering_seen, the reordering window's multiplier and its
+ * persistence, the scoreboard version applied, whether entries were coarsened), and what only a flight needs (the
+ * records, the loss detector's RACK.xmit_ts, RACK.fack and scan state, the marker) is a {@link RackFlight} taken
+ * from the stack's {@link RackFlightPool} on the first transmission and given back when an ACK leaves no entry (or
+ * at {@link #clear()}). While there is no flight every query answers as an empty one would, and an ACK only
+ * notes the scoreboard version, as the marker would. Without a pool (tests) the flight is made once and kept.
  */
 final class RackState {
     static final int RETRANSMITTED = SegmentRecords.RETRANSMITTED;
@@ -51,11 +59,19 @@ final class RackState {
     static final int SPLITS_PER_ACK = SackMarker.SPLITS_PER_ACK;
 
     private final int maxEntries;
-    private final SegmentRecords records = new SegmentRecords();
-    private final RackLossDetector detector = new RackLossDetector(records);
-    private final SackMarker marker;
+    private final RackFlightPool pool; // null: the flight is this connection's for good
+    private RackFlight flight;         // null while nothing is recorded (with a pool)
 
     private boolean coarsened; // entries were merged coarsely at the bound and have not fallen far below it
+
+    // What outlives a flight, kept here while there is none (the flight's own copies are current while it lasts).
+    private long minRtt = -1;          // RACK.min_RTT
+    private boolean reorderingSeen;    // RACK.reordering_seen
+    private int reoWndMult = 1;        // RACK.reo_wnd_mult
+    private int reoWndPersist;         // RACK.reo_wnd_persist
+    private int sackVersion = -1;      // the scoreboard version last applied
+    private boolean sackDeferred;      // the last ACK's budget ran out
+    private long work;                 // SegmentRecords.work of the flights so far
 
     RackState() {
         this(DEFAULT_MAX_ENTRIES);
@@ -67,68 +83,127 @@ final class RackState {
             throw new IllegalArgumentException("maxEntries " + maxEntries + " < 16: use at least 16");
         }
         this.maxEntries = maxEntries;
-        this.marker = new SackMarker(records, detector, maxEntries);
+        this.pool = null;
+        this.flight = new RackFlight(maxEntries);
+    }
+
+    /** A connection's RACK state, whose flight state comes from {@code pool} and goes back to it (see above). */
+    RackState(RackFlightPool pool) {
+        this.maxEntries = pool.maxEntries();
+        this.pool = pool;
+    }
+
+    /** The flight, taken from the pool (and resumed with what outlived the last one) if there is none. */
+    private RackFlight flight() {
+        RackFlight f = flight;
+        if (f == null) {
+            f = flight = pool.take();
+            f.records.work = work;
+            f.detector.resume(minRtt, reorderingSeen, reoWndMult, reoWndPersist);
+            f.marker.resume(sackVersion, sackDeferred);
+        }
+        return f;
+    }
+
+    /** With a pool: once no entry is left, keeps what outlives the flight and gives the flight back. */
+    private void releaseIfEmpty() {
+        RackFlight f = flight;
+        if (pool == null || f == null || f.records.size() > 0) {
+            return;
+        }
+        work = f.records.work;
+        minRtt = f.detector.minRtt();
+        reorderingSeen = f.detector.reorderingSeen();
+        reoWndMult = f.detector.reoWndMult();
+        reoWndPersist = f.detector.reoWndPersist();
+        sackVersion = f.marker.version();
+        sackDeferred = f.marker.deferred();
+        f.records.clear();
+        f.records.takeRefused();
+        f.records.takeSplitsRefused();
+        flight = null;
+        pool.give(f);
+    }
+
+    /** Whether a flight is held now (with a pool: while something is recorded). */
+    boolean holdsFlight() {
+        return flight != null;
     }
 
     /** Entries held. */
     int size() {
-        return records.size();
+        RackFlight f = flight;
+        return f == null ? 0 : f.records.size();
     }
 
     int start(int i) {
-        return records.start(i);
+        return flight.records.start(i);
     }
 
     int end(int i) {
-        return records.end(i);
+        return flight.records.end(i);
     }
 
     long xmitTs(int i) {
-        return records.xmitTs(i);
+        return flight.records.xmitTs(i);
     }
 
     boolean is(int i, int flag) {
-        return records.is(i, flag);
+        return flight.records.is(i, flag);
     }
 
     /** Index of the entry holding {@code seq}, or -1. */
     int indexOf(int seq) {
-        return records.indexOf(seq);
+        RackFlight f = flight;
+        return f == null ? -1 : f.records.indexOf(seq);
     }
 
     /** Slots the entry arrays hold now (they grow with the flight and shrink after it). */
     int capacity() {
-        return records.capacity();
+        RackFlight f = flight;
+        return f == null ? 0 : f.records.capacity();
     }
 
+    /** RACK.rtt of the current flight (0 without one). */
     long rackRtt() {
-        return detector.rackRtt();
+        RackFlight f = flight;
+        return f == null ? 0 : f.detector.rackRtt();
     }
 
+    /** RACK.reo_wnd as last worked out in the current flight (0 without one). */
     long reoWnd() {
-        return detector.reoWnd();
+        RackFlight f = flight;
+        return f == null ? 0 : f.detector.reoWnd();
     }
 
     boolean reorderingSeen() {
-        return detector.reorderingSeen();
+        RackFlight f = flight;
+        return f == null ? reorderingSeen : f.detector.reorderingSeen();
     }
 
     /** Entries examined, split, merged or moved so far: a measure of work that does not depend on timing. */
     long work() {
-        return records.work();
+        RackFlight f = flight;
+        return f == null ? work : f.records.work();
     }
 
     /** True while some segment is marked lost and not yet retransmitted. */
     boolean hasLost() {
-        return records.lostBytes() > 0;
+        RackFlight f = flight;
+        return f != null && f.records.lostBytes() > 0;
     }
 
     /** Forgets all segments (the connection is done with them). */
     void clear() {
-        records.clear();
-        records.takeRefused();
-        detector.onClear();
+        RackFlight f = flight;
         coarsened = false;
+        if (f == null) {
+            return;
+        }
+        f.records.clear();
+        f.records.takeRefused();
+        f.detector.onClear();
+        releaseIfEmpty();
     }
 
     // ------------------------------------------------------------------ transmissions
@@ -151,6 +226,7 @@ final class RackState {
         if (segment <= 0) {
             segment = e - s;
         }
+        SegmentRecords records = flight().records;
         int n = records.size();
         if (n > 0) {
             if (s - records.start(0) < 0) {
@@ -173,6 +249,8 @@ final class RackState {
 
     /** [s, stop) was sent again at {@code now}: it lies within the entries. */
     private void retransmitted(int s, int stop, int segment, long now) {
+        SegmentRecords records = flight.records;
+        RackLossDetector detector = flight.detector;
         coarsenAtBound();
         int i = records.find(s);
         if (i == records.size()) {
@@ -210,7 +288,12 @@ final class RackState {
 
     /** An RTT sample from the connection's estimator: RACK.min_RTT is the smallest (RFC 8985 §6.1). */
     void onRttSample(long rtt) {
-        detector.onRttSample(rtt);
+        RackFlight f = flight;
+        if (f != null) {
+            f.detector.onRttSample(rtt);
+        } else if (rtt > 0 && (minRtt < 0 || rtt < minRtt)) {
+            minRtt = rtt; // as RackLossDetector.onRttSample
+        }
     }
 
     /** {@link #onAck(int, SackScoreboard, long, StackStats)} without counters (tests). */
@@ -224,6 +307,17 @@ final class RackState {
      * delivered segment and reveals reordering. The bounds hit on the way are counted in {@code stats}.
      */
     void onAck(int una, SackScoreboard sb, long now, StackStats stats) {
+        if (flight == null) {
+            // No entries: nothing is delivered, nothing can be split, and the marker would only note the version.
+            coarsened = false;
+            if (sb.version() != sackVersion || sackDeferred) {
+                sackVersion = sb.version();
+                sackDeferred = false;
+            }
+            return;
+        }
+        SegmentRecords records = flight.records;
+        RackLossDetector detector = flight.detector;
         int delivered = 0;
         while (delivered < records.size() && records.end(delivered) - una <= 0) {
             records.addWork(1);
@@ -247,6 +341,7 @@ final class RackState {
             coarsened = false;
         }
         coarsenAtBound();
+        SackMarker marker = flight.marker;
         marker.apply(sb, now);
         long splitsRefused = records.takeSplitsRefused();
         long workDeferred = marker.takeWorkDeferred();
@@ -256,6 +351,7 @@ final class RackState {
             stats.tcpSackWorkDeferred += workDeferred;
             stats.tcpSackRoundedOff += roundedOff;
         }
+        releaseIfEmpty();
     }
 
     // ------------------------------------------------------------------ reordering window and loss
@@ -270,22 +366,30 @@ final class RackState {
      * @param srtt      the smoothed RTT, or -1
      */
     void updateReoWnd(boolean dsack, int sndUna, int sndNxt, boolean recovering, long srtt) {
-        detector.updateReoWnd(dsack, sndUna, sndNxt, recovering, srtt);
+        flight().detector.updateReoWnd(dsack, sndUna, sndNxt, recovering, srtt);
     }
 
     /** RFC 8985 §6.2 step 4: leaving fast or RTO recovery lets an enlarged reo_wnd decay. */
     void onRecoveryExit() {
-        detector.onRecoveryExit();
+        RackFlight f = flight;
+        if (f != null) {
+            f.detector.onRecoveryExit();
+        } else if (--reoWndPersist <= 0) { // as ReorderingWindow.onRecoveryExit
+            reoWndMult = 1;
+            reoWndPersist = 0;
+        }
     }
 
     /** RFC 8985 §6.2 step 5 and §6.3: see {@link RackLossDetector#detectLoss(long)}. */
     long detectLoss(long now) {
-        return detector.detectLoss(now);
+        RackFlight f = flight;
+        return f == null ? 0 : f.detector.detectLoss(now); // no flight: nothing was delivered (RACK.xmit_ts unset)
     }
 
     /** Index of the first entry marked lost and not SACKed (sequence order), or -1. */
     int firstLost() {
-        return records.firstLost();
+        RackFlight f = flight;
+        return f == null ? -1 : f.records.firstLost();
     }
 
     /**
@@ -294,6 +398,7 @@ final class RackState {
      * slivers of state are resent in full segments (as Linux's {@code tcp_retrans_try_collapse}).
      */
     int retransmitEnd(int i, int limit) {
+        SegmentRecords records = flight.records;
         int e = records.end(i);
         if (e - limit >= 0) {
             return limit;
@@ -314,11 +419,17 @@ final class RackState {
      * marked lost is not.
      */
     int pipe() {
-        return records.pipeBytes();
+        RackFlight f = flight;
+        return f == null ? 0 : f.records.pipeBytes();
     }
 
     /** After a retransmission timeout the scoreboard is forgotten (RFC 2018 §8): so are the SACKed marks. */
     void onRetransmitTimeout() {
+        if (flight == null) {
+            sackVersion = -1; // as SackMarker.forget
+            return;
+        }
+        SegmentRecords records = flight.records;
         int n = records.size();
         for (int i = 0; i < n; i++) {
             records.addWork(1);
@@ -328,8 +439,8 @@ final class RackState {
             }
         }
         records.coalesce(0, n - 1, false);
-        marker.forget();
-        detector.markDirty();
+        flight.marker.forget();
+        flight.detector.markDirty();
     }
 
     /**
@@ -338,10 +449,11 @@ final class RackState {
      * entries, never inside one.)
      */
     private void coarsenAtBound() {
+        SegmentRecords records = flight.records;
         if (records.takeRefused() && !coarsened) {
             coarsened = true;
             if (records.coalesce(0, records.size() - 1, true)) {
-                detector.markDirty();
+                flight.detector.markDirty();
             }
         }
     }

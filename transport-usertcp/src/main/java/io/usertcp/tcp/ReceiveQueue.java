@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.stats.MemoryBudget;
 
-import java.util.ArrayDeque;
-
 /**
  * In-order bytes received and not yet read by the application. Large payloads are kept as retained slices
  * of the frames they arrived in (no copy); small ones are copied into the tail buffer so that a peer
@@ -20,10 +18,16 @@ final class ReceiveQueue {
     static final int COPY_BELOW = 512;
     private static final int COPY_CHUNK = 16384;
 
-    private final ArrayDeque<ByteBuf> bufs = new ArrayDeque<>(4); // grows as needed; small while idle (issue #12)
+    // The buffers held, oldest first: the only one in a field, more in a ring made when a second one is queued and
+    // kept (a power of two, grows as needed). An idle connection, or one whose reads keep up, holds no array
+    // (issue #12: at most 2 KiB of heap per idle connection).
+    private ByteBuf single;
+    private ByteBuf[] ring;
+    private int head;
+    private int count;
     private final ByteBufAllocator alloc;
     private int size;
-    private ByteBuf copyTail; // our own buffer at the tail of bufs, with room for small payloads
+    private ByteBuf copyTail; // our own buffer, the last one held, with room for small payloads
 
     private final MemoryBudget budget;
 
@@ -58,11 +62,11 @@ final class ReceiveQueue {
             return;
         }
         if (len < COPY_BELOW || len < frame.capacity() / 2) {
-            if (copyTail == null || copyTail.writableBytes() < len || bufs.peekLast() != copyTail) {
+            if (copyTail == null || copyTail.writableBytes() < len || last() != copyTail) {
                 int cap = Math.max(COPY_CHUNK, len);
                 copyTail = alloc.directBuffer(cap, cap);
                 budget.charge(cap);
-                bufs.add(copyTail);
+                add(copyTail);
             }
             copyTail.writeBytes(frame, index, len);
         } else {
@@ -72,7 +76,7 @@ final class ReceiveQueue {
             ByteBuf held = frame.refCnt() == 1 ? frame.retain().setIndex(index, index + len)
                     : frame.retainedSlice(index, len);
             budget.charge(MemoryBudget.footprint(held));
-            bufs.add(held);
+            add(held);
             copyTail = null;
         }
         size += len;
@@ -87,13 +91,13 @@ final class ReceiveQueue {
     int read(ByteBuf dst, int max) {
         int done = 0;
         while (size > 0 && dst.isWritable() && done < max) {
-            ByteBuf b = bufs.peek();
+            ByteBuf b = first();
             int n = Math.min(Math.min(b.readableBytes(), dst.writableBytes()), max - done);
             dst.writeBytes(b, n);
             done += n;
             size -= n;
             if (!b.isReadable()) {
-                bufs.poll();
+                removeFirst();
                 if (b == copyTail) {
                     copyTail = null;
                 }
@@ -106,12 +110,59 @@ final class ReceiveQueue {
 
     /** Discards everything (input shut down, or the connection closed). */
     void clear() {
-        ByteBuf b;
-        while ((b = bufs.poll()) != null) {
+        while (count > 0) {
+            ByteBuf b = removeFirst();
             budget.uncharge(MemoryBudget.footprint(b));
             b.release();
         }
         copyTail = null;
         size = 0;
+    }
+
+    // ------------------------------------------------------------------ the buffers held
+
+    private void add(ByteBuf b) {
+        if (ring == null) {
+            if (count == 0) {
+                single = b;
+                count = 1;
+                return;
+            }
+            ring = new ByteBuf[4];
+            ring[0] = single;
+            single = null;
+            head = 0;
+        } else if (count == ring.length) {
+            ByteBuf[] bigger = new ByteBuf[2 * count];
+            for (int i = 0; i < count; i++) {
+                bigger[i] = ring[(head + i) & (count - 1)];
+            }
+            ring = bigger;
+            head = 0;
+        }
+        ring[(head + count) & (ring.length - 1)] = b;
+        count++;
+    }
+
+    private ByteBuf first() {
+        return count == 0 ? null : ring == null ? single : ring[head];
+    }
+
+    private ByteBuf last() {
+        return count == 0 ? null : ring == null ? single : ring[(head + count - 1) & (ring.length - 1)];
+    }
+
+    private ByteBuf removeFirst() {
+        ByteBuf b;
+        if (ring == null) {
+            b = single;
+            single = null;
+        } else {
+            b = ring[head];
+            ring[head] = null;
+            head = (head + 1) & (ring.length - 1);
+        }
+        count--;
+        return b;
     }
 }

@@ -28,6 +28,23 @@ final class ReorderingWindow {
         return reoWndMult;
     }
 
+    /** RACK.reo_wnd_persist: recoveries left before the multiplier goes back to 1. */
+    int persist() {
+        return reoWndPersist;
+    }
+
+    /**
+     * A new flight after the state was pooled ({@link RackLossDetector#resume}): the multiplier and its persistence
+     * stay.
+     */
+    void resume(int mult, int persist) {
+        reoWnd = 0;
+        reoWndMult = mult;
+        reoWndPersist = persist;
+        dsackRound = 0;
+        dsackRoundSet = false;
+    }
+
     /**
      * RFC 8985 §6.2 step 4: computes RACK.reo_wnd for this ACK. A D-SACK raises the multiplier at most once a
      * round trip (until SND.UNA passes what was SND.NXT at the D-SACK that raised it) and makes it persist for

@@ -17,8 +17,8 @@ final class RttEstimator {
     private long srtt = -1;
     private long rttvar;
     private long rto = INITIAL_RTO_NANOS; // RFC 6298 RTO before backoff
-    private int backoff;                  // timeouts since the last forward progress
-    private long samples;
+    private short backoff;                // timeouts since the last forward progress
+    private int samples;                  // counted modulo 2^32: compared for a change only (issue #12: 64 bytes)
 
     // One segment timed per round trip (RFC 6298 §3).
     private boolean timing;
@@ -61,7 +61,7 @@ final class RttEstimator {
         return rto;
     }
 
-    /** How many samples were taken so far. */
+    /** How many samples were taken so far (modulo 2^32: compare two readings for a change, nothing else). */
     long samples() {
         return samples;
     }
@@ -73,7 +73,9 @@ final class RttEstimator {
 
     /** RFC 6298 (5.5): a timeout doubles the RTO. */
     void backOff() {
-        backoff++;
+        if (backoff < Short.MAX_VALUE) {
+            backoff++;
+        }
     }
 
     /** Forward progress ends the backoff. */

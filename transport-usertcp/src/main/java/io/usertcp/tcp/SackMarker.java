@@ -37,6 +37,24 @@ final class SackMarker {
         sackVersion = -1;
     }
 
+    /** The scoreboard version last applied (-1: none, or forgotten). */
+    int version() {
+        return sackVersion;
+    }
+
+    /** Whether the last ACK's budget ran out before the scoreboard was applied in full. */
+    boolean deferred() {
+        return sackDeferred;
+    }
+
+    /** A new flight after the state was pooled ({@link RackState}): where the scoreboard was left. */
+    void resume(int version, boolean deferred) {
+        sackVersion = version;
+        sackDeferred = deferred;
+        sackWorkDeferred = 0;
+        sackRoundedOff = 0;
+    }
+
     /** ACKs whose SACK work was cut short by a budget, since the last call. */
     long takeWorkDeferred() {
         long r = sackWorkDeferred;

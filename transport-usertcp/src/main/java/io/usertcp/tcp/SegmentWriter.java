@@ -21,15 +21,14 @@ final class SegmentWriter {
     private final TcpConnection c;
     private final Tcb tcb;
     private final TcpEnv env;
-    /** The SACK blocks of the segment being built: one array for the stack's connections (one thread builds one
-     *  segment at a time), not one per connection (issue #12: an idle connection's heap). */
-    private final int[] sackOut;
+    // The SACK blocks of the segment being built are in TcpLayer.sackOut: one array for the stack's connections (one
+    // thread builds one segment at a time), not one per connection, nor a field here (issue #12: an idle
+    // connection's heap).
 
     SegmentWriter(TcpConnection c) {
         this.c = c;
         this.tcb = c.tcb;
         this.env = c.tcp.env;
-        this.sackOut = c.tcp.sackOut;
     }
 
     /**
@@ -104,7 +103,7 @@ final class SegmentWriter {
         if (ts) {
             p = TcpOptions.writeTimestamps(f, p, tsNow(), tcb.tsRecent);
         }
-        TcpOptions.writeSack(f, p, sackOut, blocks);
+        TcpOptions.writeSack(f, p, c.tcp.sackOut, blocks);
     }
 
     /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
@@ -134,6 +133,7 @@ final class SegmentWriter {
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return 0;
         }
+        int[] sackOut = c.tcp.sackOut;
         int n = tcb.reassembly.sackBlocks(tcb.rcvNxtOffset, tcb.rcvNxt, sackOut, maxSackBlocks());
         if (tcb.lastOooOffset >= 0) {
             int latest = tcb.rcvNxt + (int) (tcb.lastOooOffset - tcb.rcvNxtOffset);

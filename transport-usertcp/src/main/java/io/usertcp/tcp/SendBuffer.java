@@ -18,7 +18,10 @@ final class SendBuffer {
     static final int CHUNK = 16 * 1024;
 
     private final ByteBufAllocator alloc;
-    private ByteBuf[] chunks = new ByteBuf[8];
+    private static final ByteBuf[] NONE = new ByteBuf[0];
+    // A ring (a power of two long) of the chunks held; made on the first write and grown by doubling, so a connection
+    // that has written a little holds one slot (issue #12: at most 2 KiB of heap per idle connection).
+    private ByteBuf[] chunks = NONE;
     private int first;      // index in chunks of the chunk holding byte 0
     private int count;      // chunks in use
     private int head;       // offset of byte 0 within chunks[first]
@@ -127,7 +130,7 @@ final class SendBuffer {
 
     private void addChunk() {
         if (count == chunks.length) {
-            ByteBuf[] n = new ByteBuf[chunks.length * 2];
+            ByteBuf[] n = new ByteBuf[Math.max(1, chunks.length * 2)];
             for (int i = 0; i < count; i++) {
                 n[i] = chunks[(first + i) & (chunks.length - 1)];
             }

@@ -60,7 +60,7 @@ final class Sender {
             c.recovery.sampleRtt(now - tcb.rtt.timingStart);
         }
         tcb.retries = 0;
-        if (c.ipHeaderLength == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
+        if (c.ipHeaderLength() == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
             // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
             tcb.lastReachableConfirm = now;
             env.confirmReachable(c.remote);
@@ -77,7 +77,7 @@ final class Sender {
             // Slow start, with ABC's L = 2*SMSS (RFC 3465).
             tcb.cwnd = Math.min(tcb.cwnd + Math.min(acked, 2 * tcb.mss), CWND_CLAMP);
         } else {
-            tcb.cwnd = Math.min(tcb.cc.onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
+            tcb.cwnd = Math.min(tcb.cc().onAckInAvoidance(tcb.cwnd, acked, tcb.mss, now, tcb.rtt.srtt()), CWND_CLAMP);
         }
         tcb.dupAcks = 0;
         tcb.probes = 0;
@@ -193,7 +193,7 @@ final class Sender {
 
     /** See {@link TcpConnection#pathMtuReduced}: the MSS follows the path MTU down; too large segments go again. */
     boolean pathMtuReduced(int mtu) {
-        int newMss = Math.max(Handshake.MIN_MSS, mtu - c.ipHeaderLength - Tcp.MIN_HEADER_LENGTH);
+        int newMss = Math.max(Handshake.MIN_MSS, mtu - c.ipHeaderLength() - Tcp.MIN_HEADER_LENGTH);
         if (tcb.mssClamp > 0) {
             newMss = Math.min(newMss, tcb.mssClamp);
         }

@@ -52,7 +52,7 @@ final class Tcb {
     int lastAckSent;        // Last.ACK.sent (§4.3)
     long lastOooOffset = -1; // stream offset of the latest out-of-order segment: its block goes first
     final SackScoreboard scoreboard = new SackScoreboard();
-    final RackState rack = new RackState(); // RACK loss detection for SACK connections (RFC 8985)
+    final RackState rack;   // RACK loss detection for SACK connections (RFC 8985)
     int rcvAdvEdge;         // RCV.NXT + RCV.WND as last advertised: never moved left
     final ReceiveQueue receiveQueue;
     final ReassemblyQueue reassembly;
@@ -74,7 +74,7 @@ final class Tcb {
     int cwndUsageSeq;       // the window ends when SND.UNA passes this
     boolean cwndLimited;    // the flight filled cwnd in that window
     int ssthresh = Integer.MAX_VALUE;
-    CongestionControl cc = new CongestionControl.Cubic();
+    CongestionControl cc;   // null: CUBIC, made by cc() when first needed (after a loss: an idle connection holds none)
     int dupAcks;
     boolean inRecovery;
     int recover;
@@ -105,11 +105,21 @@ final class Tcb {
     long retransmits;       // segments retransmitted (every cause)
     long bytesAcked;        // data bytes the peer acknowledged
 
-    Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos) {
+    Tcb(ByteBufAllocator alloc, MemoryBudget memory, long minRtoNanos, RackFlightPool rackFlights) {
+        this.rack = new RackState(rackFlights);
         this.sendBuffer = new SendBuffer(alloc, memory);
         this.receiveQueue = new ReceiveQueue(alloc, memory);
         this.reassembly = new ReassemblyQueue(alloc, memory);
         this.rtt = new RttEstimator(minRtoNanos);
+    }
+
+    /** The congestion control: {@link #cc} once chosen or first needed, CUBIC by default. */
+    CongestionControl cc() {
+        CongestionControl c = cc;
+        if (c == null) {
+            c = cc = new CongestionControl.Cubic();
+        }
+        return c;
     }
 
     /** Whether the application may still queue data (states before its CLOSE, RFC 9293 §3.10.2). */

@@ -29,8 +29,6 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
     final IpAddress local;
     final IpAddress remote;
 
-    /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
-    final int ipHeaderLength;
     /** The way out to {@link #remote}, set up once (family, header room, next hop, path MTU, offload). */
     final Route route;
     final int localPort;
@@ -56,10 +54,9 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
         this.local = local;
         this.localPort = localPort;
         this.remote = remote;
-        this.ipHeaderLength = remote.isV4() ? 20 : 40;
         this.route = tcp.env.route(null, local, remote);
         this.remotePort = remotePort;
-        this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos);
+        this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos, tcp.rackFlights);
         tcb.tsOffset = tcp.nextRandomInt();
         tcb.sendBufferLimit = tcp.defaultSendBuffer;
         tcb.receiveBufferSize = tcp.defaultReceiveBuffer;
@@ -69,6 +66,11 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
         this.receiver = new Receiver(this);
         this.sender = new Sender(this);
         this.recovery = new LossRecovery(this);
+    }
+
+    /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
+    int ipHeaderLength() {
+        return remote.isV4() ? 20 : 40;
     }
 
     /** The TCP layer (and so the stack) this connection belongs to. */
@@ -197,7 +199,8 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     /** The congestion control algorithm ({@code cubic}, the default, or {@code newreno}). */
     public void congestionControl(String name) {
-        tcb.cc = CongestionControl.of(name);
+        CongestionControl cc = CongestionControl.of(name);
+        tcb.cc = cc instanceof CongestionControl.Cubic ? null : cc; // a fresh CUBIC is made when first needed
     }
 
     /** TCP_NODELAY: false turns Nagle's algorithm on (RFC 896); true (the default) sends at once. */

@@ -35,6 +35,8 @@ public final class TcpLayer {
     final TcpEnv env;
     /** Scratch for the SACK blocks of the segment being built ({@link SegmentWriter}): at most 4 blocks. */
     final int[] sackOut = new int[8];
+    /** The connections' spare RACK flight state (an idle connection holds none). */
+    final RackFlightPool rackFlights = new RackFlightPool(RackState.DEFAULT_MAX_ENTRIES);
     final int defaultReceiveBuffer;
     final int defaultSendBuffer;
     final long minRtoNanos;

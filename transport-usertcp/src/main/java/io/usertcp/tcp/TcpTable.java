@@ -85,7 +85,8 @@ public final class TcpTable {
                 .addresses(c.localAddress(), c.remoteAddress())
                 .queues(t.receiveQueue.size(), t.sendBuffer.size())
                 .rtt(t.rtt.srtt(), t.rtt.rttvar(), t.rtt.currentRto())
-                .congestion(t.cwnd, t.ssthresh, t.cc instanceof CongestionControl.Cubic ? "cubic" : "newreno")
+                .congestion(t.cwnd, t.ssthresh,
+                        t.cc == null || t.cc instanceof CongestionControl.Cubic ? "cubic" : "newreno")
                 .options(t.mss, t.windowScaleOk ? t.sndWscale : -1, t.windowScaleOk ? t.rcvWscale : -1, t.sackOk,
                         t.tsOk)
                 .retransmits(t.retransmits, t.retries)

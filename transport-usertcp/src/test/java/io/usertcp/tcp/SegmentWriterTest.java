@@ -234,8 +234,7 @@ class SegmentWriterTest {
 
         @Override
         public void bind(Route route, long localHi, long localLo, long remoteHi, long remoteLo) {
-            route.setUp(this, IpAddress.of(localHi, localLo), IpAddress.of(remoteHi, remoteLo), false, remoteHi,
-                    remoteLo);
+            route.setUp(this, IpAddress.of(localHi, localLo), IpAddress.of(remoteHi, remoteLo), false, false);
         }
 
         @Override
