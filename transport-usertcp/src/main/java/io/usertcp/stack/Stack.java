@@ -245,11 +245,14 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         }
         Link link = iface.link();
         if (link == null) {
+            tcp.linkBacklog(false);
             return n;
         }
+        boolean drained = false;
         while (n < budget) {
             ByteBuf f = link.receive(alloc);
             if (f == null) {
+                drained = true;
                 break;
             }
             try {
@@ -266,6 +269,9 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
             }
             n++;
         }
+        // Frames still waiting after a whole budget: the loop is behind its link, and the next turn's flooded
+        // listeners answer SYNs selectively (issue #10, tcp.SynAdmission).
+        tcp.linkBacklog(!drained);
         return n;
     }
 

@@ -198,6 +198,11 @@ public final class StackStats {
     public long tcpSynAckRetriesExhausted;
     /** Duplicate SYNs and out-of-window segments for a half-open connection not answered (rate limit). */
     public long tcpSynRecvAnswersLimited;
+    /**
+     * SYNs to a flooded listener dropped unanswered because the loop was behind its link and their source had not
+     * completed a handshake recently (beyond the turn's share for such sources).
+     */
+    public long tcpSynDropsBehind;
     // Bounds against SACK, hash-flooding and neighbour-cache attacks (issue #10)
     /** SACK blocks ignored because the scoreboard already held its 32 ranges. */
     public long tcpSackBlocksIgnored;

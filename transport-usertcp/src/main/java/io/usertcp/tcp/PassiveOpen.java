@@ -36,6 +36,8 @@ final class PassiveOpen implements SynQueue.Expiry {
     private final StackStats stats;
     final SynQueue queue;
     private final SynCookies cookies;
+    /** Which cookie SYNs are answered while the loop is behind its link. */
+    final SynAdmission admission;
     int maxHalfOpen;
     int maxSynBacklog = TcpListener.DEFAULT_MAX_SYN_BACKLOG;
     boolean cookiesEnabled = true;
@@ -48,12 +50,13 @@ final class PassiveOpen implements SynQueue.Expiry {
     private final IpAddress[] peers = new IpAddress[PEER_CACHE];
     static final int PEER_CACHE = 256;
 
-    PassiveOpen(TcpLayer tcp, int maxHalfOpen, SipHash queueKey, SynCookies cookies) {
+    PassiveOpen(TcpLayer tcp, int maxHalfOpen, SipHash queueKey, SynCookies cookies, SynAdmission admission) {
         this.tcp = tcp;
         this.stats = tcp.env.stats();
         this.maxHalfOpen = maxHalfOpen;
         this.queue = new SynQueue(tcp.env.timers(), queueKey, this);
         this.cookies = cookies;
+        this.admission = admission;
     }
 
     /** Whether {@code l} can queue one more SYN-RECEIVED record. */
@@ -108,6 +111,12 @@ final class PassiveOpen implements SynQueue.Expiry {
         stats.tcpSynQueueOverflows++;
         if (!cookiesEnabled) {
             stats.dropTcpListenOverflow++;
+            return;
+        }
+        if (!admission.admit(rHi, rLo, now)) {
+            // The loop is behind its link and the source never completed a handshake here: a cheap drop keeps
+            // the device's queue short for the sources that did (SynAdmission).
+            stats.tcpSynDropsBehind++;
             return;
         }
         // RFC 4987 §3.6: no state; all of it goes into the ISS (and the TSval).
@@ -238,6 +247,7 @@ final class PassiveOpen implements SynQueue.Expiry {
     /** Makes the connection of a completed handshake and hands it the completing segment. */
     private void establish(SynReceived r, long synAckSent, ByteBuf frame, int o, int seq, int ack, int flags,
                            int window, int dataOff, int dataLen, TcpOptions opts) {
+        admission.handshakeCompleted(r.remoteHi, r.remoteLo, tcp.env.now());
         TcpConnection c = tcp.newConnection(local(r.localHi, r.localLo), r.localPort,
                 peer(r.remoteHi, r.remoteLo), r.remotePort);
         c.listener = r.listener;

@@ -95,7 +95,16 @@ public final class TcpLayer {
         this.random = r.split();
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
-        this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies);
+        this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies,
+                new SynAdmission(new SipHash(r.nextLong(), r.nextLong())));
+    }
+
+    /**
+     * The loop read its link; {@code behind}: the read stopped at the read budget with frames still waiting.
+     * For a while after the loop was behind, flooded listeners answer only some SYN cookies ({@link SynAdmission}).
+     */
+    public void linkBacklog(boolean behind) {
+        passive.admission.turn(behind, env.now());
     }
 
     /**

@@ -281,4 +281,34 @@ class SynFloodTest {
             assertThat(b.peakHalfOpen).isEqualTo(32);
         }
     }
+
+    @Test
+    void behindItsLinkAFloodedStackAnswersTheSourcesThatCompletedAHandshake() throws IOException {
+        try (Bench b = new Bench(c -> c)) {
+            Attempt first = connect(b, 80);
+            b.runTo(b.clock.nanoTime() + 100 * MS);
+            assertThat(first.established).as("the client's first connect, before the flood").isPositive();
+            // A burst far beyond one turn's read budget (64 frames in this bench): the server is behind its link
+            // for ~80 turns while the client connects again from the address it completed a handshake from.
+            SplittableRandom r = new SplittableRandom(5);
+            for (int i = 0; i < 2_500; i++) {
+                b.spoof(r);
+            }
+            Attempt during = connect(b, 443);
+            for (int i = 0; i < 2_500; i++) {
+                b.spoof(r);
+            }
+            b.runTo(b.clock.nanoTime() + 200 * MS);
+            assertThat(during.established).as("the known client's connect during the burst").isPositive();
+            assertThat(b.clientSyns).as("the client's SYNs: none retransmitted").isEqualTo(2);
+            // The listeners' SYN queues took the first 256 spoofed SYNs. The rest came in one instant of virtual
+            // time: once the server was behind, unknown sources got only the answer rate's first burst of cookies
+            // (SynAdmission.BURST) and the others were dropped unanswered.
+            long cookies = b.server.stats().tcpSynCookiesSent;
+            long dropped = b.server.stats().tcpSynDropsBehind;
+            assertThat(cookies + dropped).isGreaterThanOrEqualTo(5_000 - 2 * BACKLOG);
+            assertThat(cookies).as("cookie SYN-ACKs to unknown sources").isLessThanOrEqualTo(64 + 64);
+            assertThat(dropped).as("SYNs dropped while behind").isGreaterThan(4_000);
+        }
+    }
 }

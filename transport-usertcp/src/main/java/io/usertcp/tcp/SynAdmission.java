@@ -1,0 +1,135 @@
+package io.usertcp.tcp;
+
+import io.usertcp.util.SipHash;
+
+/**
+ * Which SYN cookies are worth their SYN-ACK while the event loop cannot keep up with its link (issue #10).
+ *
+ * <p>Answering a SYN costs the loop several times what reading it does: the SYN-ACK's write to a TAP device runs
+ * the kernel's whole input path inside the call. A spoofed flood faster than the loop can answer therefore fills
+ * the device's queue, and the tun driver drops frames at random, legitimate ones as often as spoofed ones; a
+ * legitimate client that loses its SYN waits a full second (RFC 6298 §2's initial RTO) for its next try.
+ *
+ * <p>So once the loop has been behind (a read of the link stopped at the read budget with frames still waiting),
+ * for {@link #HOLD_NANOS} after that, a listener answering with SYN cookies (its SYN queue is full: it is flooded)
+ * answers a SYN
+ * <ul>
+ * <li>if its source address completed a handshake with this stack in the last {@link #MEMORY_NANOS}: a spoofed
+ *     source cannot, because it never sees our SYN-ACK (history-based filtering, in the spirit of RFC 4987 §3's
+ *     filtering defences: addresses that proved they are reachable come first);
+ * <li>else only within a rate for the other sources, found the way TCP finds its sending rate: halved for each
+ *     {@link #PERIOD_NANOS} in which the loop was behind, raised by {@link #RATE_STEP} per second for each period in
+ *     which it was not (between {@link #MIN_RATE} and {@link #MAX_RATE}). A client new to the stack so still gets
+ *     in, on one of its SYN retransmissions if not at once.
+ * </ul>
+ * The others are dropped unanswered (counted as {@code tcpSynDropsBehind}). Dropping costs a read; the loop catches
+ * up, its queue stays short, and the segments of established connections and of the sources it knows are not
+ * dropped at the device. A loop that keeps up answers every SYN, as before.
+ *
+ * <p>The record of sources is a fixed direct-mapped table ({@link #SOURCES} entries) indexed by a keyed hash of the
+ * address, so the wire cannot aim at a slot; a newer source overwrites an older one in its slot. It is made on the
+ * first completed passive handshake.
+ */
+final class SynAdmission {
+    /** Entries in the table of sources that completed a handshake (a power of two). */
+    static final int SOURCES = 8192;
+    /** How long a completed handshake vouches for its source address. */
+    static final long MEMORY_NANOS = 10L * 60 * 1_000_000_000L;
+    /** How long after the loop was last behind it still answers selectively. */
+    static final long HOLD_NANOS = 1_000_000_000L;
+    /** The period over which the rate for unknown sources is adjusted. */
+    static final long PERIOD_NANOS = 10_000_000L;
+    /** Bounds of the answer rate for unknown sources, per second, and its additive step per period. */
+    static final int MIN_RATE = 1_000;
+    static final int MAX_RATE = 1_000_000;
+    static final int RATE_STEP = 1_000;
+    /** Answers for unknown sources that may go at once (the token bucket's depth). */
+    static final int BURST = 64;
+    private static final long SEC = 1_000_000_000L;
+
+    private final SipHash key;
+    private long[] fingerprints; // the keyed hash of the address; 0: empty
+    private long[] validated; // when the address last completed a handshake (the stack's nanos)
+    private boolean everBehind;
+    private long lastBehind;
+    private long periodStart;
+    private boolean behindInPeriod;
+    private int rate = MAX_RATE;
+    private long credit = BURST * SEC; // tokens times 10^9
+    private long lastRefill;
+
+    SynAdmission(SipHash key) {
+        this.key = key;
+    }
+
+    /**
+     * The loop read its link at {@code now}; {@code behind}: the read stopped at the read budget with frames still
+     * waiting.
+     */
+    void turn(boolean behind, long now) {
+        if (now - periodStart >= PERIOD_NANOS) {
+            rate = behindInPeriod ? Math.max(MIN_RATE, rate >>> 1) : Math.min(MAX_RATE, rate + RATE_STEP);
+            behindInPeriod = false;
+            periodStart = now;
+        }
+        if (behind) {
+            behindInPeriod = true;
+            everBehind = true;
+            lastBehind = now;
+        }
+    }
+
+    /** Whether the loop was behind its link in the last {@link #HOLD_NANOS}. */
+    boolean selective(long now) {
+        return everBehind && now - lastBehind < HOLD_NANOS;
+    }
+
+    /** The answer rate for unknown sources now, per second. */
+    int rate() {
+        return rate;
+    }
+
+    /** Whether a flooded listener answers a SYN from this source now (always, when the loop keeps up). */
+    boolean admit(long hi, long lo, long now) {
+        if (!selective(now) || known(hi, lo, now)) {
+            return true;
+        }
+        long elapsed = Math.min(now - lastRefill, SEC);
+        lastRefill = now;
+        if (elapsed > 0) {
+            credit = Math.min(BURST * SEC, credit + elapsed * rate);
+        }
+        if (credit >= SEC) {
+            credit -= SEC;
+            return true;
+        }
+        return false;
+    }
+
+    /** A passive handshake with this source address completed: it is reachable. */
+    void handshakeCompleted(long hi, long lo, long now) {
+        if (fingerprints == null) {
+            fingerprints = new long[SOURCES];
+            validated = new long[SOURCES];
+        }
+        long h = fingerprint(hi, lo);
+        int i = (int) h & (SOURCES - 1);
+        fingerprints[i] = h;
+        validated[i] = now;
+    }
+
+    /** Whether this source completed a handshake in the last {@link #MEMORY_NANOS}. */
+    boolean known(long hi, long lo, long now) {
+        if (fingerprints == null) {
+            return false;
+        }
+        long h = fingerprint(hi, lo);
+        int i = (int) h & (SOURCES - 1);
+        return fingerprints[i] == h && now - validated[i] < MEMORY_NANOS;
+    }
+
+    private long fingerprint(long hi, long lo) {
+        long h = key.hash(hi, lo, 0, 0, 0);
+        return h == 0 ? 1 : h;
+    }
+}
