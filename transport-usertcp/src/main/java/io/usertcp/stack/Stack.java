@@ -370,6 +370,13 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return n;
     }
 
+    @Override
+    public void socketGone(TcpSocket s) {
+        if (s == soloSocket) {
+            soloSocket = null; // the loop keeps no connection its application let go (TIME-WAIT records, issue #10)
+        }
+    }
+
     /**
      * True if {@code s} has had the loop to itself for a while: it was the only socket told on each of the last
      * {@value #SOLO_TURNS} turns that told any. Such a socket may take more per turn (fewer, larger writes; fewer

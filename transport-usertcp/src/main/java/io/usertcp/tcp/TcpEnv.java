@@ -74,6 +74,13 @@ public interface TcpEnv {
         ready(s);
     }
 
+    /**
+     * {@code s} left the TCP layer (destroyed, closed, or its connection swapped for a TIME-WAIT record): the
+     * environment lets go of any reference it keeps to it, so that nothing holds a connection its application let go.
+     */
+    default void socketGone(TcpSocket s) {
+    }
+
     /** Asks for {@link TcpConnection#flushAck()} at the end of the current batch of input. */
     void ackLater(TcpConnection c);
 

@@ -286,6 +286,7 @@ public final class TcpLayer {
     }
 
     void remove(TcpConnection c) {
+        env.socketGone(c);
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
             forget(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);
@@ -307,6 +308,7 @@ public final class TcpLayer {
     }
 
     void removeListener(TcpListener l) {
+        env.socketGone(l);
         List<TcpListener> list = listeners.get(l.port);
         if (list != null) {
             list.remove(l);

@@ -169,6 +169,7 @@ final class TimeWaitTable {
         r.oowAckSent = t.oowAckSent;
         long deadline = c.timers.close.isScheduled() ? c.timers.close.deadline() : t.now + nanos;
         tcp.connections.remove(k, c);
+        tcp.env.socketGone(c);
         insert(r);
         enqueue(r, deadline);
         reschedule(f);
