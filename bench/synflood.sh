@@ -189,3 +189,9 @@ else
 fi
 printf '%-44s %s\n' "first connect after the flood (s)" "$recover"
 printf '%-44s %s\n' "connect p99 unflooded / flooded (ms)" "$(field p99 "$base") / $(field p99 "$during")"
+if [ "$SERVER" = usertcp ]; then
+    # The server's SYN counters at the end of the flood (ring_drops above had it print them; zero ones are not).
+    last() { { grep -o "$1=[0-9]*" "$work/server.log" || echo "$1=0"; } | tail -n 1 | cut -d= -f2; }
+    printf '%-44s %s\n' "server: cookie SYN-ACKs / SYNs dropped behind" \
+        "$(last tcpSynCookiesSent) / $(last tcpSynDropsBehind)"
+fi

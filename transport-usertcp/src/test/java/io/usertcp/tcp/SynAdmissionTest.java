@@ -39,19 +39,23 @@ class SynAdmissionTest {
         SynAdmission a = new SynAdmission(new SipHash(1, 2));
         long known = v4(0xC6120001);
         a.handshakeCompleted(V4_HI, known, 0);
-        // Behind on every turn for 100 ms: the rate for unknown sources halves each 10 ms period.
-        for (long t = 0; t <= 100 * MS; t += MS) {
+        // Behind on every turn: the rate for unknown sources halves each 10 ms period, down to its floor.
+        for (long t = 0; t <= 50 * MS; t += MS) {
+            a.turn(true, t);
+        }
+        assertThat(a.rate()).isEqualTo(SynAdmission.MAX_RATE >>> 5);
+        for (long t = 51 * MS; t <= 100 * MS; t += MS) {
             a.turn(true, t);
         }
         assertThat(a.selective(100 * MS)).isTrue();
-        assertThat(a.rate()).isEqualTo(SynAdmission.MAX_RATE >>> 10);
+        assertThat(a.rate()).isEqualTo(SynAdmission.MIN_RATE);
         // The bucket's first burst, then nothing more at the same instant.
         assertThat(admitted(a, 1_000, 100 * MS)).isEqualTo(SynAdmission.BURST);
         assertThat(admitted(a, 1_000, 100 * MS)).isZero();
         assertThat(a.admit(V4_HI, known, 100 * MS)).as("a known source with the bucket empty").isTrue();
         assertThat(a.admit(V4_HI, v4(0xC6120002), 100 * MS)).as("its neighbour").isFalse();
-        // 10 ms later the rate (976/s) has earned 9 answers.
-        assertThat(admitted(a, 1_000, 110 * MS)).isEqualTo(9);
+        // 10 ms later the rate (1,000/s) has earned 10 answers.
+        assertThat(admitted(a, 1_000, 110 * MS)).isEqualTo(10);
     }
 
     @Test
@@ -64,7 +68,8 @@ class SynAdmissionTest {
         for (long t = 201 * MS; t <= 700 * MS; t += MS) {
             a.turn(false, t);
         }
-        assertThat(a.rate()).isEqualTo(SynAdmission.MIN_RATE + 50 * SynAdmission.RATE_STEP);
+        // The period that ended at 210 ms still saw the backlog at 200 ms; the 49 after it did not.
+        assertThat(a.rate()).isEqualTo(SynAdmission.MIN_RATE + 49 * SynAdmission.RATE_STEP);
         assertThat(a.selective(200 * MS + SynAdmission.HOLD_NANOS - 1)).isTrue();
         assertThat(a.selective(200 * MS + SynAdmission.HOLD_NANOS)).isFalse();
         assertThat(admitted(a, 10_000, 200 * MS + SynAdmission.HOLD_NANOS)).isEqualTo(10_000);
