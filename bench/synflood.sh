@@ -177,7 +177,7 @@ printf '%-44s %s\n' "legit connects/s unflooded" "${b_rate:--} ($(field failed "
 printf '%-44s %s\n' "legit connects/s during the flood" "${d_rate:--} ($(field failed "$during") failed)"
 printf '%-44s %s\n' "flooded / unflooded" "$ratio"
 printf '%-44s %s\n' "flood (spoofed SYNs/s sent)" "$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "packets/s") {print $i; exit}}' <<<"$flood_line")"
-ring_on=no # the library's default
+ring_on=yes # the library's default
 for o in "${JOPTS[@]}"; do
     case "$o" in -Dio.usertcp.tap.receiveRing=0) ring_on=no ;; -Dio.usertcp.tap.receiveRing=*) ring_on=yes ;; esac
 done

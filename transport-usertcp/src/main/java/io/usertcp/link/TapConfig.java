@@ -28,7 +28,7 @@ public final class TapConfig implements LinkFactory {
 
     private TapConfig(Builder b) {
         this.offload = b.offload;
-        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : DEFAULT_RECEIVE_RING;
+        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : defaultReceiveRing(b.mtu);
         this.name = b.name;
         this.mtu = b.mtu;
         this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
@@ -42,13 +42,24 @@ public final class TapConfig implements LinkFactory {
 
     /**
      * Slots of the receive ring unless {@link Builder#receiveRing(int)} says otherwise: the system property
-     * {@code io.usertcp.tap.receiveRing}, else 0 (off: frames are read with read(2)). Off by default because it
-     * did not measure better on the echo benchmarks (bench/README.md); 8192 slots (16 MiB at MTU 1500) hold a
-     * burst of 10,000 connects' SYNs.
+     * {@code io.usertcp.tap.receiveRing} (0 turns the ring off: frames are read with read(2)), else 16 MiB worth
+     * (8192 slots at MTU 1500, at least 256 at large MTUs). On by default since the stack answers a SYN flood
+     * selectively (issue #10): reading without a system call per frame is what lets the loop keep up with a
+     * flood and keep the device's queue short (bench/README.md); on the echo benchmarks it measured the same as
+     * read(2). 8192 slots hold a burst of 10,000 connects' SYNs.
      */
-    public static final int DEFAULT_RECEIVE_RING = Math.max(0, Math.min(
-            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", 0),
-            TapConfig.MAX_RECEIVE_RING));
+    public static final int DEFAULT_RECEIVE_RING_BYTES = 16 << 20;
+    /** Slots from the system property {@code io.usertcp.tap.receiveRing}, or -1 (not set). */
+    private static final int RECEIVE_RING_PROPERTY = Math.min(
+            io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", -1), MAX_RECEIVE_RING);
+
+    /** The receive ring's slots for {@code mtu} when neither the builder nor the system property set them. */
+    static int defaultReceiveRing(int mtu) {
+        if (RECEIVE_RING_PROPERTY >= 0) {
+            return RECEIVE_RING_PROPERTY;
+        }
+        return Math.max(256, Math.min(8192, DEFAULT_RECEIVE_RING_BYTES / PacketRing.slotSize(mtu, 10)));
+    }
 
     /** A builder for the device called {@code name} (at most 15 characters, as Linux allows). */
     public static Builder builder(String name) {
@@ -193,7 +204,7 @@ public final class TapConfig implements LinkFactory {
          * {@code AF_PACKET} socket bound to the device) instead of one read(2) per frame; 0 turns it off.
          * The kernel copies each frame into the ring in the sender's context, so a sender that floods the device
          * pays for what it sends (as on a veth pair) instead of filling the device's queue for free, and the
-         * event loop takes frames without a system call each (default: {@link #DEFAULT_RECEIVE_RING}, off).
+         * event loop takes frames without a system call each (default: on, {@link #DEFAULT_RECEIVE_RING_BYTES}).
          * Costs {@code slots} x 2 KiB of kernel memory at MTU 1500 and needs CAP_NET_RAW; without it the device
          * falls back to read(2) (logged once). Each queue of a multi-queue device has a ring of its own; the rings
          * join one fanout group that gives each the frames of its tun queue ({@code PACKET_FANOUT_QM}).

@@ -17,9 +17,10 @@ import io.usertcp.util.SipHash;
  * <li>if its source address completed a handshake with this stack in the last {@link #MEMORY_NANOS}: a spoofed
  *     source cannot, because it never sees our SYN-ACK (history-based filtering, in the spirit of RFC 4987 §3's
  *     filtering defences: addresses that proved they are reachable come first);
- * <li>else only within a rate for the other sources, found the way TCP finds its sending rate: halved for each
- *     {@link #PERIOD_NANOS} in which the loop was behind, raised by {@link #RATE_STEP} per second for each period in
- *     which it was not (between {@link #MIN_RATE} and {@link #MAX_RATE}). A client new to the stack so still gets
+ * <li>else only within a rate for the other sources, found the way TCP finds its sending rate: for each
+ *     {@link #PERIOD_NANOS} in which the loop was behind, cut to half of the lower of itself and what the loop
+ *     answered in that period; raised by {@link #RATE_STEP} per second for each period in which it was not (between
+ *     {@link #MIN_RATE} and {@link #MAX_RATE}). A client new to the stack so still gets
  *     in, on one of its SYN retransmissions if not at once.
  * </ul>
  * The others are dropped unanswered (counted as {@code tcpSynDropsBehind}). Dropping costs a read; the loop catches
@@ -55,6 +56,7 @@ final class SynAdmission {
     private long periodStart;
     private boolean behindInPeriod;
     private int rate = MAX_RATE;
+    private long answeredInPeriod; // SYNs admitted to a cookie SYN-ACK since periodStart
     private long credit = BURST * SEC; // tokens times 10^9
     private long lastRefill;
 
@@ -68,8 +70,16 @@ final class SynAdmission {
      */
     void turn(boolean behind, long now) {
         if (now - periodStart >= PERIOD_NANOS) {
-            rate = behindInPeriod ? Math.max(MIN_RATE, rate >>> 1) : Math.min(MAX_RATE, rate + RATE_STEP);
+            if (behindInPeriod) {
+                // Half of what the loop answered in a period it could not keep up with, if that is below the rate:
+                // a flood that starts while every SYN is answered is cut back at once, not over ten periods.
+                long answered = answeredInPeriod * (SEC / PERIOD_NANOS);
+                rate = (int) Math.max(MIN_RATE, Math.min(rate, answered) >>> 1);
+            } else {
+                rate = Math.min(MAX_RATE, rate + RATE_STEP);
+            }
             behindInPeriod = false;
+            answeredInPeriod = 0;
             periodStart = now;
         }
         if (behind) {
@@ -92,6 +102,7 @@ final class SynAdmission {
     /** Whether a flooded listener answers a SYN from this source now (always, when the loop keeps up). */
     boolean admit(long hi, long lo, long now) {
         if (!selective(now) || known(hi, lo, now)) {
+            answeredInPeriod++;
             return true;
         }
         long elapsed = Math.min(now - lastRefill, SEC);
@@ -101,6 +112,7 @@ final class SynAdmission {
         }
         if (credit >= SEC) {
             credit -= SEC;
+            answeredInPeriod++;
             return true;
         }
         return false;

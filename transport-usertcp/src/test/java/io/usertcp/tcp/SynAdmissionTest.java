@@ -39,12 +39,8 @@ class SynAdmissionTest {
         SynAdmission a = new SynAdmission(new SipHash(1, 2));
         long known = v4(0xC6120001);
         a.handshakeCompleted(V4_HI, known, 0);
-        // Behind on every turn: the rate for unknown sources halves each 10 ms period, down to its floor.
-        for (long t = 0; t <= 50 * MS; t += MS) {
-            a.turn(true, t);
-        }
-        assertThat(a.rate()).isEqualTo(SynAdmission.MAX_RATE >>> 5);
-        for (long t = 51 * MS; t <= 100 * MS; t += MS) {
+        // Behind on every turn with no SYN answered: the rate for unknown sources falls to its floor.
+        for (long t = 0; t <= 100 * MS; t += MS) {
             a.turn(true, t);
         }
         assertThat(a.selective(100 * MS)).isTrue();
@@ -56,6 +52,17 @@ class SynAdmissionTest {
         assertThat(a.admit(V4_HI, v4(0xC6120002), 100 * MS)).as("its neighbour").isFalse();
         // 10 ms later the rate (1,000/s) has earned 10 answers.
         assertThat(admitted(a, 1_000, 110 * MS)).isEqualTo(10);
+    }
+
+    @Test
+    void aFloodThatStartsWhileEverySynIsAnsweredCutsTheRateToHalfWhatTheLoopAnswered() {
+        SynAdmission a = new SynAdmission(new SipHash(1, 2));
+        a.turn(false, 0);
+        assertThat(admitted(a, 2_000, MS)).isEqualTo(2_000); // keeping up: everything, 2,000 in the period
+        a.turn(true, 5 * MS);
+        assertThat(admitted(a, 1_000, 6 * MS)).as("selective now: the bucket's burst").isEqualTo(SynAdmission.BURST);
+        a.turn(false, 10 * MS); // the period ends: 2,064 answered in 10 ms, 206,400/s; half of it
+        assertThat(a.rate()).isEqualTo(103_200);
     }
 
     @Test
