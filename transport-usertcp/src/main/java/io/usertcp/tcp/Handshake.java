@@ -9,6 +9,7 @@ import java.net.ConnectException;
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
+import static io.usertcp.tcp.ConnectionTimers.RTX;
 
 /**
  * Opening a connection (RFC 9293 §3.5, §3.10.1, §3.10.7.3): the active open and its SYN, SYN-SENT's processing of
@@ -150,7 +151,7 @@ final class Handshake {
         if (tcb.sndMax - tcb.sndNxt < 0) {
             tcb.sndMax = tcb.sndNxt;
         }
-        if (!c.timers.rtx.isScheduled()) {
+        if (!c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
     }
@@ -183,7 +184,7 @@ final class Handshake {
             tcb.sndWl1 = seq;
             tcb.sndWl2 = ack;
             tcb.maxSndWnd = tcb.sndWnd;
-            c.timers.rtx.cancel();
+            c.timers.cancel(RTX);
             if (tcb.retries == 0) {
                 // RFC 6298 §2: Karn's rule allows it, nothing was resent.
                 c.recovery.sampleRtt(tcb.now - tcb.rtt.timingStart);

@@ -10,6 +10,8 @@ import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 import static io.usertcp.tcp.Tcb.seqGe;
+import static io.usertcp.tcp.ConnectionTimers.PROBE;
+import static io.usertcp.tcp.ConnectionTimers.REORDER;
 
 /**
  * Repairing loss: fast retransmit and NewReno recovery without SACK (RFC 5681 §3.2, RFC 6582), SACK-based recovery
@@ -109,9 +111,9 @@ final class LossRecovery {
                 tcb.rtt.srtt());
         long timeout = tcb.rack.detectLoss(now);
         if (timeout > 0) {
-            c.timers.reorder.schedule(now + timeout);
+            c.timers.schedule(REORDER, now + timeout);
         } else {
-            c.timers.reorder.cancel();
+            c.timers.cancel(REORDER);
         }
         if (tcb.rack.hasLost() && !tcb.inRecovery && seqGe(tcb.sndUna, tcb.recover)) {
             enterSackRecovery();
@@ -136,7 +138,7 @@ final class LossRecovery {
         tcb.recover = tcb.sndMax;
         tcb.inRecovery = true;
         tcb.rtt.stopTiming();
-        c.timers.probe.cancel(); // RFC 8985 §7.2: no loss probe during recovery
+        c.timers.cancel(PROBE); // RFC 8985 §7.2: no loss probe during recovery
         // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
         retransmitFirstLost();
     }
@@ -150,12 +152,12 @@ final class LossRecovery {
     void armProbe(long now) {
         if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss
                 || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
-            c.timers.probe.cancel();
+            c.timers.cancel(PROBE);
             return;
         }
         long pto = Math.max(2 * tcb.rtt.srtt(), 5_000_000L) << tcb.probes;
         if (pto < tcb.rtt.currentRto()) {
-            c.timers.probe.schedule(now + pto);
+            c.timers.schedule(PROBE, now + pto);
         }
     }
 
@@ -293,7 +295,7 @@ final class LossRecovery {
         tcb.sndNxt = tcb.sndUna; // go back N: resend from the first unacknowledged byte
         tcb.scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
         tcb.rack.onRetransmitTimeout();
-        c.timers.reorder.cancel();
+        c.timers.cancel(REORDER);
         env.stats().tcpRetransmits++;
         tcb.retransmits++;
         c.sender.output();

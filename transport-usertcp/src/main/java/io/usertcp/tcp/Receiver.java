@@ -10,6 +10,8 @@ import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 import static io.usertcp.tcp.Tcb.inWindow;
+import static io.usertcp.tcp.ConnectionTimers.CLOSE;
+import static io.usertcp.tcp.ConnectionTimers.PERSIST;
 
 /**
  * Segment arrival for a synchronized connection (RFC 9293 §3.10.7.4), in the RFC's order: PAWS (RFC 7323 §5), the
@@ -320,7 +322,7 @@ final class Receiver {
         }
         if (tcb.sndWnd > 0) {
             tcb.persistBackoff = 0;
-            c.timers.persist.cancel();
+            c.timers.cancel(PERSIST);
         }
         // FIN acknowledged?
         if (tcb.finQueued && tcb.sndUna == tcb.finSeq() + 1) {
@@ -370,7 +372,7 @@ final class Receiver {
                 }
                 break;
             case FIN_WAIT_2:
-                c.timers.close.cancel();
+                c.timers.cancel(CLOSE);
                 enterTimeWait();
                 break;
             case TIME_WAIT:

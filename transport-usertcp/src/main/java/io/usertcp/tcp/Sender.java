@@ -6,6 +6,9 @@ import java.io.IOException;
 
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqGt;
+import static io.usertcp.tcp.ConnectionTimers.PROBE;
+import static io.usertcp.tcp.ConnectionTimers.REORDER;
+import static io.usertcp.tcp.ConnectionTimers.RTX;
 
 /**
  * Sending new data (RFC 9293 §3.8.6, RFC 5681): the usable window (the lesser of SND.WND and cwnd), sender-side SWS
@@ -84,9 +87,9 @@ final class Sender {
         tcb.lastProgress = now;
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
         if (tcb.sndUna == tcb.sndMax) {
-            c.timers.rtx.cancel();
-            c.timers.probe.cancel();
-            c.timers.reorder.cancel();
+            c.timers.cancel(RTX);
+            c.timers.cancel(PROBE);
+            c.timers.cancel(REORDER);
         } else {
             c.timers.armRtx(now);
             c.recovery.armProbe(now);
@@ -183,10 +186,10 @@ final class Sender {
         if (sent && idleBefore) {
             tcb.lastProgress = tcb.now; // the clock of the user timeout starts with the first unacked byte
         }
-        if (sent && !c.timers.rtx.isScheduled()) {
+        if (sent && !c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
-        if (sent && !c.timers.probe.isScheduled()) {
+        if (sent && !c.timers.isArmed(PROBE)) {
             c.recovery.armProbe(tcb.now);
         }
     }
@@ -250,7 +253,7 @@ final class Sender {
         c.out.sendData(tcb.sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
         tcb.sndNxt += len + (fin ? 1 : 0);
         tcb.sndMax = tcb.sndNxt;
-        if (!c.timers.rtx.isScheduled()) {
+        if (!c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
         return len + (fin ? 1 : 0);

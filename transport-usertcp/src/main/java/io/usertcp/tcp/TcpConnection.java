@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
+import static io.usertcp.tcp.ConnectionTimers.KEEPALIVE;
 
 /**
  * One TCP connection (RFC 9293): the facade that {@link TcpLayer}, {@link PassiveOpen} and the channels use. It
@@ -435,7 +436,7 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
         if (s == TcpState.ESTABLISHED && tcb.state != TcpState.ESTABLISHED) {
             tcb.lastReceived = tcb.now;
             if (tcb.keepAliveIdleNanos > 0) {
-                timers.keepAlive.schedule(tcb.lastReceived + tcb.keepAliveIdleNanos);
+                timers.schedule(KEEPALIVE, tcb.lastReceived + tcb.keepAliveIdleNanos);
             }
         }
         tcb.state = s;

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.usertcp.tcp.ConnectionTimers.CLOSE;
+
 /**
  * The TIME-WAIT entries of a TCP layer whose application closed them (issue #10): when such a connection enters
  * TIME-WAIT, its {@link TcpConnection} is replaced at the end of the input batch by a {@link TimeWaitRecord}
@@ -167,7 +169,7 @@ final class TimeWaitTable {
         r.tsOk = t.tsOk;
         r.sackOk = t.sackOk;
         r.oowAckSent = t.oowAckSent;
-        long deadline = c.timers.close.isScheduled() ? c.timers.close.deadline() : t.now + nanos;
+        long deadline = c.timers.isArmed(CLOSE) ? c.timers.deadlineOf(CLOSE) : t.now + nanos;
         tcp.connections.remove(k, c);
         insert(r);
         enqueue(r, deadline);
