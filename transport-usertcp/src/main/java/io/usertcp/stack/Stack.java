@@ -373,6 +373,15 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return s == soloSocket && soloTurns >= SOLO_TURNS;
     }
 
+    /** A socket handed over for good is not kept as {@link #soloSocket} (it would never be collected). */
+    @Override
+    public void forget(TcpSocket s) {
+        if (s == soloSocket) {
+            soloSocket = null;
+            soloTurns = 0;
+        }
+    }
+
     /** Sends the ACKs owed after a batch of input. */
     public void flush() {
         TcpConnection c;

@@ -524,6 +524,7 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
         tcb.reassembly.clear();
         tcb.receiveQueue.clear();
         setState(TcpState.CLOSED);
+        tcp.env.forget(this);
     }
 
     /** Frees what an owner left behind: called when the owning channel goes away. */

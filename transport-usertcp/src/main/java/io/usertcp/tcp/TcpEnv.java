@@ -74,6 +74,13 @@ public interface TcpEnv {
         ready(s);
     }
 
+    /**
+     * Tells the stack that {@code s} will never be told anything again (a connection handed over to its TIME-WAIT
+     * record): the stack lets go of any reference it keeps to it, so that it can be collected.
+     */
+    default void forget(TcpSocket s) {
+    }
+
     /** Asks for {@link TcpConnection#flushAck()} at the end of the current batch of input. */
     void ackLater(TcpConnection c);
 
