@@ -26,14 +26,11 @@ final class Sender {
     /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
     static final int MAX_ORPHAN_PROBES = 8;
 
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
 
     Sender(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /**
@@ -42,6 +39,8 @@ final class Sender {
      * retransmission timer or stops it when all is acknowledged (RFC 6298 §5.2, §5.3).
      */
     void newAck(int ack, long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int acked = ack - tcb.sndUna;
         int flight = tcb.sndMax - tcb.sndUna;
         if (tcb.sndUna == tcb.iss) {
@@ -108,6 +107,7 @@ final class Sender {
      * windows on the sender side (RFC 9293 §3.8.6.2.1).
      */
     void output() {
+        Tcb tcb = c.tcb;
         switch (tcb.state) {
             case ESTABLISHED:
             case CLOSE_WAIT:
@@ -196,6 +196,8 @@ final class Sender {
 
     /** See {@link TcpConnection#pathMtuReduced}: the MSS follows the path MTU down; too large segments go again. */
     boolean pathMtuReduced(int mtu) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int newMss = Math.max(Handshake.MIN_MSS, mtu - c.ipHeaderLength() - Tcp.MIN_HEADER_LENGTH);
         if (tcb.mssClamp > 0) {
             newMss = Math.min(newMss, tcb.mssClamp);
@@ -221,6 +223,7 @@ final class Sender {
      * was sent when it began) or is renewed sooner by a fuller flight.
      */
     private void validateCwnd(boolean filled) {
+        Tcb tcb = c.tcb;
         int flight = tcb.sndNxt - tcb.sndUna;
         if (!seqLt(tcb.sndUna, tcb.cwndUsageSeq) || filled || (!tcb.cwndLimited && flight > tcb.maxFlight)) {
             tcb.cwndLimited = filled;
@@ -235,6 +238,7 @@ final class Sender {
      * avoidance only if the flight filled it.
      */
     private boolean isCwndLimited() {
+        Tcb tcb = c.tcb;
         return tcb.cwnd < tcb.ssthresh ? tcb.cwnd < 2 * tcb.maxFlight : tcb.cwndLimited;
     }
 
@@ -243,6 +247,7 @@ final class Sender {
      * cwnd (the caller decided); returns the sequence space sent, 0 if none.
      */
     int sendNewData() {
+        Tcb tcb = c.tcb;
         int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq);
         int usable = tcb.sndWnd - (tcb.sndNxt - tcb.sndUna);
         if (queued <= 0 || usable <= 0 || tcb.sndNxt != tcb.sndMax) {
@@ -260,6 +265,8 @@ final class Sender {
     }
 
     void onPersistTimeout(long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (!tcb.state.isSynchronized() || tcb.sndWnd > 0) {
             return;
         }

@@ -252,12 +252,12 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     /** IP_TOS: the DSCP and ECN byte of the segments sent from now on (RFC 9293 §3.9.1.1 MUST-48). */
     public void tos(int value) {
-        tcb.tos = value & 0xff;
+        tcb.tos = (byte) value;
     }
 
     /** The IP_TOS byte of the segments sent. */
     public int tos() {
-        return tcb.tos;
+        return tcb.tos & 0xff;
     }
 
     /** The MSS this side sends with. */
