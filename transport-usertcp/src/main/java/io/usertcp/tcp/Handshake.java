@@ -73,7 +73,7 @@ final class Handshake {
         tcb.sndBufSeq = tcb.iss + 1;
         tcb.recover = tcb.iss;
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = r.peerMss > 0 ? r.peerMss : c.remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        int peerMss = r.peerMss > 0 ? r.peerMss : c.ipHeaderLength() == 20 ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
         tcb.mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
         tcb.windowScaleOk = r.peerWscale >= 0;
         tcb.sndWscale = (byte) (tcb.windowScaleOk ? Math.min(r.peerWscale, 14) : 0); // RFC 7323 §2.3: above 14 is 14
@@ -99,7 +99,7 @@ final class Handshake {
         Tcb tcb = c.tcb;
         int pathMss = pathMss();
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = opts.mss() > 0 ? opts.mss() : c.remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        int peerMss = opts.mss() > 0 ? opts.mss() : c.ipHeaderLength() == 20 ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
         tcb.mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
         if (tcb.mssClamp > 0) {
             tcb.mss = Math.min(tcb.mss, tcb.mssClamp);

@@ -65,7 +65,7 @@ final class Sender {
         if (c.ipHeaderLength() == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
             // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
             tcb.lastReachableConfirm = now;
-            env.confirmReachable(c.remote);
+            env.confirmReachable(c.route.remote());
         }
         // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
         // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.

@@ -36,7 +36,7 @@ public final class TcpTable {
         long now = tcp.env.now();
         List<Entry> connections = new ArrayList<>();
         for (TcpConnection c : tcp.connections.values()) {
-            connections.add(new Entry(c.localPort, c.local.toString(), c.remote.toString(), c.remotePort,
+            connections.add(new Entry(c.localPort, c.local().toString(), c.remote().toString(), c.remotePort,
                     row(c, now)));
         }
         for (TimeWaitRecord r : tcp.timeWait.listed()) {

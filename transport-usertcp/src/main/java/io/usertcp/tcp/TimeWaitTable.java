@@ -280,8 +280,8 @@ final class TimeWaitTable {
         } else if (old instanceof TcpConnection tw) {
             if (tw.parked && tw.tcb.state == TcpState.TIME_WAIT && tcp.connections.putIfAbsent(tw.key, tw) == null) {
                 tw.parked = false;
-                tcp.env.steering().opened(tw, tw.local.hi(), tw.local.lo(), tw.localPort, tw.remote.hi(),
-                        tw.remote.lo(), tw.remotePort);
+                tcp.env.steering().opened(tw, tw.key.localHi, tw.key.localLo, tw.localPort, tw.key.remoteHi,
+                        tw.key.remoteLo, tw.remotePort);
                 if (tw.tcb.orphaned) {
                     tw.releaseLater(); // closed while parked: it becomes a record now
                 }
