@@ -85,6 +85,8 @@ final class PacketRing implements AutoCloseable {
     private final long ringAddress;
     private final long ringLength;
     private final int slotSize;
+    /** An error recv(2) of a whole frame reported (and so cleared from the socket), for {@link #takeError()}. */
+    private int receiveError;
     private final int slots;
     private final int vnetHeaderLength;
     private final int frameCapacity;
@@ -345,8 +347,10 @@ final class PacketRing implements AutoCloseable {
                     return null;
                 }
                 if (errno != EINTR) {
-                    throw new IOException("cannot receive from the packet socket of " + device + ": "
-                            + LibC.errnoMessage(errno));
+                    // The socket's pending error (ENETDOWN when the device went down or away), which recv(2)
+                    // reports and clears: keep it for takeError(), whose caller asks tun what became of the device.
+                    receiveError = errno;
+                    return null;
                 }
             }
         } finally {
@@ -361,6 +365,11 @@ final class PacketRing implements AutoCloseable {
      * away (and wakes ppoll with POLLERR until it is read). 0 when none.
      */
     int takeError() {
+        if (receiveError != 0) {
+            int e = receiveError;
+            receiveError = 0;
+            return e;
+        }
         scratch.putInt(0, 0);
         scratch.putInt(4, 4);
         if (C.getsockopt(fd, SOL_SOCKET, SO_ERROR, scratch.address(), scratch.address() + 4) != 0) {

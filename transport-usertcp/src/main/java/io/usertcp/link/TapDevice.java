@@ -363,7 +363,15 @@ public final class TapDevice implements Link {
             spareNow = null;
         }
         ringSpare = null;
-        ByteBuf f = ring.receive(alloc, spareNow);
+        ByteBuf f;
+        try {
+            f = ring.receive(alloc, spareNow);
+        } catch (IOException | RuntimeException e) {
+            if (spareNow != null) {
+                spareNow.release(); // not handed out: nobody else would release it
+            }
+            throw e;
+        }
         if (f != spareNow && spareNow != null) {
             ringSpare = spareNow; // not used this time
         }

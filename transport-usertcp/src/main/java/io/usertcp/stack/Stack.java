@@ -374,6 +374,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     public void socketGone(TcpSocket s) {
         if (s == soloSocket) {
             soloSocket = null; // the loop keeps no connection its application let go (TIME-WAIT records, issue #10)
+            soloTurns = 0;
         }
     }
 

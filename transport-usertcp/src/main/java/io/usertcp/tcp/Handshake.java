@@ -9,6 +9,7 @@ import java.net.ConnectException;
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
+import static io.usertcp.tcp.ConnectionTimers.RTX;
 
 /**
  * Opening a connection (RFC 9293 §3.5, §3.10.1, §3.10.7.3): the active open and its SYN, SYN-SENT's processing of
@@ -27,18 +28,17 @@ final class Handshake {
     /** SYN retransmissions: at 1, 3, 7, ... 127, 247 s, so an open is given up on only after 3 minutes (MUST-23). */
     static final int MAX_SYN_RETRIES = 8;
 
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
 
     Handshake(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /** Active open (RFC 9293 §3.10.1): sends SYN. */
     void connect() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         tcb.now = env.now();
         tcb.iss = c.tcp.isn(c);
         tcb.sndUna = tcb.iss;
@@ -46,7 +46,7 @@ final class Handshake {
         tcb.sndMax = tcb.iss;
         tcb.sndBufSeq = tcb.iss + 1;
         tcb.recover = tcb.iss;
-        tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
+        tcb.rcvWscale = (byte) windowScaleFor(tcb.receiveBufferSize);
         tcb.mss = pathMss();
         tcb.cwnd = initialCwnd();
         c.setState(TcpState.SYN_SENT);
@@ -61,6 +61,8 @@ final class Handshake {
      * RTT sample.
      */
     void synReceived(SynReceived r, int tsClockOffset, long synAckSent) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         tcb.now = env.now();
         tcb.irs = r.irs;
         tcb.rcvNxt = tcb.irs + 1;
@@ -71,11 +73,11 @@ final class Handshake {
         tcb.sndBufSeq = tcb.iss + 1;
         tcb.recover = tcb.iss;
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = r.peerMss > 0 ? r.peerMss : c.remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        int peerMss = r.peerMss > 0 ? r.peerMss : c.ipHeaderLength() == 20 ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
         tcb.mss = Math.max(MIN_MSS, Math.min(pathMss(), peerMss));
         tcb.windowScaleOk = r.peerWscale >= 0;
-        tcb.sndWscale = tcb.windowScaleOk ? Math.min(r.peerWscale, 14) : 0; // RFC 7323 §2.3: above 14 is 14
-        tcb.rcvWscale = tcb.windowScaleOk ? windowScaleFor(tcb.receiveBufferSize) : 0;
+        tcb.sndWscale = (byte) (tcb.windowScaleOk ? Math.min(r.peerWscale, 14) : 0); // RFC 7323 §2.3: above 14 is 14
+        tcb.rcvWscale = (byte) (tcb.windowScaleOk ? windowScaleFor(tcb.receiveBufferSize) : 0);
         tcb.sackOk = r.sackPermitted;
         tcb.tsOk = r.timestamps;
         tcb.tsRecent = r.tsRecent;
@@ -94,9 +96,10 @@ final class Handshake {
     }
 
     private void applySynOptions(TcpOptions opts, boolean weMayScale) {
+        Tcb tcb = c.tcb;
         int pathMss = pathMss();
         // RFC 9293 §3.7.1 (MUST-15): without the option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
-        int peerMss = opts.mss() > 0 ? opts.mss() : c.remote.isV4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
+        int peerMss = opts.mss() > 0 ? opts.mss() : c.ipHeaderLength() == 20 ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6;
         tcb.mss = Math.max(MIN_MSS, Math.min(pathMss, peerMss));
         if (tcb.mssClamp > 0) {
             tcb.mss = Math.min(tcb.mss, tcb.mssClamp);
@@ -110,8 +113,8 @@ final class Handshake {
         }
         if (tcb.windowScaleOk) {
             // RFC 7323 §2.3: a shift above 14 is treated as 14 (MUST).
-            tcb.sndWscale = Math.min(opts.windowScale(), 14);
-            tcb.rcvWscale = windowScaleFor(tcb.receiveBufferSize);
+            tcb.sndWscale = (byte) Math.min(opts.windowScale(), 14);
+            tcb.rcvWscale = (byte) windowScaleFor(tcb.receiveBufferSize);
         } else {
             tcb.sndWscale = 0;
             tcb.rcvWscale = 0;
@@ -124,6 +127,7 @@ final class Handshake {
     }
 
     int initialCwnd() {
+        Tcb tcb = c.tcb;
         // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
         return Math.min(10 * tcb.mss, Math.max(2 * tcb.mss, 14600));
     }
@@ -138,6 +142,7 @@ final class Handshake {
 
     /** Sends our SYN, or SYN-ACK in a simultaneous open, first or again; starts the retransmission timer. */
     void sendSyn(boolean ack) {
+        Tcb tcb = c.tcb;
         if (ack) {
             tcb.lastAckSent = tcb.rcvNxt;
             tcb.rcvAdvEdge = tcb.rcvNxt + Math.min(tcb.receiveBufferSize, 65535);
@@ -150,12 +155,14 @@ final class Handshake {
         if (tcb.sndMax - tcb.sndNxt < 0) {
             tcb.sndMax = tcb.sndNxt;
         }
-        if (!c.timers.rtx.isScheduled()) {
+        if (!c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
     }
 
     void synSentArrives(int seq, int ack, int flags, int window, TcpOptions opts) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         boolean hasAck = (flags & Tcp.ACK) != 0;
         if (hasAck && (seqLe(ack, tcb.iss) || seqGt(ack, tcb.sndMax))) {
             if ((flags & Tcp.RST) == 0) {
@@ -183,7 +190,7 @@ final class Handshake {
             tcb.sndWl1 = seq;
             tcb.sndWl2 = ack;
             tcb.maxSndWnd = tcb.sndWnd;
-            c.timers.rtx.cancel();
+            c.timers.cancel(RTX);
             if (tcb.retries == 0) {
                 // RFC 6298 §2: Karn's rule allows it, nothing was resent.
                 c.recovery.sampleRtt(tcb.now - tcb.rtt.timingStart);
@@ -210,6 +217,7 @@ final class Handshake {
      * segment is dropped (false).
      */
     boolean synReceivedAck(int seq, int ack, int window) {
+        Tcb tcb = c.tcb;
         if (!seqLt(tcb.sndUna, ack) || !seqLe(ack, tcb.sndMax)) {
             c.out.sendControl(ack, 0, Tcp.RST);
             return false;
@@ -237,6 +245,7 @@ final class Handshake {
 
     /** In TIME-WAIT: may a new SYN with this sequence number take the connection over (RFC 9293 §3.10.7.4)? */
     boolean timeWaitAcceptsSyn(int seq, TcpOptions opts) {
+        Tcb tcb = c.tcb;
         return tcb.state == TcpState.TIME_WAIT && TimeWaitRecord.acceptsSyn(tcb.tsOk, tcb.tsRecent, tcb.rcvNxt, seq,
                 opts);
     }

@@ -10,6 +10,8 @@ import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 import static io.usertcp.tcp.Tcb.seqGe;
+import static io.usertcp.tcp.ConnectionTimers.PROBE;
+import static io.usertcp.tcp.ConnectionTimers.REORDER;
 
 /**
  * Repairing loss: fast retransmit and NewReno recovery without SACK (RFC 5681 §3.2, RFC 6582), SACK-based recovery
@@ -25,14 +27,11 @@ final class LossRecovery {
     /** {@link #onSackBlocks}: the first block was a D-SACK (RFC 2883). */
     static final int DSACK = 2;
 
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
 
     LossRecovery(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /**
@@ -40,6 +39,7 @@ final class LossRecovery {
      * retransmits the next hole without SACK (RFC 6582 §3.2 steps 3 and 4).
      */
     void onAckInRecovery(int ack, int acked) {
+        Tcb tcb = c.tcb;
         if (seqGe(ack, tcb.recover)) {
             // Full acknowledgment (RFC 6582 §3.2 step 3).
             tcb.inRecovery = false;
@@ -57,6 +57,8 @@ final class LossRecovery {
      * {@link #NEW_SACK} if they SACKed anything new, plus {@link #DSACK} if the first reports a duplicate.
      */
     int onSackBlocks(int ack, TcpOptions opts) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
         // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block, reports a
         // duplicate (D-SACK): it says a retransmission was unnecessary, not that anything is missing.
@@ -79,6 +81,8 @@ final class LossRecovery {
 
     /** RFC 5681 §2 duplicate ACK (or, with SACK, an ACK that SACKs new data: RFC 6675 §2). */
     void onDupAck() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         tcb.dupAcks++;
         if (tcb.inRecovery) {
             if (!tcb.sackOk) {
@@ -105,13 +109,14 @@ final class LossRecovery {
      * "recover").
      */
     void rackDetectLoss(boolean dsack, long now) {
+        Tcb tcb = c.tcb;
         tcb.rack.updateReoWnd(dsack, tcb.sndUna, tcb.sndMax, tcb.inRecovery || seqLt(tcb.sndUna, tcb.recover),
                 tcb.rtt.srtt());
         long timeout = tcb.rack.detectLoss(now);
         if (timeout > 0) {
-            c.timers.reorder.schedule(now + timeout);
+            c.timers.schedule(REORDER, now + timeout);
         } else {
-            c.timers.reorder.cancel();
+            c.timers.cancel(REORDER);
         }
         if (tcb.rack.hasLost() && !tcb.inRecovery && seqGe(tcb.sndUna, tcb.recover)) {
             enterSackRecovery();
@@ -120,6 +125,7 @@ final class LossRecovery {
 
     /** RFC 8985 §6.3: the reordering timer expired: detect loss again, and repair what is lost. */
     void onReorderTimeout(long now) {
+        Tcb tcb = c.tcb;
         if (!tcb.state.isSynchronized() || tcb.state == TcpState.TIME_WAIT || tcb.sndUna == tcb.sndMax) {
             return;
         }
@@ -131,12 +137,13 @@ final class LossRecovery {
 
     /** RFC 6675 §5 steps (1)-(4): enter loss recovery; pipe accounting replaces cwnd inflation. */
     private void enterSackRecovery() {
+        Tcb tcb = c.tcb;
         tcb.ssthresh = tcb.cc().onLoss(tcb.cwnd, tcb.sndMax - tcb.sndUna, tcb.mss, tcb.now);
         tcb.cwnd = tcb.ssthresh;
         tcb.recover = tcb.sndMax;
         tcb.inRecovery = true;
         tcb.rtt.stopTiming();
-        c.timers.probe.cancel(); // RFC 8985 §7.2: no loss probe during recovery
+        c.timers.cancel(PROBE); // RFC 8985 §7.2: no loss probe during recovery
         // Step (4.3): the first segment presumed lost goes out at once, whatever pipe says.
         retransmitFirstLost();
     }
@@ -148,19 +155,22 @@ final class LossRecovery {
      * only one segment is out: the peer may just be delaying its ACK.
      */
     void armProbe(long now) {
+        Tcb tcb = c.tcb;
         if (!tcb.sackOk || tcb.rtt.srtt() < 0 || tcb.probes >= 2 || tcb.sndMax - tcb.sndUna <= tcb.mss
                 || tcb.inRecovery || !tcb.scoreboard.isEmpty()) {
-            c.timers.probe.cancel();
+            c.timers.cancel(PROBE);
             return;
         }
         long pto = Math.max(2 * tcb.rtt.srtt(), 5_000_000L) << tcb.probes;
         if (pto < tcb.rtt.currentRto()) {
-            c.timers.probe.schedule(now + pto);
+            c.timers.schedule(PROBE, now + pto);
         }
     }
 
     /** RFC 8985 §7.3: the probe is new data if there is some and the peer's window takes it, else the last segment. */
     void onProbeTimeout(long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (!tcb.state.isSynchronized() || tcb.sndUna == tcb.sndMax || tcb.state == TcpState.TIME_WAIT || tcb.inRecovery
                 || !tcb.scoreboard.isEmpty()) {
             return;
@@ -187,6 +197,7 @@ final class LossRecovery {
      * room for a segment, retransmit the next segment marked lost, in sequence order, else send new data.
      */
     void sackRecoveryOutput() {
+        Tcb tcb = c.tcb;
         int pipe = tcb.rack.pipe();
         for (int guard = 0; guard < 4096 && tcb.cwnd - pipe >= tcb.mss; guard++) {
             int sent = retransmitFirstLost();
@@ -205,6 +216,8 @@ final class LossRecovery {
      * rule 1); returns the sequence space sent, 0 if nothing is lost.
      */
     private int retransmitFirstLost() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int i = tcb.rack.firstLost();
         if (i < 0) {
             return 0;
@@ -226,6 +239,8 @@ final class LossRecovery {
 
     /** Retransmits one segment from SND.UNA (fast retransmit, partial ACK). */
     void retransmitOne() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int queued = tcb.sendBuffer.size() - (tcb.sndUna - tcb.sndBufSeq);
         int len = Math.min(Math.max(queued, 0), tcb.mss - c.out.sackOptionLength());
         boolean fin = tcb.finQueued && len == queued && seqGt(tcb.sndMax, tcb.finSeq());
@@ -243,6 +258,8 @@ final class LossRecovery {
      * window hands over to zero-window probing instead.
      */
     void onRetransmitTimeout(long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (tcb.state == TcpState.CLOSED) {
             return;
         }
@@ -293,7 +310,7 @@ final class LossRecovery {
         tcb.sndNxt = tcb.sndUna; // go back N: resend from the first unacknowledged byte
         tcb.scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
         tcb.rack.onRetransmitTimeout();
-        c.timers.reorder.cancel();
+        c.timers.cancel(REORDER);
         env.stats().tcpRetransmits++;
         tcb.retransmits++;
         c.sender.output();
@@ -302,6 +319,7 @@ final class LossRecovery {
 
     /** One RTT sample for the RTO (RFC 6298) and for RACK (RFC 8985 §6.2). */
     void sampleRtt(long r) {
+        Tcb tcb = c.tcb;
         tcb.rack.onRttSample(Math.max(1, r));
         tcb.rtt.sample(r);
     }

@@ -10,6 +10,8 @@ import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
 import static io.usertcp.tcp.Tcb.inWindow;
+import static io.usertcp.tcp.ConnectionTimers.CLOSE;
+import static io.usertcp.tcp.ConnectionTimers.PERSIST;
 
 /**
  * Segment arrival for a synchronized connection (RFC 9293 §3.10.7.4), in the RFC's order: PAWS (RFC 7323 §5), the
@@ -24,18 +26,16 @@ final class Receiver {
     /** Challenge ACKs per second and connection (RFC 5961 §7). */
     static final int CHALLENGE_ACKS_PER_SECOND = 10;
 
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
 
     Receiver(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /** The states in which urgent pointers are processed (those that still take text, §3.10.7.4 sixth). */
     private boolean takesUrgent() {
+        Tcb tcb = c.tcb;
         return tcb.state == TcpState.ESTABLISHED || tcb.state == TcpState.FIN_WAIT_1
                 || tcb.state == TcpState.FIN_WAIT_2;
     }
@@ -46,6 +46,7 @@ final class Receiver {
      * (MUST-32); a sequence of urgent data of any length is kept (MUST-31). A zero pointer marks nothing.
      */
     private void urgentPointer(int seq, int up) {
+        Tcb tcb = c.tcb;
         if (up == 0) {
             return;
         }
@@ -64,6 +65,8 @@ final class Receiver {
      */
     void segmentArrives(ByteBuf frame, int o, int seq, int ack, int flags, int window, int dataOff, int dataLen,
                         TcpOptions opts) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         tcb.now = env.now(); // the one reading of the clock for this segment
         tcb.lastReceived = tcb.now;
         tcb.keepAliveSent = 0;
@@ -262,6 +265,8 @@ final class Receiver {
 
     /** Returns false when the segment must be dropped after the ACK step. */
     private boolean processAck(int seq, int ack, int window, int dataLen, int flags, TcpOptions opts) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int wnd = window << tcb.sndWscale;
         int segLen = dataLen + ((flags & (Tcp.SYN | Tcp.FIN)) != 0 ? 1 : 0);
         if (seqGt(ack, tcb.sndMax)) {
@@ -320,7 +325,7 @@ final class Receiver {
         }
         if (tcb.sndWnd > 0) {
             tcb.persistBackoff = 0;
-            c.timers.persist.cancel();
+            c.timers.cancel(PERSIST);
         }
         // FIN acknowledged?
         if (tcb.finQueued && tcb.sndUna == tcb.finSeq() + 1) {
@@ -353,6 +358,7 @@ final class Receiver {
     }
 
     private void onFin() {
+        Tcb tcb = c.tcb;
         tcb.finReceived = true;
         tcb.rcvNxt++;
         ackLater();
@@ -370,7 +376,7 @@ final class Receiver {
                 }
                 break;
             case FIN_WAIT_2:
-                c.timers.close.cancel();
+                c.timers.cancel(CLOSE);
                 enterTimeWait();
                 break;
             case TIME_WAIT:
@@ -383,6 +389,8 @@ final class Receiver {
 
     /** Enters TIME-WAIT (RFC 9293 §3.10.7.4 eighth): only the close timer keeps running, the buffers go. */
     void enterTimeWait() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         c.uncountOrphan();
         if (c.tcp.timeWaits >= c.tcp.maxTimeWait) {
             // Linux's "time wait bucket table overflow": closed without TIME-WAIT rather than grow without bound.
@@ -412,6 +420,8 @@ final class Receiver {
      * retransmissions) are always answered: they are not part of such a loop ({@code segLen} > 0).
      */
     private void sendOutOfWindowAck(int segLen) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (segLen == 0) {
             long now = tcb.now;
             if (tcb.oowAckSent && now - tcb.lastOowAck < OOW_ACK_INTERVAL_NANOS) {
@@ -429,6 +439,7 @@ final class Receiver {
      * spoofed segments cannot turn the stack into an ACK amplifier.
      */
     private void challengeAck() {
+        Tcb tcb = c.tcb;
         long now = tcb.now;
         if (now - tcb.challengeWindowStart > 1_000_000_000L) {
             tcb.challengeWindowStart = now;
@@ -446,6 +457,7 @@ final class Receiver {
      * that changes nothing would be a duplicate ACK to the peer (RFC 5681 §2).
      */
     void windowOpened() {
+        Tcb tcb = c.tcb;
         if (tcb.state.isSynchronized()) {
             long advertisable = Math.min((long) tcb.receiveBufferSize - tcb.receiveQueue.size(),
                     65535L << tcb.rcvWscale);
@@ -458,6 +470,8 @@ final class Receiver {
 
     /** Marks that an ACK is owed; it is sent at the end of the input batch unless data carries it first. */
     void ackLater() {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (!tcb.ackPending) {
             tcb.ackPending = true;
             env.ackLater(c);
@@ -466,6 +480,7 @@ final class Receiver {
 
     /** Sends the owed ACK, if data did not carry it already. Called by the stack after each input batch. */
     void flushAck() {
+        Tcb tcb = c.tcb;
         if (tcb.ackPending && tcb.state != TcpState.CLOSED) {
             if (tcb.state.isSynchronized() || tcb.state == TcpState.SYN_RECEIVED) {
                 c.out.sendAck();

@@ -18,17 +18,14 @@ import static io.usertcp.tcp.Tcb.seqGt;
  * {@link #transmit(TcpEnv, Route, ByteBuf, int, int)} for {@link PassiveOpen} and {@link TcpLayer}'s resets).
  */
 final class SegmentWriter {
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
     // The SACK blocks of the segment being built are in TcpLayer.sackOut: one array for the stack's connections (one
     // thread builds one segment at a time), not one per connection, nor a field here (issue #12: an idle
     // connection's heap).
 
     SegmentWriter(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /**
@@ -36,6 +33,7 @@ final class SegmentWriter {
      * (2) and timestamps, in a SYN-ACK only if the SYN carried them (RFC 7323 §1.3, RFC 2018 §2).
      */
     void sendSyn(boolean ack) {
+        Tcb tcb = c.tcb;
         boolean ws = !ack || tcb.windowScaleOk;
         boolean sp = !ack || tcb.sackOk;
         boolean ts = !ack || tcb.tsOk;
@@ -55,6 +53,7 @@ final class SegmentWriter {
 
     /** Sends a segment of {@code len} bytes of the send buffer from {@code seq} (0 for a bare FIN) with ACK. */
     void sendData(int seq, int len, int flags) {
+        Tcb tcb = c.tcb;
         int blocks = sackBlocksToSend();
         int hdr = Tcp.MIN_HEADER_LENGTH + (tcb.tsOk ? TcpOptions.TIMESTAMP_LENGTH : 0) + TcpOptions.sackLength(blocks);
         ByteBuf f = c.route.newPacket(hdr + len);
@@ -75,6 +74,7 @@ final class SegmentWriter {
 
     /** Sends a segment with no data (ACK, RST; a RST carries no options and a zero window). */
     void sendControl(int seq, int ack, int flags) {
+        Tcb tcb = c.tcb;
         boolean rst = (flags & Tcp.RST) != 0;
         int blocks = rst ? 0 : sackBlocksToSend();
         boolean ts = tcb.tsOk && !rst;
@@ -90,6 +90,7 @@ final class SegmentWriter {
 
     /** Sends &lt;SEQ=SND.MAX&gt;&lt;ACK=RCV.NXT&gt;&lt;CTL=ACK&gt;: the ACK owed is paid. */
     void sendAck() {
+        Tcb tcb = c.tcb;
         // SND.MAX: never behind what the peer has seen, even after a go-back-N.
         sendControl(tcb.sndMax, tcb.rcvNxt, Tcp.ACK);
         tcb.ackPending = false;
@@ -98,6 +99,7 @@ final class SegmentWriter {
     /** The fixed header, then NOP, NOP, timestamps (if {@code ts}), then the first {@code blocks} SACK blocks. */
     private void writeHeader(ByteBuf f, int o, int seq, int ack, int hdr, int flags, int window, boolean ts,
                              int blocks) {
+        Tcb tcb = c.tcb;
         Tcp.writeHeader(f, o, c.localPort, c.remotePort, seq, ack, hdr, flags, window);
         int p = o + Tcp.MIN_HEADER_LENGTH;
         if (ts) {
@@ -108,6 +110,7 @@ final class SegmentWriter {
 
     /** Bytes of options (timestamps, SACK) the next segment will carry; they come out of the MSS. */
     int sackOptionLength() {
+        Tcb tcb = c.tcb;
         int ts = tcb.tsOk ? TcpOptions.TIMESTAMP_LENGTH : 0;
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return ts;
@@ -117,11 +120,13 @@ final class SegmentWriter {
 
     /** SACK blocks that fit beside the other options in 40 bytes (RFC 2018 §3: 3 with timestamps). */
     private int maxSackBlocks() {
+        Tcb tcb = c.tcb;
         return tcb.tsOk ? 3 : 4;
     }
 
     /** Our TSval clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick) plus a random offset. */
     int tsNow() {
+        Tcb tcb = c.tcb;
         return (int) (tcb.now / 1_000_000L) + tcb.tsOffset;
     }
 
@@ -130,6 +135,7 @@ final class SegmentWriter {
      * latest segment first) and returns how many to send, or 0.
      */
     private int sackBlocksToSend() {
+        Tcb tcb = c.tcb;
         if (!tcb.sackOk || tcb.reassembly.isEmpty()) {
             return 0;
         }
@@ -153,11 +159,13 @@ final class SegmentWriter {
 
     /** Sends a segment of this connection: cut at the MSS less its options by TSO, with the IP_TOS byte. */
     void transmit(ByteBuf f, int o, int l4Length) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int hdr = Tcp.headerLength(f, o);
         env.stats().tcpSegmentsOut++;
         // The route fills the checksum field with the pseudo-header sum; the stack (or the kernel) completes it.
         c.route.send(f, Ipv4.PROTO_TCP, l4Length, Tcp.CHECKSUM_OFFSET, tcb.mss - (hdr - Tcp.MIN_HEADER_LENGTH), hdr,
-                tcb.tos);
+                tcb.tos & 0xff);
     }
 
     /**
@@ -165,6 +173,7 @@ final class SegmentWriter {
      * §3.8.6.2.2 MUST-?: shrinking is discouraged) and growing it only in useful steps (receiver SWS).
      */
     private int receiveWindowField() {
+        Tcb tcb = c.tcb;
         int avail = Math.max(0, tcb.receiveBufferSize - tcb.receiveQueue.size());
         int cur = tcb.rcvAdvEdge - tcb.rcvNxt;
         if (cur < 0) {

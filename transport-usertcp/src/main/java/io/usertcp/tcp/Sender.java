@@ -6,6 +6,9 @@ import java.io.IOException;
 
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqGt;
+import static io.usertcp.tcp.ConnectionTimers.PROBE;
+import static io.usertcp.tcp.ConnectionTimers.REORDER;
+import static io.usertcp.tcp.ConnectionTimers.RTX;
 
 /**
  * Sending new data (RFC 9293 §3.8.6, RFC 5681): the usable window (the lesser of SND.WND and cwnd), sender-side SWS
@@ -23,14 +26,11 @@ final class Sender {
     /** Zero-window probes a connection whose application closed it sends before it gives up (Linux: 8). */
     static final int MAX_ORPHAN_PROBES = 8;
 
+    /** The connection, the one field (its {@link Tcb} and environment are read through it: 8 bytes less each). */
     private final TcpConnection c;
-    private final Tcb tcb;
-    private final TcpEnv env;
 
     Sender(TcpConnection c) {
         this.c = c;
-        this.tcb = c.tcb;
-        this.env = c.tcp.env;
     }
 
     /**
@@ -39,6 +39,8 @@ final class Sender {
      * retransmission timer or stops it when all is acknowledged (RFC 6298 §5.2, §5.3).
      */
     void newAck(int ack, long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int acked = ack - tcb.sndUna;
         int flight = tcb.sndMax - tcb.sndUna;
         if (tcb.sndUna == tcb.iss) {
@@ -63,7 +65,7 @@ final class Sender {
         if (c.ipHeaderLength() == 40 && now - tcb.lastReachableConfirm > REACHABLE_CONFIRM_NANOS) {
             // RFC 4861 §7.3.1: new data acknowledged proves the path (and its first hop) works.
             tcb.lastReachableConfirm = now;
-            env.confirmReachable(c.remote);
+            env.confirmReachable(c.route.remote());
         }
         // Forward progress ends the backoff (as FreeBSD and lwIP do): without timestamps, Karn's rule can
         // leave no valid sample for a long time on a lossy path, and a 60 s RTO would starve recovery.
@@ -84,9 +86,9 @@ final class Sender {
         tcb.lastProgress = now;
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
         if (tcb.sndUna == tcb.sndMax) {
-            c.timers.rtx.cancel();
-            c.timers.probe.cancel();
-            c.timers.reorder.cancel();
+            c.timers.cancel(RTX);
+            c.timers.cancel(PROBE);
+            c.timers.cancel(REORDER);
         } else {
             c.timers.armRtx(now);
             c.recovery.armProbe(now);
@@ -105,6 +107,7 @@ final class Sender {
      * windows on the sender side (RFC 9293 §3.8.6.2.1).
      */
     void output() {
+        Tcb tcb = c.tcb;
         switch (tcb.state) {
             case ESTABLISHED:
             case CLOSE_WAIT:
@@ -183,16 +186,18 @@ final class Sender {
         if (sent && idleBefore) {
             tcb.lastProgress = tcb.now; // the clock of the user timeout starts with the first unacked byte
         }
-        if (sent && !c.timers.rtx.isScheduled()) {
+        if (sent && !c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
-        if (sent && !c.timers.probe.isScheduled()) {
+        if (sent && !c.timers.isArmed(PROBE)) {
             c.recovery.armProbe(tcb.now);
         }
     }
 
     /** See {@link TcpConnection#pathMtuReduced}: the MSS follows the path MTU down; too large segments go again. */
     boolean pathMtuReduced(int mtu) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         int newMss = Math.max(Handshake.MIN_MSS, mtu - c.ipHeaderLength() - Tcp.MIN_HEADER_LENGTH);
         if (tcb.mssClamp > 0) {
             newMss = Math.min(newMss, tcb.mssClamp);
@@ -218,6 +223,7 @@ final class Sender {
      * was sent when it began) or is renewed sooner by a fuller flight.
      */
     private void validateCwnd(boolean filled) {
+        Tcb tcb = c.tcb;
         int flight = tcb.sndNxt - tcb.sndUna;
         if (!seqLt(tcb.sndUna, tcb.cwndUsageSeq) || filled || (!tcb.cwndLimited && flight > tcb.maxFlight)) {
             tcb.cwndLimited = filled;
@@ -232,6 +238,7 @@ final class Sender {
      * avoidance only if the flight filled it.
      */
     private boolean isCwndLimited() {
+        Tcb tcb = c.tcb;
         return tcb.cwnd < tcb.ssthresh ? tcb.cwnd < 2 * tcb.maxFlight : tcb.cwndLimited;
     }
 
@@ -240,6 +247,7 @@ final class Sender {
      * cwnd (the caller decided); returns the sequence space sent, 0 if none.
      */
     int sendNewData() {
+        Tcb tcb = c.tcb;
         int queued = tcb.sendBuffer.size() - (tcb.sndNxt - tcb.sndBufSeq);
         int usable = tcb.sndWnd - (tcb.sndNxt - tcb.sndUna);
         if (queued <= 0 || usable <= 0 || tcb.sndNxt != tcb.sndMax) {
@@ -250,13 +258,15 @@ final class Sender {
         c.out.sendData(tcb.sndNxt, len, Tcp.ACK | (fin ? Tcp.FIN : 0) | (len == queued ? Tcp.PSH : 0));
         tcb.sndNxt += len + (fin ? 1 : 0);
         tcb.sndMax = tcb.sndNxt;
-        if (!c.timers.rtx.isScheduled()) {
+        if (!c.timers.isArmed(RTX)) {
             c.timers.armRtx(tcb.now);
         }
         return len + (fin ? 1 : 0);
     }
 
     void onPersistTimeout(long now) {
+        Tcb tcb = c.tcb;
+        TcpEnv env = c.tcp.env;
         if (!tcb.state.isSynchronized() || tcb.sndWnd > 0) {
             return;
         }

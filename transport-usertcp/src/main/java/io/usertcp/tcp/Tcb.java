@@ -31,7 +31,7 @@ final class Tcb {
     int sndWl1;             // SND.WL1
     int sndWl2;             // SND.WL2
     int maxSndWnd;          // the largest SND.WND seen
-    int sndWscale;          // Snd.Wind.Shift (RFC 7323 §2.3)
+    byte sndWscale;         // Snd.Wind.Shift (RFC 7323 §2.3), 0-14
     int sndBufSeq;          // sequence number of sendBuffer byte 0
     final SendBuffer sendBuffer;
     int sendBufferLimit;
@@ -42,7 +42,7 @@ final class Tcb {
     // Receive sequence space.
     int irs;                // IRS
     int rcvNxt;             // RCV.NXT
-    int rcvWscale;          // Rcv.Wind.Shift (RFC 7323 §2.3)
+    byte rcvWscale;         // Rcv.Wind.Shift (RFC 7323 §2.3), 0-14
     boolean windowScaleOk;  // both SYNs carried the window scale option
     boolean sackOk;         // both SYNs carried SACK-permitted (RFC 2018)
     boolean tsOk;           // both SYNs carried timestamps (RFC 7323 §3)
@@ -98,7 +98,7 @@ final class Tcb {
     int unansweredProbes;   // zero-window probes since the peer last sent an acceptable ACK
     String softError;
     long lastReachableConfirm = Long.MIN_VALUE / 2; // last upper-layer confirmation to NDP
-    int tos;                // IP_TOS / traffic class of every segment (RFC 9293 MUST-48)
+    byte tos;               // IP_TOS / traffic class of every segment (RFC 9293 MUST-48), 0-255 as a byte
     boolean oowAckSent;     // an ACK answered an out-of-window pure segment at lastOowAck
     long lastOowAck;
     // For the connection table only (ConnectionInfo): lifetime totals, one add each where they happen.

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
+import static io.usertcp.tcp.ConnectionTimers.KEEPALIVE;
 
 /**
  * One TCP connection (RFC 9293): the facade that {@link TcpLayer}, {@link PassiveOpen} and the channels use. It
@@ -25,14 +26,13 @@ import static io.usertcp.tcp.Tcb.seqLe;
  * <p>Only the stack's thread touches a connection.
  */
 public final class TcpConnection extends TcpSocket implements TcpFlow {
+    /** The four-tuple; our address and the peer's are read from it (issue #12: no address objects kept). */
     final FlowKey key;
-    final IpAddress local;
-    final IpAddress remote;
 
     /** The way out to {@link #remote}, set up once (family, header room, next hop, path MTU, offload). */
     final Route route;
-    final int localPort;
-    final int remotePort;
+    final char localPort;          // a port in 16 bits (issue #12)
+    final char remotePort;
     TcpListener listener;          // set while the ACK that completes a passive open is processed
     TcpFlow revivable;             // the TIME-WAIT incarnation this SYN-RECEIVED one replaced (MAY-2)
     boolean parked;                // a TIME-WAIT connection out of the table while its successor is tried
@@ -51,11 +51,9 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
     TcpConnection(TcpLayer tcp, FlowKey key, IpAddress local, int localPort, IpAddress remote, int remotePort) {
         super(tcp);
         this.key = key;
-        this.local = local;
-        this.localPort = localPort;
-        this.remote = remote;
-        this.route = tcp.env.route(null, local, remote);
-        this.remotePort = remotePort;
+        this.localPort = (char) localPort;
+        this.route = tcp.env.route(null, local.hi(), local.lo(), remote.hi(), remote.lo()); // keeps numbers only
+        this.remotePort = (char) remotePort;
         this.tcb = new Tcb(tcp.env.alloc(), tcp.env.memory(), tcp.minRtoNanos, tcp.rackFlights);
         tcb.tsOffset = tcp.nextRandomInt();
         tcb.sendBufferLimit = tcp.defaultSendBuffer;
@@ -70,7 +68,17 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     /** IP header bytes per segment: 20 for IPv4, 40 for IPv6 (no options or extension headers are sent). */
     int ipHeaderLength() {
-        return remote.isV4() ? 20 : 40;
+        return IpAddress.isV4(key.remoteHi, key.remoteLo) ? 20 : 40;
+    }
+
+    /** Our address, made when asked (not on the packet path). */
+    IpAddress local() {
+        return IpAddress.of(key.localHi, key.localLo);
+    }
+
+    /** The peer's address, made when asked (not on the packet path: the route keeps one for NDP's confirmations). */
+    IpAddress remote() {
+        return IpAddress.of(key.remoteHi, key.remoteLo);
     }
 
     /** The TCP layer (and so the stack) this connection belongs to. */
@@ -102,12 +110,12 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     /** The local socket address. */
     public InetSocketAddress localAddress() {
-        return new InetSocketAddress(local.toInet(), localPort);
+        return new InetSocketAddress(local().toInet(), localPort);
     }
 
     /** The remote socket address. */
     public InetSocketAddress remoteAddress() {
-        return new InetSocketAddress(remote.toInet(), remotePort);
+        return new InetSocketAddress(remote().toInet(), remotePort);
     }
 
     /** Bytes that can be read now. */
@@ -251,12 +259,12 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     /** IP_TOS: the DSCP and ECN byte of the segments sent from now on (RFC 9293 §3.9.1.1 MUST-48). */
     public void tos(int value) {
-        tcb.tos = value & 0xff;
+        tcb.tos = (byte) value;
     }
 
     /** The IP_TOS byte of the segments sent. */
     public int tos() {
-        return tcb.tos;
+        return tcb.tos & 0xff;
     }
 
     /** The MSS this side sends with. */
@@ -387,7 +395,7 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
 
     @Override
     public String toString() {
-        return local + ":" + localPort + "->" + remote + ":" + remotePort
+        return local() + ":" + (int) localPort + "->" + remote() + ":" + (int) remotePort
                 + " " + state();
     }
 
@@ -435,7 +443,7 @@ public final class TcpConnection extends TcpSocket implements TcpFlow {
         if (s == TcpState.ESTABLISHED && tcb.state != TcpState.ESTABLISHED) {
             tcb.lastReceived = tcb.now;
             if (tcb.keepAliveIdleNanos > 0) {
-                timers.keepAlive.schedule(tcb.lastReceived + tcb.keepAliveIdleNanos);
+                timers.schedule(KEEPALIVE, tcb.lastReceived + tcb.keepAliveIdleNanos);
             }
         }
         tcb.state = s;

@@ -289,7 +289,7 @@ public final class TcpLayer {
         env.socketGone(c);
         if (connections.remove(c.key, c) || c.parked) {
             c.parked = false;
-            forget(c, c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);
+            forget(c, c.key.localHi, c.key.localLo, c.localPort, c.key.remoteHi, c.key.remoteLo, c.remotePort);
         }
     }
 
@@ -360,7 +360,7 @@ public final class TcpLayer {
      */
     public void linkFailed(java.io.IOException cause) {
         for (TcpConnection c : new ArrayList<>(connections.values())) {
-            if (!env.isLocalAddress(c.remote)) {
+            if (!env.isLocalAddress(c.remote())) {
                 c.destroy(cause);
             }
         }
@@ -369,7 +369,7 @@ public final class TcpLayer {
 
     /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
     int isn(TcpConnection c) {
-        return isn(c.local.hi(), c.local.lo(), c.localPort, c.remote.hi(), c.remote.lo(), c.remotePort);
+        return isn(c.key.localHi, c.key.localLo, c.localPort, c.key.remoteHi, c.key.remoteLo, c.remotePort);
     }
 
     /** {@link #isn(TcpConnection)} for a 4-tuple given as address halves. */
@@ -529,7 +529,7 @@ public final class TcpLayer {
                                  int remotePort, int seq, int mtu) {
         TcpConnection c = icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq);
         if (c != null) {
-            c.pathMtuReduced(env.reportPathMtu(c.remote, mtu));
+            c.pathMtuReduced(env.reportPathMtu(c.remote(), mtu));
         } else if (passive.icmpTarget(localHi, localLo, localPort, remoteHi, remoteLo, remotePort, seq) != null) {
             env.reportPathMtu(IpAddress.of(remoteHi, remoteLo), mtu);
         }

@@ -1,7 +1,6 @@
 package io.usertcp.tcp;
 
 import io.usertcp.stats.ConnectionInfo;
-import io.usertcp.time.Timer;
 import io.usertcp.wire.IpAddress;
 
 import java.net.InetSocketAddress;
@@ -37,7 +36,7 @@ public final class TcpTable {
         long now = tcp.env.now();
         List<Entry> connections = new ArrayList<>();
         for (TcpConnection c : tcp.connections.values()) {
-            connections.add(new Entry(c.localPort, c.local.toString(), c.remote.toString(), c.remotePort,
+            connections.add(new Entry(c.localPort, c.local().toString(), c.remote().toString(), c.remotePort,
                     row(c, now)));
         }
         for (TimeWaitRecord r : tcp.timeWait.listed()) {
@@ -94,19 +93,11 @@ public final class TcpTable {
                 .lastActivity(t.lastSend != 0 ? now - t.lastSend : -1,
                         t.lastReceived != 0 ? now - t.lastReceived : -1);
         ConnectionTimers tm = c.timers;
-        Timer next = null;
-        String name = null;
-        Timer[] timers = {tm.rtx, tm.persist, tm.probe, tm.reorder, tm.keepAlive, tm.close};
-        String[] names = {"retransmit", "persist", "probe", "reorder", "keepalive",
-            t.state == TcpState.TIME_WAIT ? "timewait" : "finwait2"};
-        for (int i = 0; i < timers.length; i++) {
-            if (timers[i].isScheduled() && (next == null || timers[i].deadline() - next.deadline() < 0)) {
-                next = timers[i];
-                name = names[i];
-            }
-        }
-        if (next != null) {
-            b.timer(name, next.deadline() - now);
+        int next = tm.earliest();
+        if (next >= 0) {
+            String[] names = {"retransmit", "persist", "probe", "reorder", "keepalive",
+                t.state == TcpState.TIME_WAIT ? "timewait" : "finwait2"}; // by kind: ConnectionTimers.RTX ... CLOSE
+            b.timer(names[next], tm.deadlineOf(next) - now);
         }
         return b.build();
     }

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.usertcp.tcp.ConnectionTimers.CLOSE;
+
 /**
  * The TIME-WAIT entries of a TCP layer whose application closed them (issue #10): when such a connection enters
  * TIME-WAIT, its {@link TcpConnection} is replaced at the end of the input batch by a {@link TimeWaitRecord}
@@ -167,7 +169,7 @@ final class TimeWaitTable {
         r.tsOk = t.tsOk;
         r.sackOk = t.sackOk;
         r.oowAckSent = t.oowAckSent;
-        long deadline = c.timers.close.isScheduled() ? c.timers.close.deadline() : t.now + nanos;
+        long deadline = c.timers.isArmed(CLOSE) ? c.timers.deadlineOf(CLOSE) : t.now + nanos;
         tcp.connections.remove(k, c);
         tcp.env.socketGone(c);
         insert(r);
@@ -279,8 +281,8 @@ final class TimeWaitTable {
         } else if (old instanceof TcpConnection tw) {
             if (tw.parked && tw.tcb.state == TcpState.TIME_WAIT && tcp.connections.putIfAbsent(tw.key, tw) == null) {
                 tw.parked = false;
-                tcp.env.steering().opened(tw, tw.local.hi(), tw.local.lo(), tw.localPort, tw.remote.hi(),
-                        tw.remote.lo(), tw.remotePort);
+                tcp.env.steering().opened(tw, tw.key.localHi, tw.key.localLo, tw.localPort, tw.key.remoteHi,
+                        tw.key.remoteLo, tw.remotePort);
                 if (tw.tcb.orphaned) {
                     tw.releaseLater(); // closed while parked: it becomes a record now
                 }

@@ -26,10 +26,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class IdleConnectionFootprintTest {
     /**
      * The bound on the stack's heap per idle connection, in the simulation (no Netty channel; the test's handler
-     * lambdas, ~20 bytes, included; the stacks' spare RACK flights are in the baseline): 1,401 bytes when it was set
-     * (5,000 connections per stack, class histograms), from ~2,060 before issue #12's work on it.
+     * lambdas, ~20 bytes, included; the stacks' spare RACK flights are in the baseline): 1,164 bytes when it was set
+     * (5,000 connections per stack, class histograms), from 1,401 with seven timer objects per connection and ~2,060
+     * before issue #12's work on it.
      */
-    static final long BOUND = 1472;
+    static final long BOUND = 1216;
     /** Connections per stack in the guard. */
     static final int GUARD_N = 5_000;
     /** Connections per stack in the measurement: {@code -Dusertcp.measure.connections=100000} for issue #12's. */
