@@ -25,10 +25,12 @@ public final class TapConfig implements LinkFactory {
     private final String namespace;
     private final boolean offload;
     private final int receiveRing;
+    private final boolean receiveRingDefault; // neither the builder nor the system property chose it
 
     private TapConfig(Builder b) {
         this.offload = b.offload;
-        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : defaultReceiveRing(b.mtu);
+        this.receiveRing = b.receiveRing >= 0 ? b.receiveRing : defaultReceiveRing(b.mtu, 1);
+        this.receiveRingDefault = b.receiveRing < 0;
         this.name = b.name;
         this.mtu = b.mtu;
         this.mac = b.mac != null ? b.mac : MacAddress.randomLocal();
@@ -41,24 +43,30 @@ public final class TapConfig implements LinkFactory {
     public static final int MAX_RECEIVE_RING = 1 << 17;
 
     /**
-     * Slots of the receive ring unless {@link Builder#receiveRing(int)} says otherwise: the system property
-     * {@code io.usertcp.tap.receiveRing} (0 turns the ring off: frames are read with read(2)), else 16 MiB worth
-     * (8192 slots at MTU 1500, at least 256 at large MTUs). On by default since the stack answers a SYN flood
-     * selectively (issue #10): reading without a system call per frame is what lets the loop keep up with a
-     * flood and keep the device's queue short (bench/README.md); on the echo benchmarks it measured the same as
-     * read(2). 8192 slots hold a burst of 10,000 connects' SYNs.
+     * Memory of a device's receive rings unless {@link Builder#receiveRing(int)} or the system property
+     * {@code io.usertcp.tap.receiveRing} (slots per queue; 0 turns the ring off: frames are read with read(2)) say
+     * otherwise: 32 MiB, 16384 slots at MTU 1500, shared among the queues of a multi-queue device (at least 256 slots
+     * each). On by default since the stack answers a SYN flood selectively (issue #10): reading without a system
+     * call per frame is what lets one loop keep up with a flood and keep the device's queue short
+     * (bench/README.md); on the echo benchmarks it measured the same as read(2). 16384 slots are the depth the
+     * stack gives tun's own queue: a burst of 10,000 connects cold (before the JIT) without a SYN lost, where
+     * 8192 lost ~1,400 (bench/burst.sh).
      */
-    public static final int DEFAULT_RECEIVE_RING_BYTES = 16 << 20;
+    public static final int DEFAULT_RECEIVE_RING_BYTES = 32 << 20;
     /** Slots from the system property {@code io.usertcp.tap.receiveRing}, or -1 (not set). */
     private static final int RECEIVE_RING_PROPERTY = Math.min(
             io.netty.util.internal.SystemPropertyUtil.getInt("io.usertcp.tap.receiveRing", -1), MAX_RECEIVE_RING);
 
-    /** The receive ring's slots for {@code mtu} when neither the builder nor the system property set them. */
-    static int defaultReceiveRing(int mtu) {
+    /**
+     * The receive ring's slots for each of {@code queues} queues at {@code mtu} when neither the builder nor the
+     * system property set them.
+     */
+    static int defaultReceiveRing(int mtu, int queues) {
         if (RECEIVE_RING_PROPERTY >= 0) {
             return RECEIVE_RING_PROPERTY;
         }
-        return Math.max(256, Math.min(8192, DEFAULT_RECEIVE_RING_BYTES / PacketRing.slotSize(mtu, 10)));
+        int slots = DEFAULT_RECEIVE_RING_BYTES / PacketRing.slotSize(mtu, 10) / Math.max(1, queues);
+        return Math.max(256, Math.min(16384, slots));
     }
 
     /** A builder for the device called {@code name} (at most 15 characters, as Linux allows). */
@@ -118,7 +126,21 @@ public final class TapConfig implements LinkFactory {
      */
     @Override
     public Link openQueue(int queue, int queues) throws IOException {
-        return queues == 1 ? TapDevice.open(this) : TapDevice.openQueue(this, queue);
+        if (queues == 1) {
+            return TapDevice.open(this);
+        }
+        // The default ring memory is the device's: each queue gets its share.
+        return TapDevice.openQueue(receiveRingDefault ? withReceiveRing(defaultReceiveRing(mtu, queues)) : this,
+                queue);
+    }
+
+    /** This configuration with a receive ring of {@code slots} per queue. */
+    private TapConfig withReceiveRing(int slots) {
+        Builder b = new Builder(name).mtu(mtu).mac(mac).receiveRing(slots).offload(offload);
+        b.kernelAddresses.addAll(kernelAddresses);
+        b.configureKernelSide = configureKernelSide;
+        b.namespace = namespace;
+        return new TapConfig(b);
     }
 
     @Override
