@@ -31,6 +31,8 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
     private TcpListener listener;
     /** The listener in the other stacks of a group of several loops, or null. */
     private ReplicaListener shared;
+    /** Ports 0 tried at most before a bind gives up: each refused one is held by a listener on another loop. */
+    private static final int MAX_GROUP_PORT_TRIES = 64;
     /** Children accepted by the other stacks of the group, waiting to be read (on this channel's loop). */
     private final ArrayDeque<UserTcpChannel> handedOver = new ArrayDeque<>();
 
@@ -85,10 +87,31 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
             // Every stack of the group takes connections for the port (SO_REUSEPORT on every loop).
             ReplicaListener s = new ReplicaListener(this, g, localIp(a), l.localAddress().getPort(),
                     Math.max(1, config.getBacklog()));
-            if (!g.stacks().bind(s.port(), s)) {
-                l.close();
-                throw new java.net.BindException("Address already in use: port " + s.port() + " is taken by a"
-                        + " listener on another event loop of this group; close that channel or choose another port");
+            // Port 0: this stack picked a port free in it, which another loop's listener may hold; pick again
+            // (holding the refused ones, so that the stack picks another) until one is free in the whole group.
+            List<TcpListener> refused = null;
+            try {
+                while (!g.stacks().bind(s.port(), s)) {
+                    if (a.getPort() != 0 || (refused != null && refused.size() >= MAX_GROUP_PORT_TRIES)) {
+                        l.close();
+                        throw new java.net.BindException("Address already in use: port " + s.port() + " is taken"
+                                + " by a listener on another event loop of this group; close that channel or choose"
+                                + " another port");
+                    }
+                    if (refused == null) {
+                        refused = new ArrayList<>(4);
+                    }
+                    refused.add(l);
+                    l = stack().tcp().listen(localIp(a), 0, Math.max(1, config.getBacklog()));
+                    s = new ReplicaListener(this, g, localIp(a), l.localAddress().getPort(),
+                            Math.max(1, config.getBacklog()));
+                }
+            } finally {
+                if (refused != null) {
+                    for (TcpListener r : refused) {
+                        r.close();
+                    }
+                }
             }
             shared = s;
         }

@@ -177,4 +177,31 @@ class MultiLoopGroupTest {
                 });
         return result;
     }
+
+    @Test
+    void serversBoundToPortZeroOnDifferentLoopsGetDifferentPorts() throws Exception {
+        // Each loop's stack picks ephemeral ports in the same order from the same start: before the group checked
+        // for them, the second loop's first port 0 collided with the first loop's (BindException).
+        StackConfig cfg = StackConfig.builder().address("198.18.0.2/24").build();
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, UserTcpIoHandler.newFactory(cfg));
+        try {
+            List<Channel> servers = new ArrayList<>();
+            java.util.Set<EventLoop> loops = new java.util.HashSet<>();
+            java.util.Set<Integer> ports = new java.util.HashSet<>();
+            for (int i = 0; i < 10; i++) {
+                Channel server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
+                        .childHandler(new Echo()).bind(0).sync().channel();
+                servers.add(server);
+                loops.add(server.eventLoop());
+                ports.add(((InetSocketAddress) server.localAddress()).getPort());
+            }
+            assertThat(loops).as("the servers' loops").hasSize(2);
+            assertThat(ports).as("distinct ports for 10 servers").hasSize(10);
+            for (Channel server : servers) {
+                server.close().sync();
+            }
+        } finally {
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        }
+    }
 }
