@@ -8,7 +8,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.usertcp.channel.UserTcpIoHandler;
@@ -18,7 +17,6 @@ import io.usertcp.examples.EchoServerHandler;
 import io.usertcp.examples.UdpEchoServer;
 import io.usertcp.link.TapConfig;
 import io.usertcp.stack.StackConfig;
-import io.usertcp.stats.StackStats;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,7 +28,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +35,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -81,7 +77,7 @@ class AttackOverTapTest {
     NetNs ns;
     String tap;
     EventLoopGroup group;
-    volatile UserTcpIoHandler handler;
+    ItLoops.Stacks stacks;
     Channel tcpServer;
     Channel udpServer;
 
@@ -118,6 +114,7 @@ class AttackOverTapTest {
         // so the bounded number of them runs out in seconds rather than minutes (8 probes after close: ~10 s
         // instead of ~100 s); what is tested is that the number is bounded.
         boolean fastRto = info.getTestMethod().map(m -> m.isAnnotationPresent(FastRto.class)).orElse(false);
+        boolean oneLoop = info.getTestMethod().map(m -> m.isAnnotationPresent(OneLoop.class)).orElse(false);
         ns = NetNs.create();
         tap = NetNs.uniqueTapName();
         // The examples' configuration (EchoServer.stackConfig): the stack's defaults, one address per family.
@@ -129,12 +126,8 @@ class AttackOverTapTest {
         if (fastRto) {
             cfg.minRto(Duration.ofMillis(20));
         }
-        IoHandlerFactory factory = UserTcpIoHandler.newFactory(cfg.build());
-        group = new MultiThreadIoEventLoopGroup(1, executor -> {
-            UserTcpIoHandler h = (UserTcpIoHandler) factory.newHandler(executor);
-            handler = h; // to read the stack's counters
-            return h;
-        });
+        stacks = new ItLoops.Stacks(UserTcpIoHandler.newFactory(cfg.build())); // to read the stacks' counters
+        group = new MultiThreadIoEventLoopGroup(oneLoop ? 1 : ItLoops.count(), stacks);
         tcpServer = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(new EchoServerHandler())
                 .bind(PORT).sync().channel();
@@ -292,15 +285,15 @@ class AttackOverTapTest {
     @FastRto
     void silentPeerHoldingAZeroWindowIsAbortedAfterBoundedProbes() throws Exception {
         InProgressEcho echo = startEcho();
-        int baseline = onLoop(() -> handler.stack().tcp().connectionCount());
+        int baseline = connectionCount();
         Map<String, Long> before = counters();
         python(Duration.ofSeconds(30), "zero_window.py", scripts.toString(), tap, STACK, PEER, String.valueOf(PORT),
                 "3");
-        int during = onLoop(() -> handler.stack().tcp().connectionCount());
+        int during = connectionCount();
         assertTrue(during > baseline, "the raw peer's connection is not in the stack's table");
         long deadline = System.nanoTime() + ZERO_WINDOW_ABORT_WITHIN.toNanos();
         int now;
-        while ((now = onLoop(() -> handler.stack().tcp().connectionCount())) > baseline
+        while ((now = connectionCount()) > baseline
                 && System.nanoTime() < deadline) {
             Thread.sleep(500);
         }
@@ -350,7 +343,19 @@ class AttackOverTapTest {
 
     // ---- h: blind RST flood ------------------------------------------------------------------------------------
 
+    /**
+     * Marks a test that asserts a limit of one stack, so that its group has one loop whatever {@link ItLoops#count()}
+     * says: TcpLayer's challenge-ACK budget (RFC 5961 §7, 1,000 a second with a burst of 100) is per stack, so a
+     * group of N loops answers up to N times as many (with 2 loops: 844 in 0.625 s against at most 725). The limit
+     * is meant for the whole host, as Linux's per namespace: a group should share one budget (issue #12).
+     */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.METHOD)
+    @interface OneLoop {
+    }
+
     @Test
+    @OneLoop
     void blindInWindowResetsGetRateLimitedChallengeAcks() throws Exception {
         InProgressEcho echo = startEcho();
         Map<String, Long> before = counters();
@@ -430,26 +435,22 @@ class AttackOverTapTest {
         return sum;
     }
 
-    /** The stack's counters by field name, read on its loop. */
+    /** The stacks' counters by field name (summed over the group's loops), each read on its loop. */
     private Map<String, Long> counters() throws Exception {
-        return onLoop(() -> {
-            Map<String, Long> m = new TreeMap<>();
-            StackStats s = handler.stack().stats();
-            for (Field f : StackStats.class.getFields()) {
-                if (f.getType() == long.class) {
-                    m.put(f.getName(), f.getLong(s));
-                }
-            }
-            return m;
-        });
+        return onLoops(stacks::counters);
     }
 
-    private <T> T onLoop(java.util.concurrent.Callable<T> task) throws Exception {
+    /** The connections and half-open records in the stacks' tables, summed over the group's loops. */
+    private int connectionCount() throws Exception {
+        return Math.toIntExact(onLoops(() -> stacks.sum(s -> s.tcp().connectionCount())));
+    }
+
+    private <T> T onLoops(java.util.concurrent.Callable<T> read) throws Exception {
         assertTrue(!group.isShuttingDown() && !group.isTerminated(), "the stack's event loop has ended");
         try {
-            return tcpServer.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+            return read.call();
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new AssertionError("the stack's event loop did not run a task within 10 s", e);
+            throw new AssertionError("a stack's event loop did not run a task within 10 s", e);
         }
     }
 

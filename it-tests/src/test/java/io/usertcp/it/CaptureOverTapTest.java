@@ -56,6 +56,7 @@ class CaptureOverTapTest {
             StackConfig cfg = StackConfig.builder()
                     .link(TapConfig.builder(tap).kernelAddress(KERNEL_CIDR).namespace(ns.name()).build())
                     .address(STACK + "/24").capture(file).build();
+            // One loop: every stack of a group would open StackConfig.capture's one file for itself.
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
             try {
                 Channel server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)

@@ -112,6 +112,7 @@ class ConcurrentConnectionsOverTapTest {
             }
             StackConfig cfg = StackConfig.builder().link(link.build()).address(STACK + "/24").gateway(KERNEL).build();
             IoHandlerFactory factory = UserTcpIoHandler.newFactory(cfg);
+            // One loop: the figures are per connection of one stack (heap, direct memory, its tables; issue #12).
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, executor -> {
                 UserTcpIoHandler h = (UserTcpIoHandler) factory.newHandler(executor);
                 handler = h; // to read the stack's counts

@@ -77,6 +77,7 @@ class CrossIpTosTest {
                     .link(TapConfig.builder(tap).kernelAddress(KERNEL4 + "/24").kernelAddress(KERNEL6 + "/64")
                             .namespace(ns.name()).build())
                     .address(STACK4 + "/24").address(STACK6 + "/64").capture(file).build();
+            // One loop: every stack of a group would open StackConfig.capture's one file for itself.
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
             EventLoopGroup nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             try {

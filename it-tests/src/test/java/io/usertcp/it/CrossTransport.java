@@ -76,7 +76,7 @@ final class CrossTransport {
                     .link(TapConfig.builder(tapName).kernelAddress(KERNEL4 + "/24").kernelAddress(KERNEL6 + "/64")
                             .namespace(n.name()).build())
                     .address(STACK4 + "/24").address(STACK6 + "/64").build();
-            u = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("cross-usertcp", true),
+            u = new MultiThreadIoEventLoopGroup(ItLoops.count(), new DefaultThreadFactory("cross-usertcp", true),
                     UserTcpIoHandler.newFactory(cfg));
             o = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("cross-nio", true),
                     NioIoHandler.newFactory());
@@ -161,7 +161,7 @@ final class CrossTransport {
         return inNs.nioServerSocketChannels();
     }
 
-    /** The usertcp group (one loop, one stack on the TAP device). */
+    /** The usertcp group ({@link ItLoops#count()} loops, one stack each on a queue of the TAP device). */
     EventLoopGroup usertcpGroup() {
         return usertcp;
     }

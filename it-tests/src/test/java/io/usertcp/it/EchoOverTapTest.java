@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The usertcp echo server ({@link EchoServerHandler} on {@link UserTcpServerChannel}) on a TAP device inside a
  * network namespace, and the kernel's TCP in that namespace as its peer: every client below runs with
- * {@code ip netns exec}. One stack for the whole class.
+ * {@code ip netns exec}. One group for the whole class ({@link ItLoops#count()} loops).
  */
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -69,7 +69,7 @@ class EchoOverTapTest {
                 .link(TapConfig.builder(tap).kernelAddress(KERNEL_CIDR).namespace(ns.name()).build())
                 .address(STACK + "/24")
                 .build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         servers.add(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

@@ -100,7 +100,7 @@ class GrpcOverTapTest {
                 .link(TapConfig.builder(NetNs.uniqueTapName()).kernelAddress(KERNEL + "/24").namespace(ns.name())
                         .build())
                 .address(STACK + "/24").build();
-        usertcp = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        usertcp = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         nio = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         timer = Executors.newSingleThreadScheduledExecutor();
 

@@ -91,7 +91,7 @@ class Http2OverTapTest {
                 .link(TapConfig.builder(NetNs.uniqueTapName()).kernelAddress("198.18.17.1/24").namespace(ns.name())
                         .build())
                 .address(STACK + "/24").build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
 
         X509Bundle cert = new CertificateBuilder().subject("CN=" + STACK).addSanIpAddress(STACK)
                 .setIsCertificateAuthority(true).algorithm(CertificateBuilder.Algorithm.ecp256).buildSelfSigned();

@@ -42,7 +42,7 @@ class HttpOverTapTest {
                 .link(TapConfig.builder(NetNs.uniqueTapName()).kernelAddress("198.18.2.1/24").namespace(ns.name())
                         .build())
                 .address(STACK + "/24").build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(HttpServer.initializer()).bind(80).sync().channel();
     }

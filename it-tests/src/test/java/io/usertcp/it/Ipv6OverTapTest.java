@@ -6,7 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.usertcp.channel.UserTcpIoHandler;
@@ -27,7 +26,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -81,7 +79,7 @@ class Ipv6OverTapTest {
     static NetNs ns;
     static String tap;
     static EventLoopGroup group;
-    static volatile UserTcpIoHandler handler;
+    static ItLoops.Stacks stacks;
     static final List<Channel> channels = new ArrayList<>();
     static Path tmp;
     static Path echoload;
@@ -102,15 +100,11 @@ class Ipv6OverTapTest {
                 .address(STACK4 + "/24")
                 .address(STACK6 + "/64")
                 .build();
-        IoHandlerFactory factory = UserTcpIoHandler.newFactory(cfg);
-        group = new MultiThreadIoEventLoopGroup(1, executor -> {
-            UserTcpIoHandler h = (UserTcpIoHandler) factory.newHandler(executor);
-            handler = h; // to read the stack's counters in the tests
-            return h;
-        });
+        stacks = new ItLoops.Stacks(UserTcpIoHandler.newFactory(cfg)); // to read the stacks' counters in the tests
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), stacks);
         // Right after the TAP came up: duplicate address detection would still hold the IPv6 address now.
         addressesAtStart = ns.exec("ip", "-o", "addr", "show", "dev", tap);
-        // One loop, so one stack: the TCP echo server and the UDP echo channel share it, each on both families.
+        // The TCP echo server (on every loop) and the UDP echo channel (on one) share the group, each on both families.
         channels.add(new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(new EchoServerHandler())
                 .bind(ECHO_PORT).sync().channel());
@@ -347,18 +341,9 @@ class Ipv6OverTapTest {
         return after.get(counter) - before.getOrDefault(counter, 0L);
     }
 
-    /** The stack's counters, read on its loop. */
+    /** The stacks' counters (summed over the group's loops), each read on its loop. */
     private static StackStats stats() throws Exception {
-        return channels.get(0).eventLoop().submit(() -> {
-            StackStats copy = new StackStats();
-            StackStats s = handler.stack().stats();
-            for (Field f : StackStats.class.getFields()) {
-                if (f.getType() == long.class && !java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
-                    f.setLong(copy, f.getLong(s));
-                }
-            }
-            return copy;
-        }).get(10, TimeUnit.SECONDS);
+        return stacks.stats();
     }
 
     // ---- the clients: the kernel's UDP in the namespace, either family ----------------------------------------

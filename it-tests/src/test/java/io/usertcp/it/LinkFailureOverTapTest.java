@@ -82,6 +82,7 @@ class LinkFailureOverTapTest {
         StackConfig cfg = StackConfig.builder()
                 .link(TapConfig.builder(tap).kernelAddress("198.18.6.1/24").namespace(ns.name()).build())
                 .address(STACK + "/24").build();
+        // One loop: the test measures the CPU of the one loop thread and counts one warning and one linkFailures.
         group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
         CompletableFuture<UserTcpChannel> accepted = new CompletableFuture<>();
         CompletableFuture<Throwable> failure = new CompletableFuture<>();

@@ -58,7 +58,7 @@ class LossyNetworkOverTapTest {
                 .link(FaultyLink.wrap(TapConfig.builder(tap).kernelAddress("198.18.3.1/24").namespace(ns.name())
                         .build(), FaultModel.of(0.05, 0.01, 0.02, 0, 3)))
                 .address(STACK + "/24").build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         Channel echo = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(new EchoServerHandler()).bind(ECHO_PORT).sync().channel();
         Channel source = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)

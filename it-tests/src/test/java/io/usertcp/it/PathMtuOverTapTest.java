@@ -113,7 +113,7 @@ class PathMtuOverTapTest {
                 .gateway("fd00:198:2::1")
                 .gateway("198.18.2.1")
                 .build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childHandler(new EchoServerHandler()).bind(ECHO_PORT).sync().channel();
         System.out.println("[it] stack " + Family.IPV4.stack + ", " + Family.IPV6.stack + " on " + tap

@@ -148,7 +148,7 @@ class ReactorNettyOverTapTest {
                 .link(TapConfig.builder(NetNs.uniqueTapName()).kernelAddress(KERNEL + "/24").namespace(ns.name())
                         .build())
                 .address(STACK + "/24").build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         LoopResources loops = new UserTcpLoopResources(group);
 
         server = HttpServer.create()

@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.usertcp.channel.UserTcpIoHandler;
@@ -22,7 +21,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +50,7 @@ class UdpOverTapTest {
         final String stack;
         final boolean offload;
         EventLoopGroup group;
-        volatile UserTcpIoHandler handler;
+        ItLoops.Stacks stacks;
         Channel channel;
 
         Target(String name, String kernelCidr, String stack, boolean offload) {
@@ -87,12 +85,8 @@ class UdpOverTapTest {
                             .offload(t.offload).build())
                     .address(t.stack + "/25")
                     .build();
-            IoHandlerFactory factory = UserTcpIoHandler.newFactory(cfg);
-            t.group = new MultiThreadIoEventLoopGroup(1, executor -> {
-                UserTcpIoHandler h = (UserTcpIoHandler) factory.newHandler(executor);
-                t.handler = h; // to read the stack's counters in the tests
-                return h;
-            });
+            t.stacks = new ItLoops.Stacks(UserTcpIoHandler.newFactory(cfg)); // to read the stacks' counters
+            t.group = new MultiThreadIoEventLoopGroup(ItLoops.count(), t.stacks);
             t.channel = new Bootstrap().group(t.group).channel(UserUdpChannel.class)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65536))
                     .handler(new UdpEchoServer.EchoHandler())
@@ -136,16 +130,9 @@ class UdpOverTapTest {
         }
     }
 
-    /** The counters of the stack behind {@code t}, read on its loop. */
+    /** The counters of the stacks behind {@code t} (summed over its group's loops), each read on its loop. */
     private static StackStats stats(Target t) throws Exception {
-        return t.channel.eventLoop().submit(() -> {
-            StackStats copy = new StackStats();
-            StackStats s = t.handler.stack().stats();
-            for (Field f : StackStats.class.getFields()) {
-                f.setLong(copy, f.getLong(s));
-            }
-            return copy;
-        }).get(10, TimeUnit.SECONDS);
+        return t.stacks.stats();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -49,7 +49,7 @@ class VanishingPeerOverTapTest {
         StackConfig cfg = StackConfig.builder()
                 .link(TapConfig.builder(tap).kernelAddress("198.18.5.1/24").namespace(ns.name()).build())
                 .address(STACK + "/24").build();
-        group = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        group = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         server = new ServerBootstrap().group(group).channel(UserTcpServerChannel.class)
                 .childOption(UserTcpChannelOption.TCP_USER_TIMEOUT, 3000)
                 .childHandler(new ChannelInboundHandlerAdapter() {

@@ -93,7 +93,7 @@ class WebSocketOverTapTest {
                 .link(TapConfig.builder(NetNs.uniqueTapName()).kernelAddress(KERNEL + "/24").namespace(ns.name())
                         .build())
                 .address(STACK + "/24").build();
-        usertcp = new MultiThreadIoEventLoopGroup(1, UserTcpIoHandler.newFactory(cfg));
+        usertcp = new MultiThreadIoEventLoopGroup(ItLoops.count(), UserTcpIoHandler.newFactory(cfg));
         nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         servers.add(new ServerBootstrap().group(usertcp).channel(UserTcpServerChannel.class)
                 .childHandler(serverInitializer()).bind(USERTCP_PORT).sync().channel());
