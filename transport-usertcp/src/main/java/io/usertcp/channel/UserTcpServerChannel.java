@@ -192,7 +192,9 @@ public final class UserTcpServerChannel extends AbstractUserChannel implements S
             h.incMessagesRead(1);
         } while (h.continueReading());
         UserTcpChannel child;
-        while (h.continueReading() && (child = handedOver.poll()) != null) {
+        // As the accept loop above (a do-while), a read takes at least one connection: with AUTO_READ off,
+        // continueReading() is false from the start, and a child another loop accepted would wait for ever.
+        while ((accepted.isEmpty() || h.continueReading()) && (child = handedOver.poll()) != null) {
             accepted.add(child);
             h.incMessagesRead(1);
         }
