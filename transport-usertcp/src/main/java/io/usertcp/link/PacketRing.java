@@ -266,7 +266,7 @@ final class PacketRing implements AutoCloseable {
      * is copied into {@code spare} when it is not null (a buffer of {@link #frameCapacity()} bytes nobody else
      * holds): the caller learns that it was used when it is the buffer returned.
      */
-    ByteBuf receive(ByteBufAllocator alloc, ByteBuf spare) throws IOException {
+    ByteBuf receive(ByteBufAllocator alloc, ByteBuf spare) {
         for (;;) {
             long off = ringAddress + (long) next * slotSize; // fields in host order, as the kernel writes them
             int status = PlatformDependent.getInt(off + TP_STATUS);
@@ -324,7 +324,7 @@ final class PacketRing implements AutoCloseable {
     }
 
     /** A frame the kernel queued whole on the socket because it was larger than a slot. */
-    private ByteBuf receiveWhole(ByteBufAllocator alloc) throws IOException {
+    private ByteBuf receiveWhole(ByteBufAllocator alloc) {
         ByteBuf buf = alloc.directBuffer(frameCapacity, frameCapacity);
         boolean ok = false;
         try {

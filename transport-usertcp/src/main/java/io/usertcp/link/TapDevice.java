@@ -366,7 +366,7 @@ public final class TapDevice implements Link {
         ByteBuf f;
         try {
             f = ring.receive(alloc, spareNow);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             if (spareNow != null) {
                 spareNow.release(); // not handed out: nobody else would release it
             }

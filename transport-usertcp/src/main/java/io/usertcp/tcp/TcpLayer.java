@@ -51,7 +51,6 @@ public final class TcpLayer {
     /** Local port -> how many connections use it (a one-element array, made once per port in use). */
     private final IntObjectHashMap<int[]> portUsers = new IntObjectHashMap<>();
     private final FlowKey probe;
-    private Route resetRoute; // RSTs for no connection: one route object, re-aimed for each
     private final TcpOptions options = new TcpOptions();
     /**
      * RSTs for segments that match nothing (§3.10.7.1) and challenge ACKs (RFC 5961 §7), each at most
@@ -61,8 +60,7 @@ public final class TcpLayer {
      */
     static final int CONTROL_PER_SECOND = 1000;
     static final int CONTROL_BURST = 100;
-    private final io.usertcp.util.TokenBucket resetLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
-            CONTROL_BURST);
+    private final ResetSender resets = new ResetSender(this);
     private final io.usertcp.util.TokenBucket challengeAckLimit = new io.usertcp.util.TokenBucket(CONTROL_PER_SECOND,
             CONTROL_BURST);
     private final SipHash isnHash;
@@ -573,36 +571,9 @@ public final class TcpLayer {
         return wildcard;
     }
 
-    /** RFC 9293 §3.10.7.1: the reply to a segment for no connection. Never answers a RST. */
+    /** RFC 9293 §3.10.7.1: the reply to a segment for no connection ({@link ResetSender}). */
     void reset(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int seq, int ack,
-                       int flags, int dataLen) {
-        if ((flags & Tcp.RST) != 0) {
-            return;
-        }
-        if (!resetLimit.tryTake(env.now())) {
-            env.stats().tcpResetsRateLimited++;
-            return;
-        }
-        int rseq;
-        int rack;
-        int rflags;
-        if ((flags & Tcp.ACK) != 0) {
-            rseq = ack;
-            rack = 0;
-            rflags = Tcp.RST;
-        } else {
-            rseq = 0;
-            rack = seq + dataLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
-            rflags = Tcp.RST | Tcp.ACK;
-        }
-        Route r = resetRoute;
-        if (r == null || !r.matches(dstHi, dstLo, srcHi, srcLo)) {
-            r = resetRoute = env.route(r, dstHi, dstLo, srcHi, srcLo);
-        }
-        ByteBuf f = r.newPacket(Tcp.MIN_HEADER_LENGTH);
-        int ro = r.transportOffset();
-        Tcp.writeHeader(f, ro, dstPort, srcPort, rseq, rack, Tcp.MIN_HEADER_LENGTH, rflags, 0);
-        env.stats().tcpResetsOut++;
-        SegmentWriter.transmit(env, r, f, ro, Tcp.MIN_HEADER_LENGTH);
+               int flags, int dataLen) {
+        resets.send(srcHi, srcLo, dstHi, dstLo, srcPort, dstPort, seq, ack, flags, dataLen);
     }
 }
