@@ -3,6 +3,7 @@ package io.usertcp.link;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.wire.MacAddress;
+import io.usertcp.wire.SynFilter;
 
 import java.io.IOException;
 
@@ -42,6 +43,11 @@ public abstract class ForwardingLink implements Link {
     @Override
     public long receiveDrops() {
         return inner.receiveDrops();
+    }
+
+    @Override
+    public boolean filterSyns(SynFilter filter) {
+        return inner.filterSyns(filter);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.usertcp.link;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.usertcp.wire.MacAddress;
+import io.usertcp.wire.SynFilter;
 
 import java.io.IOException;
 
@@ -77,6 +78,18 @@ public interface Link extends AutoCloseable {
      */
     default long receiveDrops() {
         return -1;
+    }
+
+    /**
+     * Asks the link to drop the SYNs {@code filter} covers before the stack reads them, in the kernel and at the
+     * sender's cost, until the next call ({@link SynFilter#NONE} stops). Frames it drops are neither counted nor
+     * captured by the stack. A system call: called at most once per flood-control period, not per frame.
+     *
+     * @return {@code false} when this link cannot filter (the default) or the kernel refused the program; the
+     *         stack then drops what it must itself
+     */
+    default boolean filterSyns(SynFilter filter) {
+        return false;
     }
 
     /** Releases the device. Idempotent. */

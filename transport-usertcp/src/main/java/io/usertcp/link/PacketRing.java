@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.util.internal.PlatformDependent;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.usertcp.wire.SynFilter;
 import jnr.constants.platform.Errno;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -139,15 +140,8 @@ final class PacketRing implements AutoCloseable {
             int total = blocks * perBlock;
             Pointer p = Memory.allocateDirect(LibC.RUNTIME, 32, true);
             long a = p.address();
-            // Only frames the kernel sends out of the device: ld pkttype; jeq OUTGOING ? accept : drop.
-            Pointer prog = Memory.allocateDirect(LibC.RUNTIME, 4 * 8, true);
-            putInsn(prog, 0, 0x20, 0, 0, 0xfffff000 + 4); // BPF_LD|BPF_W|BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE
-            putInsn(prog, 1, 0x15, 0, 1, PACKET_OUTGOING); // BPF_JMP|BPF_JEQ|BPF_K
-            putInsn(prog, 2, 0x06, 0, 0, 0x40000);         // BPF_RET|BPF_K: the whole frame
-            putInsn(prog, 3, 0x06, 0, 0, 0);               // BPF_RET|BPF_K: drop
-            p.putShort(0, (short) 4);
-            p.putLong(8, prog.address());
-            check(C.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, a, 16), "SO_ATTACH_FILTER", device);
+            // Only frames the kernel sends out of the device (RingFilter).
+            attachFilter(fd, RingFilter.program(SynFilter.NONE), device);
             setInt(fd, p, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION", device);
             if (vnetHeaderLength > 0) {
                 setInt(fd, p, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", device);
@@ -215,11 +209,31 @@ final class PacketRing implements AutoCloseable {
         return ring;
     }
 
-    private static void putInsn(Pointer prog, int i, int code, int jt, int jf, int k) {
-        prog.putShort(i * 8L, (short) code);
-        prog.putByte(i * 8L + 2, (byte) jt);
-        prog.putByte(i * 8L + 3, (byte) jf);
-        prog.putInt(i * 8L + 4, k);
+    /** Attaches a classic BPF program ({@link RingFilter}'s encoding) to socket {@code fd}, replacing any. */
+    private static void attachFilter(int fd, long[] program, String device) throws IOException {
+        Pointer prog = Memory.allocateDirect(LibC.RUNTIME, program.length * 8L, true);
+        for (int i = 0; i < program.length; i++) {
+            long insn = program[i];
+            prog.putShort(i * 8L, (short) RingFilter.code(insn));
+            prog.putByte(i * 8L + 2, (byte) RingFilter.jt(insn));
+            prog.putByte(i * 8L + 3, (byte) RingFilter.jf(insn));
+            prog.putInt(i * 8L + 4, RingFilter.k(insn));
+        }
+        // struct sock_fprog: the length (unsigned short), then the pointer at offset 8.
+        Pointer fprog = Memory.allocateDirect(LibC.RUNTIME, 16, true);
+        fprog.putShort(0, (short) program.length);
+        fprog.putLong(8, prog.address());
+        check(C.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog.address(), 16), "SO_ATTACH_FILTER", device);
+    }
+
+    /**
+     * Replaces the socket's filter by one that also drops the SYNs {@code f} covers, in the sender's context
+     * ({@link SynFilter#NONE}: only the frames the kernel sends out of the device, as at open).
+     *
+     * @throws IOException when the kernel refused the program
+     */
+    void filterSyns(SynFilter f) throws IOException {
+        attachFilter(fd, RingFilter.program(f), device);
     }
 
     private static void setInt(int fd, Pointer p, int level, int name, int value, String what, String device)

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.usertcp.wire.MacAddress;
+import io.usertcp.wire.SynFilter;
 import jnr.constants.platform.Errno;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -253,6 +254,25 @@ public final class TapDevice implements Link {
     @Override
     public long receiveDrops() {
         return ring != null ? ring.drops() : -1;
+    }
+
+    /**
+     * Drops the SYNs {@code filter} covers in the receive ring's socket filter, in the sender's context; without
+     * a ring (read(2) of the tun descriptor), {@code false}: the stack drops them after reading.
+     */
+    @Override
+    public boolean filterSyns(SynFilter filter) {
+        if (ring == null || failure != null) {
+            return false;
+        }
+        try {
+            ring.filterSyns(filter);
+            return true;
+        } catch (IOException e) {
+            logger.warn("{}: the kernel refused the SYN filter ({}); SYN floods are thinned after reading", name,
+                    e.getMessage());
+            return false;
+        }
     }
 
     /** Whether frames arrive through a {@link PacketRing} (see {@link TapConfig.Builder#receiveRing(int)}). */

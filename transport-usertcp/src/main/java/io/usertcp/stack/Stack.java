@@ -26,6 +26,7 @@ import io.usertcp.udp.UdpEnv;
 import io.usertcp.udp.UdpLayer;
 import io.usertcp.udp.UdpSocket;
 import io.usertcp.wire.IpAddress;
+import io.usertcp.wire.SynFilter;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -272,6 +273,10 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         // Frames still waiting after a whole budget: the loop is behind its link, and the next turn's flooded
         // listeners answer SYNs selectively (issue #10, tcp.SynAdmission).
         tcp.linkBacklog(!drained);
+        SynFilter sf = tcp.synFilterUpdate();
+        if (sf != null) {
+            tcp.synFilterResult(sf, link.filterSyns(sf)); // a system call, at most once per 10 ms
+        }
         return n;
     }
 

@@ -203,6 +203,13 @@ public final class StackStats {
      * completed a handshake recently (beyond the turn's share for such sources).
      */
     public long tcpSynDropsBehind;
+    /** SYN filters handed to the link to drop a flood in the kernel, before the loop reads it (tcp.KernelSynFilter). */
+    public long tcpSynFilterUpdates;
+    /**
+     * SYNs the link's filter dropped in the kernel, estimated from the sample that passed (what passed divided by
+     * the pass probability, less what passed).
+     */
+    public long tcpSynDropsKernelEstimated;
     // Bounds against SACK, hash-flooding and neighbour-cache attacks (issue #10)
     /** SACK blocks ignored because the scoreboard already held its 32 ranges. */
     public long tcpSackBlocksIgnored;

@@ -113,7 +113,7 @@ final class PassiveOpen implements SynQueue.Expiry {
             stats.dropTcpListenOverflow++;
             return;
         }
-        if (!admission.admit(rHi, rLo, now)) {
+        if (!admission.admit(rHi, rLo, lPort, now)) {
             // The loop is behind its link and the source never completed a handshake here: a cheap drop keeps
             // the device's queue short for the sources that did (SynAdmission).
             stats.tcpSynDropsBehind++;

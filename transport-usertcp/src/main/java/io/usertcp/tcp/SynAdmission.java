@@ -1,6 +1,11 @@
 package io.usertcp.tcp;
 
+import io.usertcp.stats.StackStats;
 import io.usertcp.util.SipHash;
+import io.usertcp.wire.IpAddress;
+import io.usertcp.wire.SynFilter;
+
+import java.util.Arrays;
 
 /**
  * Which SYN cookies are worth their SYN-ACK while the event loop cannot keep up with its link (issue #10).
@@ -30,6 +35,9 @@ import io.usertcp.util.SipHash;
  * <p>The record of sources is a fixed direct-mapped table ({@link #SOURCES} entries) indexed by a keyed hash of the
  * address, so the wire cannot aim at a slot; a newer source overwrites an older one in its slot. It is made on the
  * first completed passive handshake.
+ *
+ * <p>Where the link can filter in the kernel, most of a flood is dropped there, before the loop reads it
+ * ({@link KernelSynFilter}); while that filter is on, the loop stays selective and the rate does not grow.
  */
 final class SynAdmission {
     /** Entries in the table of sources that completed a handshake (a power of two). */
@@ -53,8 +61,10 @@ final class SynAdmission {
     private static final long SEC = 1_000_000_000L;
 
     private final SipHash key;
+    private final KernelSynFilter filter;
     private long[] fingerprints; // the keyed hash of the address; 0: empty
     private long[] validated; // when the address last completed a handshake (the stack's nanos)
+    private int[] v4; // the IPv4 address of the entry, 0 for an IPv6 one
     private boolean everBehind;
     private long lastBehind;
     private long periodStart;
@@ -65,7 +75,12 @@ final class SynAdmission {
     private long lastRefill;
 
     SynAdmission(SipHash key) {
+        this(key, new StackStats());
+    }
+
+    SynAdmission(SipHash key, StackStats stats) {
         this.key = key;
+        this.filter = new KernelSynFilter(stats);
     }
 
     /**
@@ -79,9 +94,10 @@ final class SynAdmission {
                 // a flood that starts while every SYN is answered is cut back at once, not over ten periods.
                 long answered = answeredInPeriod * (SEC / PERIOD_NANOS);
                 rate = (int) Math.max(MIN_RATE, Math.min(rate, answered) >>> 1);
-            } else {
+            } else if (!filter.on()) {
                 rate = Math.min(MAX_RATE, rate + RATE_STEP);
             }
+            filter.period(behindInPeriod, rate, now, this);
             behindInPeriod = false;
             answeredInPeriod = 0;
             periodStart = now;
@@ -95,7 +111,22 @@ final class SynAdmission {
 
     /** Whether the loop was behind its link in the last {@link #HOLD_NANOS}. */
     boolean selective(long now) {
-        return everBehind && now - lastBehind < HOLD_NANOS;
+        return everBehind && (now - lastBehind < HOLD_NANOS || filter.on());
+    }
+
+    /** The filter the link should run from now on, once, or null when it did not change. */
+    SynFilter filterUpdate() {
+        return filter.take();
+    }
+
+    /** Whether the link took {@code f} ({@link KernelSynFilter#result}). */
+    void filterResult(SynFilter f, boolean ok) {
+        filter.result(f, ok);
+    }
+
+    /** The kernel-side filter's state (for tests). */
+    KernelSynFilter filter() {
+        return filter;
     }
 
     /** The answer rate for unknown sources now, per second. */
@@ -103,12 +134,21 @@ final class SynAdmission {
         return rate;
     }
 
-    /** Whether a flooded listener answers a SYN from this source now (always, when the loop keeps up). */
-    boolean admit(long hi, long lo, long now) {
-        if (!selective(now) || known(hi, lo, now)) {
+    /**
+     * Whether a flooded listener (at {@code port}) answers a SYN from this source now (always, when the loop keeps
+     * up).
+     */
+    boolean admit(long hi, long lo, int port, long now) {
+        if (!selective(now)) {
+            filter.seen(port);
             answeredInPeriod++;
             return true;
         }
+        if (known(hi, lo, now)) {
+            answeredInPeriod++;
+            return true;
+        }
+        filter.seen(port);
         long elapsed = Math.min(now - lastRefill, SEC);
         lastRefill = now;
         if (elapsed > 0) {
@@ -127,11 +167,37 @@ final class SynAdmission {
         if (fingerprints == null) {
             fingerprints = new long[SOURCES];
             validated = new long[SOURCES];
+            v4 = new int[SOURCES];
         }
         long h = fingerprint(hi, lo);
         int i = (int) h & (SOURCES - 1);
+        if (fingerprints[i] != h || now - validated[i] >= MEMORY_NANOS) {
+            filter.newSource();
+        }
         fingerprints[i] = h;
         validated[i] = now;
+        v4[i] = IpAddress.isV4(hi, lo) ? (int) lo : 0;
+    }
+
+    /** Up to {@code max} IPv4 sources that completed a handshake in the last {@link #MEMORY_NANOS}, newest first. */
+    int[] recentV4(int max, long now) {
+        if (fingerprints == null) {
+            return new int[0];
+        }
+        long[] byAge = new long[SOURCES];
+        int n = 0;
+        for (int i = 0; i < SOURCES; i++) {
+            long age = now - validated[i];
+            if (fingerprints[i] != 0 && v4[i] != 0 && age < MEMORY_NANOS) {
+                byAge[n++] = (Math.max(0, age) << 13) | i; // ages below 2^50 ns (13 days) and 13 bits of slot
+            }
+        }
+        Arrays.sort(byAge, 0, n);
+        int[] out = new int[Math.min(n, max)];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = v4[(int) (byAge[j] & (SOURCES - 1))];
+        }
+        return out;
     }
 
     /** Whether this source completed a handshake in the last {@link #MEMORY_NANOS}. */

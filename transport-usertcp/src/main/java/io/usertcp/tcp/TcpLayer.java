@@ -9,6 +9,7 @@ import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.SynFilter;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
 
@@ -94,7 +95,7 @@ public final class TcpLayer {
         SynCookies cookies = new SynCookies(new SipHash(r.nextLong(), r.nextLong()),
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
         this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies,
-                new SynAdmission(new SipHash(r.nextLong(), r.nextLong())));
+                new SynAdmission(new SipHash(r.nextLong(), r.nextLong()), env.stats()));
     }
 
     /**
@@ -103,6 +104,20 @@ public final class TcpLayer {
      */
     public void linkBacklog(boolean behind) {
         passive.admission.turn(behind, env.now());
+    }
+
+    /**
+     * What the link should drop of a SYN flood before the loop reads it, from now on ({@link KernelSynFilter}):
+     * a new filter, once, or null when nothing changed. The caller hands it to the link and reports back through
+     * {@link #synFilterResult}.
+     */
+    public SynFilter synFilterUpdate() {
+        return passive.admission.filterUpdate();
+    }
+
+    /** Whether the link took {@code f}; if it cannot filter, the loop stops asking and drops SYNs itself. */
+    public void synFilterResult(SynFilter f, boolean ok) {
+        passive.admission.filterResult(f, ok);
     }
 
     /**

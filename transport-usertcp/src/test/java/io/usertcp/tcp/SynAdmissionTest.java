@@ -10,6 +10,7 @@ class SynAdmissionTest {
     private static final long MS = 1_000_000L;
     private static final long SEC = 1000 * MS;
     private static final long V4_HI = 0;
+    private static final int PORT = 7000;
 
     private static long v4(int a) {
         return IpAddress.mappedLo(a);
@@ -18,7 +19,7 @@ class SynAdmissionTest {
     private static int admitted(SynAdmission a, int syns, long now) {
         int n = 0;
         for (int i = 0; i < syns; i++) {
-            if (a.admit(V4_HI, v4(0xC6130000 + i), now)) {
+            if (a.admit(V4_HI, v4(0xC6130000 + i), PORT, now)) {
                 n++;
             }
         }
@@ -48,8 +49,8 @@ class SynAdmissionTest {
         // The bucket's first burst, then nothing more at the same instant.
         assertThat(admitted(a, 1_000, 100 * MS)).isEqualTo(SynAdmission.BURST);
         assertThat(admitted(a, 1_000, 100 * MS)).isZero();
-        assertThat(a.admit(V4_HI, known, 100 * MS)).as("a known source with the bucket empty").isTrue();
-        assertThat(a.admit(V4_HI, v4(0xC6120002), 100 * MS)).as("its neighbour").isFalse();
+        assertThat(a.admit(V4_HI, known, PORT, 100 * MS)).as("a known source with the bucket empty").isTrue();
+        assertThat(a.admit(V4_HI, v4(0xC6120002), PORT, 100 * MS)).as("its neighbour").isFalse();
         // 10 ms later the rate (1,000/s) has earned 10 answers.
         assertThat(admitted(a, 1_000, 110 * MS)).isEqualTo(10);
     }
