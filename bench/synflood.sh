@@ -194,4 +194,6 @@ if [ "$SERVER" = usertcp ]; then
     last() { { grep -o "$1=[0-9]*" "$work/server.log" || echo "$1=0"; } | tail -n 1 | cut -d= -f2; }
     printf '%-44s %s\n' "server: cookie SYN-ACKs / SYNs dropped behind" \
         "$(last tcpSynCookiesSent) / $(last tcpSynDropsBehind)"
+    printf '%-44s %s\n' "server: SYN filters / kernel drops (estimate)" \
+        "$(last tcpSynFilterUpdates) / $(last tcpSynDropsKernelEstimated)"
 fi

@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
 
-import java.net.ConnectException;
-
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
@@ -173,7 +171,7 @@ final class Handshake {
         if ((flags & Tcp.RST) != 0) {
             if (hasAck) {
                 env.stats().tcpResetsIn++;
-                c.destroy(new ConnectException("Connection refused: " + c.remoteAddress()));
+                c.destroy(PeerErrors.refused(c.remoteAddress()));
             }
             return;
         }

@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
 
-import java.io.IOException;
-
 import static io.usertcp.tcp.Tcb.seqLt;
 import static io.usertcp.tcp.Tcb.seqLe;
 import static io.usertcp.tcp.Tcb.seqGt;
@@ -138,7 +136,7 @@ final class Receiver {
                         || tcb.state == TcpState.LAST_ACK) {
                     c.destroy(null);
                 } else {
-                    c.destroy(new IOException("Connection reset by peer"));
+                    c.destroy(PeerErrors.reset());
                 }
             } else {
                 challengeAck();
