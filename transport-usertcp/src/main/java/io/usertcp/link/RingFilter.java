@@ -12,7 +12,8 @@ import java.util.Arrays;
  * write are "incoming" there. While a {@link SynFilter} is on it also drops the SYNs the filter covers (issue #10):
  * a spoofed SYN flood is then thinned at the flooder's cost, as the kernel's own SYN handling is on a veth pair,
  * and the event loop reads only a sample of it. The sources the stack knows are found by a binary search over
- * their sorted addresses, compiled into the program as a tree of comparisons.
+ * their sorted addresses (IPv6: their {@link SynFilter#fold}), compiled into the program as a tree of
+ * comparisons.
  *
  * <p>Instructions are {@code struct sock_filter}, encoded in a long each: code (16 bits), jt, jf (8 bits each),
  * k (32 bits), from the most significant end. Offsets are from the Ethernet header (a packet socket of type
@@ -22,7 +23,7 @@ import java.util.Arrays;
 final class RingFilter {
     /** linux/filter.h: BPF_MAXINSNS. */
     static final int MAX_INSNS = 4096;
-    /** Source addresses compiled into the tree at most (about 2.8 instructions each). */
+    /** Source addresses compiled into the trees at most, both families (about 2.8 instructions each). */
     static final int MAX_KEEP = 1024;
 
     static final int LD_W_ABS = 0x20;
@@ -37,6 +38,8 @@ final class RingFilter {
     static final int JGE_K = 0x35;
     static final int JSET_K = 0x45;
     static final int RET_K = 0x06;
+    static final int MISC_TAX = 0x07;
+    static final int ALU_XOR_X = 0xac;
 
     /** linux/filter.h: SKF_AD_OFF, and the ancillary loads of the packet type and of a random number. */
     static final int SKF_AD_OFF = -0x1000;
@@ -64,10 +67,17 @@ final class RingFilter {
             p.add(RET_K, 0, 0, ACCEPT);
             return p.done();
         }
-        // Ethernet type IPv4 (RFC 894), protocol TCP, not a fragment (RFC 791: offset and MF zero).
+        int[] keep = f.keep();
+        int[] keepV6 = f.keepV6();
+        if (keep.length + keepV6.length > MAX_KEEP) {
+            // Which sources to keep is the caller's choice (the most recent); here the lowest addresses win.
+            keep = Arrays.copyOf(keep, Math.min(keep.length, MAX_KEEP));
+            keepV6 = Arrays.copyOf(keepV6, MAX_KEEP - keep.length);
+        }
         p.add(LD_H_ABS, 0, 0, 12);
         p.add(JEQ_K, 1, 0, 0x0800);
-        p.add(RET_K, 0, 0, ACCEPT);
+        int toV6 = p.add(JA, 0, 0, 0);
+        // IPv4 (RFC 894, RFC 791): protocol TCP, not a fragment (offset and MF zero).
         p.add(LD_B_ABS, 0, 0, 14 + 9);
         p.add(JEQ_K, 1, 0, 6);
         p.add(RET_K, 0, 0, ACCEPT);
@@ -80,43 +90,73 @@ final class RingFilter {
         p.add(ALU_AND_K, 0, 0, 0x12);
         p.add(JEQ_K, 1, 0, 0x02);
         p.add(RET_K, 0, 0, ACCEPT);
-        int[] ports = f.ports();
-        if (ports.length > 0) {
-            p.add(LD_H_IND, 0, 0, 14 + 2);
-            for (int i = 0; i < ports.length; i++) {
-                p.add(JEQ_K, ports.length - i, 0, ports[i]); // to the first instruction after the RET below
-            }
-            p.add(RET_K, 0, 0, ACCEPT);
+        p.ports(f.ports(), LD_H_IND, 14 + 2);
+        p.add(LD_W_ABS, 0, 0, 14 + 12);
+        p.search(keep);
+        p.dropAtRandom(f.pass());
+        // IPv6 (RFC 2464, RFC 8200): TCP as the first next header (a SYN behind extension headers passes).
+        p.patchJa(toV6, p.size);
+        p.add(JEQ_K, 1, 0, 0x86dd);
+        p.add(RET_K, 0, 0, ACCEPT);
+        p.add(LD_B_ABS, 0, 0, 14 + 6);
+        p.add(JEQ_K, 1, 0, 6);
+        p.add(RET_K, 0, 0, ACCEPT);
+        p.add(LD_B_ABS, 0, 0, 14 + 40 + 13);
+        p.add(ALU_AND_K, 0, 0, 0x12);
+        p.add(JEQ_K, 1, 0, 0x02);
+        p.add(RET_K, 0, 0, ACCEPT);
+        p.ports(f.ports(), LD_H_ABS, 14 + 40 + 2);
+        // A = the source address's four words XORed (SynFilter.fold).
+        p.add(LD_W_ABS, 0, 0, 14 + 8);
+        for (int w = 1; w < 4; w++) {
+            p.add(MISC_TAX, 0, 0, 0);
+            p.add(LD_W_ABS, 0, 0, 14 + 8 + 4 * w);
+            p.add(ALU_XOR_X, 0, 0, 0);
         }
-        int[] keep = f.keep();
-        if (keep.length > MAX_KEEP) {
-            // The most recent sources are the caller's to choose; here, the lowest addresses win.
-            keep = Arrays.copyOf(keep, MAX_KEEP);
-        }
-        int[] toRandom = new int[keep.length / 4 + 2];
-        int jumps = 0;
-        if (keep.length > 0) {
-            p.add(LD_W_ABS, 0, 0, 14 + 12);
-            jumps = p.tree(keep, 0, keep.length, toRandom, 0);
-        }
-        int random = p.size;
-        for (int i = 0; i < jumps; i++) {
-            p.patchJa(toRandom[i], random);
-        }
-        p.add(LD_W_ABS, 0, 0, SKF_AD_OFF + SKF_AD_RANDOM);
-        if (f.pass() == 0) {
-            p.add(RET_K, 0, 0, DROP);
-        } else {
-            p.add(JGE_K, 1, 0, (int) Math.min(f.pass(), 0xffff_ffffL)); // random >= pass: drop
-            p.add(RET_K, 0, 0, ACCEPT);
-            p.add(RET_K, 0, 0, DROP);
-        }
+        p.search(keepV6);
+        p.dropAtRandom(f.pass());
         return p.done();
+    }
+
+    /** Accepts the frame unless the port loaded by {@code load} at {@code offset} is one of {@code ports}. */
+    private void ports(int[] ports, int load, int offset) {
+        if (ports.length == 0) {
+            return;
+        }
+        add(load, 0, 0, offset);
+        for (int i = 0; i < ports.length; i++) {
+            add(JEQ_K, ports.length - i, 0, ports[i]); // to the first instruction after the RET below
+        }
+        add(RET_K, 0, 0, ACCEPT);
+    }
+
+    /** Accepts the frame if A is in {@code keep}; else goes on after the search. */
+    private void search(int[] keep) {
+        if (keep.length == 0) {
+            return;
+        }
+        int[] toEnd = new int[keep.length / 2 + 2]; // leaves hold 2 to 4 sources (1 when there is only 1)
+        int jumps = tree(keep, 0, keep.length, toEnd, 0);
+        for (int i = 0; i < jumps; i++) {
+            patchJa(toEnd[i], size);
+        }
+    }
+
+    /** Returns: accepts the frame with probability {@code pass} / 2^32, else drops it. */
+    private void dropAtRandom(long pass) {
+        if (pass == 0) {
+            add(RET_K, 0, 0, DROP);
+            return;
+        }
+        add(LD_W_ABS, 0, 0, SKF_AD_OFF + SKF_AD_RANDOM);
+        add(JGE_K, 1, 0, (int) Math.min(pass, 0xffff_ffffL)); // random >= pass: drop
+        add(RET_K, 0, 0, ACCEPT);
+        add(RET_K, 0, 0, DROP);
     }
 
     /**
      * Emits the search for the source address (in A) among {@code keep[lo, hi)}: a match returns ACCEPT, a miss
-     * jumps to the random drop; the jumps to patch go to {@code toRandom} from index {@code n}. Returns the new n.
+     * jumps past the search; the jumps to patch go to {@code toRandom} from index {@code n}. Returns the new n.
      */
     private int tree(int[] keep, int lo, int hi, int[] toRandom, int n) {
         if (hi - lo <= 4) {

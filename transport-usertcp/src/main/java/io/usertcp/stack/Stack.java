@@ -50,6 +50,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     private final StackStats stats = new StackStats();
     private final TimerQueue timers = new TimerQueue();
     private final LoopFaults faults;
+    private final LinkSynFilter synFilter;
     private final MemoryBudget memory;
     private final EthernetInterface iface;
     private final Network network;
@@ -79,6 +80,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         this.clock = clock;
         this.alloc = alloc;
         this.faults = new LoopFaults(stats, clock);
+        this.synFilter = new LinkSynFilter(this);
         this.memory = new MemoryBudget(config.memoryBudget());
         timers.faults(faults);
         this.capture = config.capture() != null ? openCapture(config.capture(), clock) : null;
@@ -196,6 +198,11 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         return memory;
     }
 
+    /** The loop's fault barrier, for the parts of this package that run frames or timers. */
+    LoopFaults faults() {
+        return faults;
+    }
+
     @Override
     public TimerQueue timers() {
         return timers;
@@ -273,10 +280,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         // Frames still waiting after a whole budget: the loop is behind its link, and the next turn's flooded
         // listeners answer SYNs selectively (issue #10, tcp.SynAdmission).
         tcp.linkBacklog(!drained);
-        SynFilter sf = tcp.synFilterUpdate();
-        if (sf != null) {
-            tcp.synFilterResult(sf, link.filterSyns(sf)); // a system call, at most once per 10 ms
-        }
+        synFilter.apply(link);
         return n;
     }
 

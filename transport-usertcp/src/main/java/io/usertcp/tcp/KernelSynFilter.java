@@ -17,12 +17,13 @@ import java.util.Arrays;
  *
  * <p>The filter goes on in a {@link SynAdmission#PERIOD_NANOS period} in which the loop was behind its link and a
  * listener answered with SYN cookies. It covers the SYNs to the ports of the listeners that answered with cookies
- * (up to {@link #MAX_PORTS}; every port beyond that), keeps those from the IPv4 sources that completed a handshake
- * recently (the {@link #MAX_KEEP} most recent), and lets the others pass with a probability chosen so that the loop
- * reads about as many as {@link SynAdmission} would answer: that sample also tells how fast the flood still comes
+ * (up to {@link #MAX_PORTS}; every port beyond that), keeps those from the sources that completed a handshake
+ * recently (the {@link #MAX_KEEP} most recent; IPv6 ones by a fold of the address, see {@link SynFilter}), and lets
+ * the others pass with a probability chosen so that the loop reads about as many as {@link SynAdmission} would
+ * answer: that sample also tells how fast the flood still comes
  * (what passed, divided by the probability). The probability follows the flood each period, halves in a period in
- * which the loop was behind again, and the filter goes off once the flood, measured over {@link #WINDOW} periods,
- * is below twice what the loop would answer anyway. IPv6 SYNs are not filtered: the loop drops them as before.
+ * which the loop was behind again, and the filter goes off once the flood, measured over {@link #WINDOW_NANOS}, is
+ * below twice what the loop would answer anyway.
  */
 final class KernelSynFilter {
     /** Listener ports the filter names at most; beyond that it covers SYNs to every port. */
@@ -33,11 +34,13 @@ final class KernelSynFilter {
     static final long MIN_PASS = 1L << 16;
     static final long ALL = 1L << 32;
     /**
-     * Periods over which the flood is measured before the probability is changed (newly known sources are
-     * compiled into the filter at that pace too): ten, 100 ms.
+     * How long the flood is measured before the probability is changed (newly known sources are compiled into the
+     * filter at that pace too). While the filter is on, the stack runs {@link SynAdmission#turn} at least this
+     * often, also when no frame comes (the flood may have stopped).
      */
-    static final int WINDOW = 10;
-    /** SYNs per period the sample aims at, at least, so that the estimate of the flood means something. */
+    static final long WINDOW_NANOS = 100_000_000L;
+    private static final long SEC = 1_000_000_000L;
+    /** SYNs per period the sample lets through at least, so that the estimate of the flood means something. */
     static final int MIN_SAMPLE = 8;
 
     private final StackStats stats;
@@ -54,7 +57,7 @@ final class KernelSynFilter {
     /** The filter changed in the last period: what the loop read then may have passed the one before. */
     private boolean fresh;
     private long windowSeen;
-    private int windowPeriods;
+    private long windowStart;
     private SynFilter pending;
 
     KernelSynFilter(StackStats stats) {
@@ -102,16 +105,17 @@ final class KernelSynFilter {
      * unknown sources per second. May leave a filter for {@link #take()}.
      */
     void period(boolean behind, int rate, long now, SynAdmission sources) {
-        long sample = Math.max(MIN_SAMPLE, (long) rate * SynAdmission.PERIOD_NANOS / 1_000_000_000L);
         long got = seen;
         seen = 0;
         if (!usable) {
             return;
         }
+        long answer = Math.max(MIN_SAMPLE * (SEC / SynAdmission.PERIOD_NANOS), rate); // SYNs/s to let through
         if (!on) {
             if (behind && got > 0) {
                 on = true;
-                pass = Math.min(ALL / 2, passFor(got, sample)); // got is a lower bound: the loop fell behind
+                // got is a lower bound of the flood: the loop fell behind.
+                pass = Math.min(ALL / 2, passFor(got * (SEC / SynAdmission.PERIOD_NANOS), answer));
                 build(now, sources);
             } else {
                 clearPorts();
@@ -119,7 +123,9 @@ final class KernelSynFilter {
             return;
         }
         if (fresh) {
-            fresh = false; // what was read may have passed the filter before: no measure of this one
+            fresh = false; // what was read since the change may have passed the filter before: not measured
+            windowStart = now;
+            windowSeen = 0;
             return;
         }
         if (behind) {
@@ -129,19 +135,21 @@ final class KernelSynFilter {
             return;
         }
         windowSeen += got;
-        if (++windowPeriods < WINDOW) {
+        long elapsedMs = (now - windowStart) / 1_000_000L;
+        if (elapsedMs < WINDOW_NANOS / 1_000_000L) {
             return;
         }
-        long offered = windowSeen * ALL / pass;
+        long offered = windowSeen * ALL / pass; // SYNs the flood sent in the window, estimated from the sample
         stats.tcpSynDropsKernelEstimated += offered - windowSeen;
-        long want = passFor(offered, sample * WINDOW);
+        long want = passFor(offered * 1000 / elapsedMs, answer);
         if (want >= ALL / 2) {
             off(); // the flood is below what the loop would answer anyway
         } else if (want > 2 * pass || 2 * want < pass || portsChanged || keepChanged) {
             pass = want;
             build(now, sources);
         } else {
-            resetWindow();
+            windowStart = now;
+            windowSeen = 0;
         }
     }
 
@@ -167,22 +175,18 @@ final class KernelSynFilter {
         clearPorts();
     }
 
-    private static long passFor(long offered, long sample) {
-        if (offered <= sample) {
+    /** The pass probability that lets {@code answer} of {@code offered} SYNs a second through. */
+    private static long passFor(long offered, long answer) {
+        if (offered <= answer) {
             return ALL;
         }
-        return Math.max(MIN_PASS, sample * ALL / offered);
-    }
-
-    private void resetWindow() {
-        windowSeen = 0;
-        windowPeriods = 0;
+        return Math.max(MIN_PASS, answer * ALL / offered);
     }
 
     private void off() {
         on = false;
         pass = ALL;
-        resetWindow();
+        fresh = false;
         clearPorts();
         keepChanged = false;
         pending = SynFilter.NONE;
@@ -196,9 +200,9 @@ final class KernelSynFilter {
 
     private void build(long now, SynAdmission sources) {
         int[] p = allPorts ? new int[0] : Arrays.copyOf(ports, portCount);
-        pending = SynFilter.of(pass, p, sources.recentV4(MAX_KEEP, now));
+        int[][] keep = sources.recentSources(MAX_KEEP, now);
+        pending = SynFilter.of(pass, p, keep[0], keep[1]);
         fresh = true;
-        resetWindow();
         portsChanged = false;
         keepChanged = false;
     }

@@ -59,12 +59,13 @@ final class SynAdmission {
     /** Answers for unknown sources that may go at once (the token bucket's depth). */
     static final int BURST = 64;
     private static final long SEC = 1_000_000_000L;
+    private static final long IPV6 = 1L << 32;
 
     private final SipHash key;
     private final KernelSynFilter filter;
     private long[] fingerprints; // the keyed hash of the address; 0: empty
     private long[] validated; // when the address last completed a handshake (the stack's nanos)
-    private int[] v4; // the IPv4 address of the entry, 0 for an IPv6 one
+    private long[] sources; // the entry's IPv4 address, or (IPV6 | its SynFilter.fold) for an IPv6 one
     private boolean everBehind;
     private long lastBehind;
     private long periodStart;
@@ -167,7 +168,7 @@ final class SynAdmission {
         if (fingerprints == null) {
             fingerprints = new long[SOURCES];
             validated = new long[SOURCES];
-            v4 = new int[SOURCES];
+            sources = new long[SOURCES];
         }
         long h = fingerprint(hi, lo);
         int i = (int) h & (SOURCES - 1);
@@ -176,28 +177,40 @@ final class SynAdmission {
         }
         fingerprints[i] = h;
         validated[i] = now;
-        v4[i] = IpAddress.isV4(hi, lo) ? (int) lo : 0;
+        sources[i] = IpAddress.isV4(hi, lo) ? lo & 0xffff_ffffL : IPV6 | (SynFilter.fold(hi, lo) & 0xffff_ffffL);
     }
 
-    /** Up to {@code max} IPv4 sources that completed a handshake in the last {@link #MEMORY_NANOS}, newest first. */
-    int[] recentV4(int max, long now) {
+    /**
+     * The sources that completed a handshake in the last {@link #MEMORY_NANOS}, newest first, up to {@code max} in
+     * all: {IPv4 addresses, folds of IPv6 addresses ({@link SynFilter#fold})}.
+     */
+    int[][] recentSources(int max, long now) {
         if (fingerprints == null) {
-            return new int[0];
+            return new int[][] {new int[0], new int[0]};
         }
         long[] byAge = new long[SOURCES];
         int n = 0;
         for (int i = 0; i < SOURCES; i++) {
             long age = now - validated[i];
-            if (fingerprints[i] != 0 && v4[i] != 0 && age < MEMORY_NANOS) {
+            if (fingerprints[i] != 0 && age < MEMORY_NANOS) {
                 byAge[n++] = (Math.max(0, age) << 13) | i; // ages below 2^50 ns (13 days) and 13 bits of slot
             }
         }
         Arrays.sort(byAge, 0, n);
-        int[] out = new int[Math.min(n, max)];
-        for (int j = 0; j < out.length; j++) {
-            out[j] = v4[(int) (byAge[j] & (SOURCES - 1))];
+        n = Math.min(n, max);
+        int[] v4 = new int[n];
+        int[] v6 = new int[n];
+        int n4 = 0;
+        int n6 = 0;
+        for (int j = 0; j < n; j++) {
+            long s = sources[(int) (byAge[j] & (SOURCES - 1))];
+            if ((s & IPV6) != 0) {
+                v6[n6++] = (int) s;
+            } else {
+                v4[n4++] = (int) s;
+            }
         }
-        return out;
+        return new int[][] {Arrays.copyOf(v4, n4), Arrays.copyOf(v6, n6)};
     }
 
     /** Whether this source completed a handshake in the last {@link #MEMORY_NANOS}. */

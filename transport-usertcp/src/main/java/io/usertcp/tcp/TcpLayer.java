@@ -115,6 +115,11 @@ public final class TcpLayer {
         return passive.admission.filterUpdate();
     }
 
+    /** Whether a SYN filter is on at the link: the stack then calls {@link #linkBacklog} at least every 100 ms. */
+    public boolean synFilterOn() {
+        return passive.admission.filter().on();
+    }
+
     /** Whether the link took {@code f}; if it cannot filter, the loop stops asking and drops SYNs itself. */
     public void synFilterResult(SynFilter f, boolean ok) {
         passive.admission.filterResult(f, ok);

@@ -18,6 +18,8 @@ class RingFilterTest {
     static final int HOST = 0;
     static final int SRC = 0xc6120001; // 198.18.0.1
     static final int OTHER = 0xc612ab07;
+    static final long V6_HI = 0xfd00_0000_0000_0001L;
+    static final long V6_KEPT = 0x42;
 
     @Test
     void withoutASynFilterOnlyTheKernelsOwnFramesPass() {
@@ -31,11 +33,17 @@ class RingFilterTest {
     @Test
     void aFilterDropsOnlyTheSynsItCoversAndOnlyAboveThePassProbability() {
         long pass = 1L << 30; // one in four
-        long[] p = RingFilter.program(SynFilter.of(pass, new int[] {7000, 443}, new int[] {SRC}));
+        long[] p = RingFilter.program(SynFilter.of(pass, new int[] {7000, 443}, new int[] {SRC},
+                new int[] {SynFilter.fold(V6_HI, V6_KEPT)}));
         // Not covered: they pass whatever the random number.
         int never = 0xffff_ffff;
         assertThat(run(p, arp(), OUTGOING, never)).as("ARP").isTrue();
-        assertThat(run(p, ipv6(), OUTGOING, never)).as("IPv6").isTrue();
+        assertThat(run(p, tcp6(V6_HI, 9, 7000, 0x12, 6), OUTGOING, never)).as("IPv6 SYN-ACK").isTrue();
+        assertThat(run(p, tcp6(V6_HI, 9, 7000, 0x02, 0), OUTGOING, never)).as("behind an extension").isTrue();
+        assertThat(run(p, tcp6(V6_HI, 9, 8080, 0x02, 6), OUTGOING, never)).as("IPv6, another port").isTrue();
+        assertThat(run(p, tcp6(V6_HI, V6_KEPT, 7000, 0x02, 6), OUTGOING, never)).as("a kept IPv6 source").isTrue();
+        assertThat(run(p, tcp6(V6_HI, 9, 7000, 0x02, 6), OUTGOING, never)).as("an IPv6 SYN").isFalse();
+        assertThat(run(p, tcp6(V6_HI, 9, 443, 0x02, 6), OUTGOING, (int) pass - 1)).isTrue();
         assertThat(run(p, tcp(OTHER, 7000, 0x12, false), OUTGOING, never)).as("SYN-ACK").isTrue();
         assertThat(run(p, tcp(OTHER, 7000, 0x10, false), OUTGOING, never)).as("ACK").isTrue();
         assertThat(run(p, tcp(OTHER, 7000, 0x04, false), OUTGOING, never)).as("RST").isTrue();
@@ -81,6 +89,39 @@ class RingFilterTest {
     }
 
     @Test
+    void everySizeOfSearchFindsWhatItKeepsInBothFamilies() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (int n = 0; n <= 70; n++) {
+            int[] keep = new int[n];
+            long[] lo6 = new long[n];
+            int[] folds = new int[n];
+            for (int i = 0; i < n; i++) {
+                keep[i] = r.nextInt();
+                lo6[i] = r.nextLong();
+                folds[i] = SynFilter.fold(V6_HI, lo6[i]);
+            }
+            SynFilter f = SynFilter.of(0, new int[0], keep, folds);
+            long[] p = RingFilter.program(f);
+            for (int i = 0; i < n; i++) {
+                assertThat(run(p, tcp(keep[i], 80, 0x02, false), OUTGOING, 0)).as("n %d: kept %d", n, i).isTrue();
+                assertThat(run(p, tcp6(V6_HI, lo6[i], 80, 0x02, 6), OUTGOING, 0)).as("n %d: v6 %d", n, i).isTrue();
+            }
+            for (int i = 0; i < 200; i++) {
+                int a = r.nextInt();
+                long lo = r.nextLong();
+                assertThat(run(p, tcp(a, 80, 0x02, false), OUTGOING, 0)).isEqualTo(!f.covers(a, 80));
+                assertThat(run(p, tcp6(V6_HI, lo, 80, 0x02, 6), OUTGOING, 0)).isEqualTo(!f.coversV6(V6_HI, lo, 80));
+            }
+        }
+        int[] half = new int[RingFilter.MAX_KEEP / 2];
+        for (int i = 0; i < half.length; i++) {
+            half[i] = r.nextInt();
+        }
+        assertThat(RingFilter.program(SynFilter.of(1, new int[] {1, 2, 3, 4, 5, 6, 7, 8}, half, half)).length)
+                .as("the largest program").isLessThanOrEqualTo(RingFilter.MAX_INSNS);
+    }
+
+    @Test
     void aBadSpecIsRefusedWithTheReason() {
         assertThatThrownBy(() -> SynFilter.of(-1, new int[0], new int[0])).hasMessageContaining("pass");
         assertThatThrownBy(() -> SynFilter.of(0, new int[] {0}, new int[0])).hasMessageContaining("port");
@@ -95,13 +136,20 @@ class RingFilterTest {
         return f;
     }
 
-    private static byte[] ipv6() {
+    /** An IPv6 TCP segment from {@code hi:lo}, with {@code next} as the first next header. */
+    private static byte[] tcp6(long hi, long lo, int dstPort, int flags, int next) {
         byte[] f = new byte[14 + 40 + 20];
         f[12] = (byte) 0x86;
         f[13] = (byte) 0xdd;
         f[14] = 0x60;
-        f[14 + 6] = 6;
-        f[14 + 40 + 13] = 0x02;
+        f[14 + 6] = (byte) next;
+        putInt(f, 14 + 8, (int) (hi >>> 32));
+        putInt(f, 14 + 12, (int) hi);
+        putInt(f, 14 + 16, (int) (lo >>> 32));
+        putInt(f, 14 + 20, (int) lo);
+        f[14 + 40 + 2] = (byte) (dstPort >>> 8);
+        f[14 + 40 + 3] = (byte) dstPort;
+        f[14 + 40 + 13] = (byte) flags;
         return f;
     }
 
@@ -192,6 +240,12 @@ class RingFilterTest {
                     break;
                 case RingFilter.ALU_AND_K:
                     a &= k;
+                    break;
+                case RingFilter.ALU_XOR_X:
+                    a ^= x;
+                    break;
+                case RingFilter.MISC_TAX:
+                    x = a;
                     break;
                 case RingFilter.JA:
                     pc += k;

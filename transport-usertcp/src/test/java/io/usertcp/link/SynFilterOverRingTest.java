@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The kernel runs the receive ring's SYN filter ({@link TapDevice#filterSyns}, issue #10): SYNs the kernel's TCP
  * sends to the TAP (a connect from the namespace) are dropped before the ring when the filter covers them, pass
- * when their port is not covered or their source is kept, and all pass again once the filter is off. A filter
+ * when their port is not covered or their source is kept (IPv4 and IPv6), and all pass again once the filter is
+ * off. A filter
  * with the most sources it can keep is accepted too. Needs root and /dev/net/tun.
  */
 class SynFilterOverRingTest {
@@ -90,6 +91,22 @@ class SynFilterOverRingTest {
         connectFromKernel(7003);
         assertThat(synsSeen(poller, 7003)[1]).as("every port covered").isZero();
 
+        // IPv6: the kernel's address fd00:78::1 (no duplicate address detection, so that it is usable at once).
+        assertThat(run("ip", "-n", ns, "addr", "add", "fd00:78::1/64", "dev", devName, "nodad")).isZero();
+        assertThat(run("ip", "-n", ns, "neigh", "replace", "fd00:78::2", "lladdr", dev.macAddress().toString(),
+                "dev", devName)).isZero();
+        long hi = 0xfd00_0078_0000_0000L;
+        assertThat(dev.filterSyns(SynFilter.of(0, new int[] {7000}, new int[0]))).isTrue();
+        connectFromKernel("fd00:78::2", 7000);
+        connectFromKernel("fd00:78::2", 7001);
+        int[] seen6 = synsSeen(poller, 7001);
+        assertThat(seen6[1]).as("an IPv6 SYN to a port the filter does not cover").isPositive();
+        assertThat(seen6[0]).as("IPv6 SYNs to the covered port that passed").isZero();
+        assertThat(dev.filterSyns(SynFilter.of(0, new int[] {7000}, new int[0],
+                new int[] {SynFilter.fold(hi, 1)}))).isTrue();
+        connectFromKernel("fd00:78::2", 7000);
+        assertThat(synsSeen(poller, 7000)[0]).as("a kept IPv6 source's SYN").isPositive();
+
         assertThat(dev.filterSyns(SynFilter.NONE)).isTrue();
         connectFromKernel(7000);
         assertThat(synsSeen(poller, 7000)[0]).as("the filter is off").isPositive();
@@ -97,8 +114,13 @@ class SynFilterOverRingTest {
 
     /** A non-blocking connect from the namespace: the kernel sends one SYN (and retransmits it after 1 s). */
     private void connectFromKernel(int port) {
-        String script = "import socket; s = socket.socket(); s.setblocking(False); s.connect_ex(('" + STACK_IP
-                + "', " + port + "))";
+        connectFromKernel(STACK_IP, port);
+    }
+
+    private void connectFromKernel(String to, int port) {
+        String family = to.contains(":") ? "socket.AF_INET6" : "socket.AF_INET";
+        String script = "import socket; s = socket.socket(" + family + "); s.setblocking(False); s.connect_ex(('"
+                + to + "', " + port + "))";
         assertThat(run("ip", "netns", "exec", ns, "python3", "-c", script)).isZero();
     }
 
@@ -134,13 +156,17 @@ class SynFilterOverRingTest {
         }
     }
 
-    /** The destination port of an IPv4 SYN (without ACK) frame, else -1. */
+    /** The destination port of an IPv4 or IPv6 SYN (without ACK) frame, else -1. */
     private static int synPort(ByteBuf f) {
         int i = f.readerIndex();
-        if (f.readableBytes() < 54 || f.getUnsignedShort(i + 12) != 0x0800 || f.getUnsignedByte(i + 23) != 6) {
+        int tcp;
+        if (f.readableBytes() >= 54 && f.getUnsignedShort(i + 12) == 0x0800 && f.getUnsignedByte(i + 23) == 6) {
+            tcp = i + 14 + (f.getUnsignedByte(i + 14) & 0xf) * 4;
+        } else if (f.readableBytes() >= 74 && f.getUnsignedShort(i + 12) == 0x86dd && f.getUnsignedByte(i + 20) == 6) {
+            tcp = i + 14 + 40;
+        } else {
             return -1;
         }
-        int tcp = i + 14 + (f.getUnsignedByte(i + 14) & 0xf) * 4;
         return (f.getUnsignedByte(tcp + 13) & 0x12) == 0x02 ? f.getUnsignedShort(tcp + 2) : -1;
     }
 

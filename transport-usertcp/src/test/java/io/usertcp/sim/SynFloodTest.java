@@ -2,6 +2,8 @@ package io.usertcp.sim;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.usertcp.link.ForwardingLink;
+import io.usertcp.link.Link;
 import io.usertcp.link.MemoryLink;
 import io.usertcp.stack.Stack;
 import io.usertcp.stack.StackConfig;
@@ -12,6 +14,7 @@ import io.usertcp.tcp.TcpSocket;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.Ethernet;
 import io.usertcp.wire.Ipv4;
+import io.usertcp.wire.SynFilter;
 import io.usertcp.wire.Tcp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -60,6 +63,11 @@ class SynFloodTest {
         int peakHalfOpen;
 
         Bench(UnaryOperator<StackConfig.Builder> config) throws IOException {
+            this(config, l -> l);
+        }
+
+        /** A bench whose server reads its link through {@code wrap}. */
+        Bench(UnaryOperator<StackConfig.Builder> config, UnaryOperator<Link> wrap) throws IOException {
             MemoryLink[] pair = MemoryLink.pair(1500, clock);
             clientLink = pair[0].delay(MS);
             serverLink = pair[1].delay(MS);
@@ -77,7 +85,7 @@ class SynFloodTest {
                     .minRto(Duration.ofMillis(200)).seed(1).build(), clientLink, clock, PooledByteBufAllocator.DEFAULT);
             serverConfig = config.apply(StackConfig.builder().link(serverLink.factory())
                     .address("198.18.0.2/24").gateway("198.18.0.1").minRto(Duration.ofMillis(200)).seed(2)).build();
-            server = new Stack(serverConfig, serverLink, clock, PooledByteBufAllocator.DEFAULT);
+            server = new Stack(serverConfig, wrap.apply(serverLink), clock, PooledByteBufAllocator.DEFAULT);
             serverMac = serverLink.macAddress().toLong();
             for (int port : PORTS) {
                 TcpListener l = server.tcp().listen(null, port, BACKLOG);
@@ -309,6 +317,68 @@ class SynFloodTest {
             assertThat(cookies + dropped).isGreaterThanOrEqualTo(5_000 - 2 * BACKLOG);
             assertThat(cookies).as("cookie SYN-ACKs to unknown sources").isLessThanOrEqualTo(64 + 64);
             assertThat(dropped).as("SYNs dropped while behind").isGreaterThan(4_000);
+        }
+    }
+
+    /** The burst of the test above, against a server whose link takes SYN filters (as the TAP ring does). */
+    @Test
+    void behindItsLinkTheStackHandsItsLinkAFilterThatKeepsTheKnownClientAndTakesItBackAfter() throws IOException {
+        List<SynFilter> given = new ArrayList<>();
+        try (Bench b = new Bench(c -> c, l -> new ForwardingLink(l) {
+            @Override
+            public boolean filterSyns(SynFilter filter) {
+                given.add(filter);
+                return true;
+            }
+        })) {
+            Attempt first = connect(b, 80);
+            b.runTo(b.clock.nanoTime() + 100 * MS);
+            assertThat(first.established).isPositive();
+            SplittableRandom r = new SplittableRandom(5);
+            for (int i = 0; i < 5_000; i++) {
+                b.spoof(r);
+            }
+            b.runTo(b.clock.nanoTime() + 100 * MS);
+            assertThat(given).as("filters handed to the link").isNotEmpty();
+            SynFilter on = given.get(0);
+            assertThat(on.isNone()).isFalse();
+            assertThat(on.covers(CLIENT_IP, 80)).as("the client that completed a handshake").isFalse();
+            assertThat(on.covers(0xC6130001, 80)).as("a spoofed source").isTrue();
+            assertThat(on.pass()).isLessThanOrEqualTo(1L << 31);
+            // The flood is over (nothing more comes): the next measuring window takes the filter back.
+            b.runTo(b.clock.nanoTime() + 500 * MS);
+            assertThat(given.get(given.size() - 1).isNone()).as("the last filter: %s", given).isTrue();
+            assertThat(b.server.stats().tcpSynFilterUpdates).isEqualTo(given.size() - 1);
+        }
+    }
+
+    /** A link whose filter throws (a bug): the loop goes on, counts it, and drops SYNs itself as before. */
+    @Test
+    void aLinkWhoseFilterThrowsIsCountedOnceAndTheLoopDropsTheFloodItself() throws IOException {
+        int[] calls = {0};
+        try (Bench b = new Bench(c -> c, l -> new ForwardingLink(l) {
+            @Override
+            public boolean filterSyns(SynFilter filter) {
+                calls[0]++;
+                throw new IllegalStateException("a bug in the link's filter");
+            }
+        })) {
+            Attempt first = connect(b, 80);
+            b.runTo(b.clock.nanoTime() + 100 * MS);
+            assertThat(first.established).isPositive();
+            SplittableRandom r = new SplittableRandom(5);
+            for (int i = 0; i < 2_500; i++) {
+                b.spoof(r);
+            }
+            Attempt during = connect(b, 443);
+            for (int i = 0; i < 2_500; i++) {
+                b.spoof(r);
+            }
+            b.runTo(b.clock.nanoTime() + 200 * MS);
+            assertThat(during.established).as("the known client's connect during the burst").isPositive();
+            assertThat(calls[0]).as("the link is asked once").isEqualTo(1);
+            assertThat(b.server.stats().inputExceptions).isEqualTo(1);
+            assertThat(b.server.stats().tcpSynDropsBehind).isGreaterThan(4_000);
         }
     }
 }

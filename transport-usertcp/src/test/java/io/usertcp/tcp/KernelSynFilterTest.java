@@ -59,7 +59,7 @@ class KernelSynFilterTest {
     @Test
     void aFloodTheLoopCannotReadTurnsTheFilterOnAndItFollowsTheFloodUntilItEnds() {
         a.handshakeCompleted(0, IpAddress.mappedLo(KNOWN), 0);
-        a.handshakeCompleted(0xfd00_0000_0000_0000L, 1, 0); // an IPv6 source: the filter cannot keep it
+        a.handshakeCompleted(0xfd00_0000_0000_0000L, 1, 0); // an IPv6 source: kept by its fold
         long t = 0;
         for (; t < 100 * MS; t += MS) {
             turn(t, 0, 256); // quiet
@@ -73,6 +73,9 @@ class KernelSynFilterTest {
         assertThat(a.filter().on()).isTrue();
         assertThat(linkFilter.ports()).containsExactly(PORT);
         assertThat(linkFilter.keep()).containsExactly(KNOWN);
+        assertThat(linkFilter.keepV6()).containsExactly(SynFilter.fold(0xfd00_0000_0000_0000L, 1));
+        assertThat(linkFilter.coversV6(0xfd00_0000_0000_0000L, 1, PORT)).isFalse();
+        assertThat(linkFilter.coversV6(0xfd00_0000_0000_0000L, 2, PORT)).isTrue();
         assertThat(linkFilter.covers(KNOWN, PORT)).isFalse();
         // What passes is about what the loop answers for unknown sources (its rate), not the flood.
         double passed = 300_000.0 * linkFilter.pass() / (1L << 32);
