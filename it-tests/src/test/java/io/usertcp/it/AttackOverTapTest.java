@@ -63,6 +63,8 @@ class AttackOverTapTest {
     static final String PYTHON = EchoOverTapTest.PYTHON;
     static final String KERNEL = "198.18.0.1";
     static final String STACK = "198.18.0.2";
+    /** A kernel-side address that connects only after the full-speed flood. */
+    static final String NEW_SOURCE = "198.18.0.77";
     /** The raw peer's address: on the TAP's prefix, owned by no one, answered for by the attack scripts. */
     static final String PEER = "198.18.0.3";
     static final String KERNEL6 = "fd00:198::1";
@@ -215,6 +217,49 @@ class AttackOverTapTest {
         assertNoFaults(before, after);
         assertTrue(deltaMatching(before, after, "(?i).*cookie.*", "SYN cookies sent") > 0,
                 () -> "no SYN cookie counted: " + after);
+    }
+
+    /**
+     * A flood as fast as a raw socket sends (issue #10): the loop falls behind, the receive ring's socket filter
+     * goes on and the kernel drops most of the flood before the ring; a client the stack knows keeps connecting; and
+     * right after the flood a client from an address the stack has never seen connects on its first SYN, so the
+     * filter went off once the flood stopped (it would drop that SYN almost surely).
+     */
+    @Test
+    void fullSpeedSynFloodIsThinnedInTheKernelAndTheFilterGoesOffAfter() throws Exception {
+        Path flooder = buildFlooder();
+        NetNs.Result known = ns.exec(Duration.ofSeconds(10), PYTHON, scripts.resolve("echo_once.py").toString(),
+                STACK, String.valueOf(PORT), "1");
+        assertTrue(known.ok(), () -> "the client's first connect, before the flood: " + known);
+        Map<String, Long> before = counters();
+        NetNs.Background flood = ns.start(flooder.toString(), STACK, String.valueOf(PORT), "3", "0",
+                "198.18.0.0/24", "0");
+        Thread.sleep(300);
+        NetNs.Result legit = ns.exec(Duration.ofSeconds(30), PYTHON, scripts.resolve("legit_connects.py").toString(),
+                STACK, String.valueOf(PORT), "2", "3");
+        assertTrue(flood.process().waitFor(20, TimeUnit.SECONDS), "the flooder did not finish");
+        String floodOut = flood.output().trim();
+        System.out.println("[attack] full speed: " + floodOut + "; " + (legit.stdout() + legit.stderr()).trim());
+        assertTrue(legit.ok(), () -> "a known client's connects failed during the flood:\n" + legit);
+        assertTrue(ns.exec("ip", "addr", "add", NEW_SOURCE + "/24", "dev", tap).ok(), "a new source address");
+        Thread.sleep(400); // the filter measures the flood every 100 ms
+        String once = "import socket, sys\n"
+                + "s = socket.socket(); s.settimeout(0.9); s.bind((sys.argv[1], 0))\n"
+                + "s.connect((sys.argv[2], int(sys.argv[3]))); s.sendall(b'x')\n"
+                + "sys.exit(0 if s.recv(1) == b'x' else 1)\n";
+        NetNs.Result fresh = ns.exec(Duration.ofSeconds(10), PYTHON, "-c", once, NEW_SOURCE, STACK,
+                String.valueOf(PORT));
+        assertTrue(fresh.ok(), () -> "a new source did not connect on its first SYN after the flood: " + fresh);
+        Map<String, Long> after = counters();
+        assertNoFaults(before, after);
+        long filters = deltaMatching(before, after, "tcpSynFilterUpdates", "SYN filters handed to the link");
+        long kernelDrops = deltaMatching(before, after, "tcpSynDropsKernelEstimated", "SYNs the kernel dropped");
+        Matcher m = Pattern.compile("SYNFLOOD sent (\\d+) packets").matcher(floodOut);
+        assertTrue(m.find(), () -> "flooder output: " + floodOut);
+        long syns = Long.parseLong(m.group(1));
+        assertTrue(filters > 0, () -> "no SYN filter went to the link during " + syns + " SYNs: " + after);
+        assertTrue(kernelDrops > syns / 4, () -> "the kernel dropped (estimate) " + kernelDrops + " of " + syns);
+        assertStillServes();
     }
 
     // ---- c: martian destinations and sources ------------------------------------------------------------------

@@ -2,6 +2,7 @@ package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
 import io.usertcp.tcp.FlowSteering;
+import io.usertcp.tcp.SourceHistory;
 import io.usertcp.tcp.TcpFlow;
 import io.usertcp.udp.PortSteering;
 import io.usertcp.wire.IpAddress;
@@ -49,6 +50,11 @@ final class GroupMember implements FlowSteering, PortSteering {
         this.stack = stack;
         this.wakeup = wakeup;
         this.probe = group.flows.probe();
+    }
+
+    /** The group's record of sources that completed a handshake with any member. */
+    SourceHistory sources() {
+        return group.sources;
     }
 
     int index() {

@@ -128,6 +128,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     void joinGroup(GroupMember m) {
         this.member = m;
         udp.steering(m);
+        tcp.shareSourceHistory(m.sources());
     }
 
     @Override

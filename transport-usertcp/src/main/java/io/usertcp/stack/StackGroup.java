@@ -2,8 +2,11 @@ package io.usertcp.stack;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
+import io.usertcp.tcp.SourceHistory;
 import io.usertcp.tcp.TcpFlow;
+import io.usertcp.util.SipHash;
 
+import java.security.SecureRandom;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -39,6 +42,13 @@ public final class StackGroup {
     /** The owner of each UDP port: 0 none, else the member's index + 1. */
     final AtomicIntegerArray udpOwners = new AtomicIntegerArray(65536);
     private final ConcurrentHashMap<Integer, SharedListener> listeners = new ConcurrentHashMap<>();
+    /** The sources that completed a handshake with any member (issue #10: SYN flood admission and filter). */
+    final SourceHistory sources = newSourceHistory();
+
+    private static SourceHistory newSourceHistory() {
+        SecureRandom r = new SecureRandom();
+        return new SourceHistory(new SipHash(r.nextLong(), r.nextLong()));
+    }
 
     /** A group of {@code size} stacks (at least 1). */
     public StackGroup(int size) {

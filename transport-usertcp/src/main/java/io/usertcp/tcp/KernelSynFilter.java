@@ -51,7 +51,8 @@ final class KernelSynFilter {
     private int portCount;
     private boolean allPorts;
     private boolean portsChanged;
-    private boolean keepChanged;
+    /** The source table's generation the filter was built from: a newer one has sources to keep. */
+    private long keepGeneration;
     /** SYNs from sources not known, to listeners answering with cookies, read in this period. */
     private long seen;
     /** The filter changed in the last period: what the loop read then may have passed the one before. */
@@ -91,13 +92,6 @@ final class KernelSynFilter {
             allPorts = true;
         }
         portsChanged = true;
-    }
-
-    /** A source new to the table completed a handshake: the filter should keep it. */
-    void newSource() {
-        if (on) {
-            keepChanged = true;
-        }
     }
 
     /**
@@ -144,7 +138,8 @@ final class KernelSynFilter {
         long want = passFor(offered * 1000 / elapsedMs, answer);
         if (want >= ALL / 2) {
             off(); // the flood is below what the loop would answer anyway
-        } else if (want > 2 * pass || 2 * want < pass || portsChanged || keepChanged) {
+        } else if (want > 2 * pass || 2 * want < pass || portsChanged
+                || sources.sourcesGeneration() != keepGeneration) {
             pass = want;
             build(now, sources);
         } else {
@@ -188,7 +183,6 @@ final class KernelSynFilter {
         pass = ALL;
         fresh = false;
         clearPorts();
-        keepChanged = false;
         pending = SynFilter.NONE;
     }
 
@@ -200,10 +194,10 @@ final class KernelSynFilter {
 
     private void build(long now, SynAdmission sources) {
         int[] p = allPorts ? new int[0] : Arrays.copyOf(ports, portCount);
+        keepGeneration = sources.sourcesGeneration();
         int[][] keep = sources.recentSources(MAX_KEEP, now);
         pending = SynFilter.of(pass, p, keep[0], keep[1]);
         fresh = true;
         portsChanged = false;
-        keepChanged = false;
     }
 }

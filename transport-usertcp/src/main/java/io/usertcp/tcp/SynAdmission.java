@@ -2,10 +2,8 @@ package io.usertcp.tcp;
 
 import io.usertcp.stats.StackStats;
 import io.usertcp.util.SipHash;
-import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.SynFilter;
 
-import java.util.Arrays;
 
 /**
  * Which SYN cookies are worth their SYN-ACK while the event loop cannot keep up with its link (issue #10).
@@ -32,18 +30,17 @@ import java.util.Arrays;
  * up, its queue stays short, and the segments of established connections and of the sources it knows are not
  * dropped at the device. A loop that keeps up answers every SYN, as before.
  *
- * <p>The record of sources is a fixed direct-mapped table ({@link #SOURCES} entries) indexed by a keyed hash of the
- * address, so the wire cannot aim at a slot; a newer source overwrites an older one in its slot. It is made on the
- * first completed passive handshake.
+ * <p>The record of sources is a {@link SourceHistory}, made on the first completed passive handshake, or the one
+ * the stacks of a group share.
  *
  * <p>Where the link can filter in the kernel, most of a flood is dropped there, before the loop reads it
  * ({@link KernelSynFilter}); while that filter is on, the loop stays selective and the rate does not grow.
  */
 final class SynAdmission {
-    /** Entries in the table of sources that completed a handshake (a power of two). */
-    static final int SOURCES = 8192;
+    /** Entries in the table of sources that completed a handshake ({@link SourceHistory}). */
+    static final int SOURCES = SourceHistory.SOURCES;
     /** How long a completed handshake vouches for its source address. */
-    static final long MEMORY_NANOS = 10L * 60 * 1_000_000_000L;
+    static final long MEMORY_NANOS = SourceHistory.MEMORY_NANOS;
     /** How long after the loop was last behind it still answers selectively. */
     static final long HOLD_NANOS = 1_000_000_000L;
     /** The period over which the rate for unknown sources is adjusted. */
@@ -59,13 +56,10 @@ final class SynAdmission {
     /** Answers for unknown sources that may go at once (the token bucket's depth). */
     static final int BURST = 64;
     private static final long SEC = 1_000_000_000L;
-    private static final long IPV6 = 1L << 32;
 
     private final SipHash key;
     private final KernelSynFilter filter;
-    private long[] fingerprints; // the keyed hash of the address; 0: empty
-    private long[] validated; // when the address last completed a handshake (the stack's nanos)
-    private long[] sources; // the entry's IPv4 address, or (IPV6 | its SynFilter.fold) for an IPv6 one
+    private SourceHistory history; // made on the first completed handshake, unless a group shares one
     private boolean everBehind;
     private long lastBehind;
     private long periodStart;
@@ -82,6 +76,11 @@ final class SynAdmission {
     SynAdmission(SipHash key, StackStats stats) {
         this.key = key;
         this.filter = new KernelSynFilter(stats);
+    }
+
+    /** Uses {@code shared}, the table of the stacks of a group, instead of one of its own. */
+    void share(SourceHistory shared) {
+        this.history = shared;
     }
 
     /**
@@ -165,66 +164,24 @@ final class SynAdmission {
 
     /** A passive handshake with this source address completed: it is reachable. */
     void handshakeCompleted(long hi, long lo, long now) {
-        if (fingerprints == null) {
-            fingerprints = new long[SOURCES];
-            validated = new long[SOURCES];
-            sources = new long[SOURCES];
+        if (history == null) {
+            history = new SourceHistory(key);
         }
-        long h = fingerprint(hi, lo);
-        int i = (int) h & (SOURCES - 1);
-        if (fingerprints[i] != h || now - validated[i] >= MEMORY_NANOS) {
-            filter.newSource();
-        }
-        fingerprints[i] = h;
-        validated[i] = now;
-        sources[i] = IpAddress.isV4(hi, lo) ? lo & 0xffff_ffffL : IPV6 | (SynFilter.fold(hi, lo) & 0xffff_ffffL);
+        history.completed(hi, lo, now);
     }
 
-    /**
-     * The sources that completed a handshake in the last {@link #MEMORY_NANOS}, newest first, up to {@code max} in
-     * all: {IPv4 addresses, folds of IPv6 addresses ({@link SynFilter#fold})}.
-     */
+    /** The sources the table holds, for the link's filter ({@link SourceHistory#recent}). */
     int[][] recentSources(int max, long now) {
-        if (fingerprints == null) {
-            return new int[][] {new int[0], new int[0]};
-        }
-        long[] byAge = new long[SOURCES];
-        int n = 0;
-        for (int i = 0; i < SOURCES; i++) {
-            long age = now - validated[i];
-            if (fingerprints[i] != 0 && age < MEMORY_NANOS) {
-                byAge[n++] = (Math.max(0, age) << 13) | i; // ages below 2^50 ns (13 days) and 13 bits of slot
-            }
-        }
-        Arrays.sort(byAge, 0, n);
-        n = Math.min(n, max);
-        int[] v4 = new int[n];
-        int[] v6 = new int[n];
-        int n4 = 0;
-        int n6 = 0;
-        for (int j = 0; j < n; j++) {
-            long s = sources[(int) (byAge[j] & (SOURCES - 1))];
-            if ((s & IPV6) != 0) {
-                v6[n6++] = (int) s;
-            } else {
-                v4[n4++] = (int) s;
-            }
-        }
-        return new int[][] {Arrays.copyOf(v4, n4), Arrays.copyOf(v6, n6)};
+        return history == null ? new int[][] {new int[0], new int[0]} : history.recent(max, now);
+    }
+
+    /** Changes when a source new to the table completes a handshake. */
+    long sourcesGeneration() {
+        return history == null ? 0 : history.generation();
     }
 
     /** Whether this source completed a handshake in the last {@link #MEMORY_NANOS}. */
     boolean known(long hi, long lo, long now) {
-        if (fingerprints == null) {
-            return false;
-        }
-        long h = fingerprint(hi, lo);
-        int i = (int) h & (SOURCES - 1);
-        return fingerprints[i] == h && now - validated[i] < MEMORY_NANOS;
-    }
-
-    private long fingerprint(long hi, long lo) {
-        long h = key.hash(hi, lo, 0, 0, 0);
-        return h == 0 ? 1 : h;
+        return history != null && history.known(hi, lo, now);
     }
 }

@@ -115,6 +115,14 @@ public final class TcpLayer {
         return passive.admission.filterUpdate();
     }
 
+    /**
+     * Makes the stack's record of sources that completed a handshake {@code shared}, the one of its group's stacks
+     * (tun may steer a client's next connection to another loop).
+     */
+    public void shareSourceHistory(SourceHistory shared) {
+        passive.admission.share(shared);
+    }
+
     /** Whether a SYN filter is on at the link: the stack then calls {@link #linkBacklog} at least every 100 ms. */
     public boolean synFilterOn() {
         return passive.admission.filter().on();

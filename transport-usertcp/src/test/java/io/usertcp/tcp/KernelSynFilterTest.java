@@ -137,4 +137,24 @@ class KernelSynFilterTest {
         assertThat(a.rate()).isEqualTo(SynAdmission.MIN_RATE);
         assertThat(stats.tcpSynFilterUpdates).isZero();
     }
+
+    /** The stacks of a group share their record: a handshake on one loop's stack vouches for the source on all. */
+    @Test
+    void aSharedRecordMakesAHandshakeOnOneStackKnownToTheOthersAndToTheirFilters() {
+        SourceHistory shared = new SourceHistory(new SipHash(7, 8));
+        SynAdmission other = new SynAdmission(new SipHash(9, 10), new StackStats());
+        a.share(shared);
+        other.share(shared);
+        long t = 0;
+        for (; t < 500 * MS; t += MS) {
+            turn(t, 300, 256);
+        }
+        assertThat(linkFilter.covers(KNOWN, PORT)).isTrue();
+        other.handshakeCompleted(0, IpAddress.mappedLo(KNOWN), t);
+        assertThat(a.known(0, IpAddress.mappedLo(KNOWN), t)).as("known to the other stack").isTrue();
+        for (long end = t + 150 * MS; t < end; t += MS) {
+            turn(t, 300, 256);
+        }
+        assertThat(linkFilter.covers(KNOWN, PORT)).as("kept by this stack's filter too").isFalse();
+    }
 }
