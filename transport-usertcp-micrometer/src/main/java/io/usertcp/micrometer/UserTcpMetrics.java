@@ -83,7 +83,9 @@ public final class UserTcpMetrics implements MeterBinder {
             Tags loopTags = Tags.of(tags).and("loop", Integer.toString(i), "link", link);
             LoopCounters counters = new LoopCounters(loop, maxAgeNanos, timeoutNanos);
             for (String name : StackStats.names()) {
-                FunctionCounter.builder("usertcp." + name, counters, c -> c.value(name))
+                // The function holds the counters strongly: a meter holds its state object only weakly, and
+                // nothing else refers to it, so a garbage collection would freeze every meter at its last value.
+                FunctionCounter.builder("usertcp." + name, counters, c -> counters.value(name))
                         .description("usertcp StackStats." + name).tags(loopTags).register(registry);
             }
             bound++;
