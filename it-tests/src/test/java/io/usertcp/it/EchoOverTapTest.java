@@ -178,6 +178,16 @@ class EchoOverTapTest {
                 "the server channel did not close after the client's FIN");
     }
 
+    /**
+     * The example echoes everything it read before the client's FIN, also when much of it is still queued then
+     * (as the seed's io.Copy does before its Close), and reads no faster than it can write the echo back.
+     */
+    @Test
+    void clientHalfCloseAfterMegabytesGetsTheWholeEchoBack() throws Exception {
+        NetNs.Result r = python(Duration.ofSeconds(60), HALF_CLOSE_BULK, STACK, String.valueOf(ECHO_PORT));
+        assertTrue(r.stdout().contains("whole echo, then EOF"), r::toString);
+    }
+
     @Test
     void serverCloseEndsWithFinBothWays() throws Exception {
         NetNs.Result r = python(Duration.ofSeconds(30), SERVER_CLOSES, STACK, String.valueOf(BYE_PORT));
@@ -472,6 +482,33 @@ class EchoOverTapTest {
             if got != b"half-close":
                 sys.exit("expected the echo and then EOF, got %r" % got)
             print("echo, then EOF")
+            """;
+
+    /**
+     * Sends 8 MiB while reading the echo more slowly, shuts its write side down at once, and expects all 8 MiB
+     * back in order, then EOF.
+     */
+    static final String HALF_CLOSE_BULK = """
+            import hashlib, os, socket, sys, threading, time
+            host, port = sys.argv[1], int(sys.argv[2])
+            data = os.urandom(8 << 20)
+            s = socket.create_connection((host, port), timeout=30)
+            got = hashlib.sha256(); n = [0]
+            def rx():  # slower than the sender: the echo backs up in the server
+                while True:
+                    time.sleep(0.002)
+                    d = s.recv(1 << 16)
+                    if not d:
+                        break
+                    got.update(d); n[0] += len(d)
+            t = threading.Thread(target=rx); t.start()
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            t.join()
+            s.close()
+            if n[0] != len(data) or got.digest() != hashlib.sha256(data).digest():
+                sys.exit("echo of %d bytes, %d came back before EOF" % (len(data), n[0]))
+            print("whole echo, then EOF")
             """;
 
     /** Expects "bye" and then the server's FIN, then closes its own side. */
