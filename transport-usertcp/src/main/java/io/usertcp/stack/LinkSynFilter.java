@@ -21,7 +21,7 @@ final class LinkSynFilter extends Timer {
 
     /** After a read of {@code link}: gives it the filter the TCP layer asks for, if that changed. */
     void apply(Link link) {
-        SynFilter sf = stack.tcp().synFilterUpdate();
+        SynFilter sf = stack.tcp().synFlood().filterUpdate();
         if (sf == null) {
             return;
         }
@@ -31,8 +31,8 @@ final class LinkSynFilter extends Timer {
         } catch (RuntimeException e) {
             stack.faults().caught(LoopFaults.Site.INPUT, "the link's SYN filter", e); // the loop drops SYNs itself
         }
-        stack.tcp().synFilterResult(sf, ok);
-        if (stack.tcp().synFilterOn() && !scheduled) {
+        stack.tcp().synFlood().filterResult(sf, ok);
+        if (stack.tcp().synFlood().filterOn() && !scheduled) {
             scheduled = true;
             stack.timers().schedule(this, stack.clock().nanoTime() + PERIOD_NANOS);
         }
@@ -45,7 +45,7 @@ final class LinkSynFilter extends Timer {
         if (link == null) {
             return;
         }
-        stack.tcp().linkBacklog(false); // measures the flood's sample, even if nothing came
+        stack.tcp().synFlood().linkBacklog(false); // measures the flood's sample, even if nothing came
         apply(link);
     }
 }

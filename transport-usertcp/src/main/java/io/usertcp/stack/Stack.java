@@ -128,7 +128,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
     void joinGroup(GroupMember m) {
         this.member = m;
         udp.steering(m);
-        tcp.shareSourceHistory(m.sources());
+        tcp.synFlood().share(m.sources());
     }
 
     @Override
@@ -254,7 +254,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         }
         Link link = iface.link();
         if (link == null) {
-            tcp.linkBacklog(false);
+            tcp.synFlood().linkBacklog(false);
             return n;
         }
         boolean drained = false;
@@ -280,7 +280,7 @@ public final class Stack implements TcpEnv, UdpEnv, AutoCloseable {
         }
         // Frames still waiting after a whole budget: the loop is behind its link, and the next turn's flooded
         // listeners answer SYNs selectively (issue #10, tcp.SynAdmission).
-        tcp.linkBacklog(!drained);
+        tcp.synFlood().linkBacklog(!drained);
         synFilter.apply(link);
         return n;
     }

@@ -9,7 +9,6 @@ import io.usertcp.util.KeyedHash;
 import io.usertcp.wire.Checksum;
 import io.usertcp.wire.IpAddress;
 import io.usertcp.wire.Ipv4;
-import io.usertcp.wire.SynFilter;
 import io.usertcp.wire.Tcp;
 import io.usertcp.wire.TcpOptions;
 
@@ -43,6 +42,7 @@ public final class TcpLayer {
     final long minRtoNanos;
     final long timeWaitNanos;
     final PassiveOpen passive;
+    private final SynFloodControl synFlood;
     /** TIME-WAIT of connections their application closed, as compact records (issue #10). */
     final TimeWaitTable timeWait;
 
@@ -96,41 +96,12 @@ public final class TcpLayer {
                 new SipHash(r.nextLong(), r.nextLong()), new SipHash(r.nextLong(), r.nextLong()));
         this.passive = new PassiveOpen(this, maxHalfOpen, new SipHash(r.nextLong(), r.nextLong()), cookies,
                 new SynAdmission(new SipHash(r.nextLong(), r.nextLong()), env.stats()));
+        this.synFlood = new SynFloodControl(passive.admission, env);
     }
 
-    /**
-     * The loop read its link; {@code behind}: the read stopped at the read budget with frames still waiting.
-     * For a while after the loop was behind, flooded listeners answer only some SYN cookies ({@link SynAdmission}).
-     */
-    public void linkBacklog(boolean behind) {
-        passive.admission.turn(behind, env.now());
-    }
-
-    /**
-     * What the link should drop of a SYN flood before the loop reads it, from now on ({@link KernelSynFilter}):
-     * a new filter, once, or null when nothing changed. The caller hands it to the link and reports back through
-     * {@link #synFilterResult}.
-     */
-    public SynFilter synFilterUpdate() {
-        return passive.admission.filterUpdate();
-    }
-
-    /**
-     * Makes the stack's record of sources that completed a handshake {@code shared}, the one of its group's stacks
-     * (tun may steer a client's next connection to another loop).
-     */
-    public void shareSourceHistory(SourceHistory shared) {
-        passive.admission.share(shared);
-    }
-
-    /** Whether a SYN filter is on at the link: the stack then calls {@link #linkBacklog} at least every 100 ms. */
-    public boolean synFilterOn() {
-        return passive.admission.filter().on();
-    }
-
-    /** Whether the link took {@code f}; if it cannot filter, the loop stops asking and drops SYNs itself. */
-    public void synFilterResult(SynFilter f, boolean ok) {
-        passive.admission.filterResult(f, ok);
+    /** The SYN flood defences' side that the stack drives from its link ({@link SynFloodControl}). */
+    public SynFloodControl synFlood() {
+        return synFlood;
     }
 
     /**
