@@ -37,8 +37,6 @@ import io.usertcp.wire.SynFilter;
  * ({@link KernelSynFilter}); while that filter is on, the loop stays selective and the rate does not grow.
  */
 final class SynAdmission {
-    /** Entries in the table of sources that completed a handshake ({@link SourceHistory}). */
-    static final int SOURCES = SourceHistory.SOURCES;
     /** How long a completed handshake vouches for its source address. */
     static final long MEMORY_NANOS = SourceHistory.MEMORY_NANOS;
     /** How long after the loop was last behind it still answers selectively. */

@@ -57,14 +57,12 @@ public final class SynFilter {
         if (pass < 0 || pass > 1L << 32) {
             throw new IllegalArgumentException("pass must be between 0 and 2^32: " + pass);
         }
-        int[] p = ports.clone();
-        for (int port : p) {
+        for (int port : ports) {
             if (port < 1 || port > 0xffff) {
                 throw new IllegalArgumentException("not a TCP port: " + port);
             }
         }
-        Arrays.sort(p);
-        return new SynFilter(pass, distinct(p), unsignedSet(keep), unsignedSet(keepV6));
+        return new SynFilter(pass, unsignedSet(ports), unsignedSet(keep), unsignedSet(keepV6));
     }
 
     /** Sorted as unsigned numbers, as a classic BPF program compares them, without repeats. */
@@ -82,17 +80,6 @@ public final class SynFilter {
             }
         }
         return Arrays.copyOf(sorted, n);
-    }
-
-    private static int[] distinct(int[] sorted) {
-        int n = 0;
-        int[] out = new int[sorted.length];
-        for (int i = 0; i < sorted.length; i++) {
-            if (i == 0 || sorted[i] != sorted[i - 1]) {
-                out[n++] = sorted[i];
-            }
-        }
-        return Arrays.copyOf(out, n);
     }
 
     /** Whether this filter drops nothing. */
